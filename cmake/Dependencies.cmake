@@ -1,0 +1,60 @@
+# Every third-party library as one target name that is the same for the native and the WASM build:
+#   deps::vpx deps::opus deps::yuv deps::webm          (both builds)
+#   deps::httplib deps::sqlite + find_package targets   (native only)
+# Native builds use Debian's -dev packages; WASM builds use what toolchains/wasm-deps.sh built.
+# libwebm is compiled here from Debian's source for both, because Debian ships no mkvmuxer headers.
+
+set(LIBWEBM_SOURCE_DIR "${RECORDER_CACHE}/src/libwebm/tree")
+if(NOT EXISTS "${LIBWEBM_SOURCE_DIR}/mkvmuxer/mkvmuxer.cc")
+  message(FATAL_ERROR "libwebm source not found in ${LIBWEBM_SOURCE_DIR}: run toolchains/setup.sh")
+endif()
+add_library(webm_muxer STATIC
+  ${LIBWEBM_SOURCE_DIR}/mkvmuxer/mkvmuxer.cc
+  ${LIBWEBM_SOURCE_DIR}/mkvmuxer/mkvmuxerutil.cc
+  ${LIBWEBM_SOURCE_DIR}/mkvmuxer/mkvwriter.cc
+  ${LIBWEBM_SOURCE_DIR}/mkvparser/mkvparser.cc
+  ${LIBWEBM_SOURCE_DIR}/mkvparser/mkvreader.cc)
+target_include_directories(webm_muxer SYSTEM PUBLIC ${LIBWEBM_SOURCE_DIR})
+set_target_properties(webm_muxer PROPERTIES POSITION_INDEPENDENT_CODE ON)
+add_library(deps::webm ALIAS webm_muxer)
+
+if(EMSCRIPTEN)
+  set(wasm_prefix "${RECORDER_CACHE}/wasm-deps/${RECORDER_WASM_VARIANT}")
+  if(NOT EXISTS "${wasm_prefix}/lib/libvpx.a")
+    message(FATAL_ERROR "WASM libraries not found in ${wasm_prefix}: run toolchains/setup.sh")
+  endif()
+  foreach(lib vpx opus yuv)
+    add_library(deps::${lib} STATIC IMPORTED)
+    set_target_properties(deps::${lib} PROPERTIES
+      IMPORTED_LOCATION "${wasm_prefix}/lib/lib${lib}.a"
+      INTERFACE_INCLUDE_DIRECTORIES "${wasm_prefix}/include")
+  endforeach()
+  return()
+endif()
+
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(vpx REQUIRED IMPORTED_TARGET vpx)
+pkg_check_modules(opus REQUIRED IMPORTED_TARGET opus)
+pkg_check_modules(httplib REQUIRED IMPORTED_TARGET cpp-httplib)
+add_library(deps::vpx ALIAS PkgConfig::vpx)
+add_library(deps::opus ALIAS PkgConfig::opus)
+add_library(deps::httplib ALIAS PkgConfig::httplib)
+
+find_library(YUV_LIBRARY NAMES yuv REQUIRED)
+find_path(YUV_INCLUDE_DIR NAMES libyuv.h REQUIRED)
+add_library(deps::yuv UNKNOWN IMPORTED)
+set_target_properties(deps::yuv PROPERTIES
+  IMPORTED_LOCATION "${YUV_LIBRARY}" INTERFACE_INCLUDE_DIRECTORIES "${YUV_INCLUDE_DIR}")
+
+find_package(SQLite3 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(Threads REQUIRED)
+find_package(OpenSSL REQUIRED)
+if(RECORDER_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(RECORDER_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
