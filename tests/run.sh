@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs every test: sets up the machine, builds what is missing, then runs
+#   1. the C++ tests (ctest) of the native build,
+#   2. the same C++ tests built with AddressSanitizer + UndefinedBehaviorSanitizer,
+#   3. the JS, WASM and browser tests (node --test tests/js).
+# Ends with one line "tests: N passed, N failed" and exits non-zero when anything failed.
+# RECORDER_SKIP_ASAN=1 leaves out step 2 (for a quick local loop; CI never sets it).
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+logs=$repo/build/test-logs
+total_passed=0
+total_failed=0
+
+fail_setup() { echo "tests: 0 passed, 1 failed"; echo "$1" >&2; exit 1; }
+
+toolchains/setup.sh || fail_setup "set-up failed"
+flavours=(native wasm-simd wasm-plain)
+[[ ${RECORDER_SKIP_ASAN:-0} == 1 ]] || flavours+=(asan)
+toolchains/build.sh "${flavours[@]}" || fail_setup "build failed"
+mkdir -p "$logs"
+
+# ctest's closing line reads "97% tests passed, 1 tests failed out of 35".
+run_ctest() {
+  local name=$1 dir=$2 log=$logs/$1.log
+  echo "== C++ tests ($name)"
+  (cd "$dir" && ctest --output-on-failure -j2 --timeout 900) 2>&1 | tee "$log"
+  local line total failed
+  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n1)
+  if [[ -z $line ]]; then
+    total_failed=$((total_failed + 1))
+    return
+  fi
+  failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+  total=$(sed -E 's/.* tests failed out of ([0-9]+).*/\1/' <<<"$line")
+  total_passed=$((total_passed + total - failed))
+  total_failed=$((total_failed + failed))
+}
+
+# node's TAP reporter closes with "# pass N" and "# fail N".
+run_node_tests() {
+  local log=$logs/node.log
+  echo "== JS, WASM and browser tests"
+  RECORDER_BUILD_DIR=$repo/build/native node --test --test-reporter=tap tests/js/ 2>&1 | tee "$log"
+  local passed failed
+  passed=$(grep -E '^# pass [0-9]+' "$log" | tail -n1 | awk '{print $3}')
+  failed=$(grep -E '^# fail [0-9]+' "$log" | tail -n1 | awk '{print $3}')
+  if [[ -z $passed ]]; then
+    total_failed=$((total_failed + 1))
+    return
+  fi
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + ${failed:-0}))
+}
+
+run_ctest native build/native
+[[ ${RECORDER_SKIP_ASAN:-0} == 1 ]] ||
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan build/asan
+run_node_tests
+
+echo "tests: $total_passed passed, $total_failed failed"
+((total_failed == 0))

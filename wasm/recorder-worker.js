@@ -1,0 +1,96 @@
+// The Web Worker that owns the recorder-core WASM module. A classic worker: emscripten 3.1.6's
+// threads load their main script with importScripts.
+//
+// Messages in (handled strictly in order):
+//   {type: 'init', config, variant?}   variant 'simd' | 'plain'; default: simd when the page is
+//                                      cross-origin isolated and the browser validates SIMD128
+//   {type: 'video', frame}             a VideoFrame (transferred; closed here)
+//   {type: 'video', format, width, height, data, layout?, timestampUs}
+//                                      raw planes (ArrayBuffer/Uint8Array; I420 packed by default)
+//   {type: 'audio', samples, timestampUs}   interleaved Float32Array
+//   {type: 'keyframe'} | {type: 'stop'}
+// Messages out:
+//   {type: 'ready', variant, maxThreads}
+//   {type: 'chunk', info, data}        data: ArrayBuffer, transferred
+//   {type: 'stats', stats}             after every chunk
+//   {type: 'error', code, message, during}   the message that failed is named in `during`
+//   {type: 'stopped', stats}
+'use strict';
+importScripts('recorder-driver.js');
+
+// The smallest module that uses a SIMD128 instruction (i8x16.splat); valid only where SIMD is.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+  10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
+function pickVariant(requested) {
+  if (requested) return requested;
+  const simd = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+  return self.crossOriginIsolated && simd ? 'simd' : 'plain';
+}
+
+let driver = null;
+let queue = Promise.resolve();
+
+function sendChunk(info, bytes) {
+  self.postMessage({ type: 'chunk', info, data: bytes.buffer }, [bytes.buffer]);
+  self.postMessage({ type: 'stats', stats: driver ? driver.stats() : null });
+}
+
+async function handle(msg) {
+  switch (msg.type) {
+    case 'init': {
+      if (driver) throw new RecorderError('FailedPrecondition', 'init was already called');
+      const variant = pickVariant(msg.variant);
+      const script = new URL(`recorder-core-${variant}.js`, self.location.href).href;
+      importScripts(script);
+      const module = await createRecorderCore({
+        mainScriptUrlOrBlob: script,
+        locateFile: (file) => new URL(file, self.location.href).href,
+      });
+      driver = new RecorderDriver(module, msg.config, sendChunk);
+      self.postMessage({ type: 'ready', variant, maxThreads: module.maxThreads });
+      return;
+    }
+    case 'video':
+      requireDriver();
+      if (msg.frame) {
+        try {
+          await driver.addVideoFrame(msg.frame);
+        } finally {
+          msg.frame.close();
+        }
+      } else {
+        const data = msg.data instanceof Uint8Array ? msg.data : new Uint8Array(msg.data);
+        driver.addVideoBytes(msg.format || 'I420', msg.width, msg.height, data,
+          msg.layout || i420Layout(msg.width, msg.height), msg.timestampUs);
+      }
+      return;
+    case 'audio':
+      requireDriver();
+      driver.addAudio(msg.samples, msg.timestampUs);
+      return;
+    case 'keyframe':
+      requireDriver();
+      driver.requestKeyframe();
+      return;
+    case 'stop':
+      requireDriver();
+      driver.stop();
+      self.postMessage({ type: 'stopped', stats: driver.stats() });
+      return;
+    default:
+      throw new RecorderError('InvalidArgument', `unknown message type ${msg.type}`);
+  }
+}
+
+function requireDriver() {
+  if (!driver) throw new RecorderError('FailedPrecondition', 'init was not called');
+}
+
+self.onmessage = (event) => {
+  const msg = event.data;
+  queue = queue.then(() => handle(msg)).catch((err) => {
+    self.postMessage({ type: 'error', code: err.code || 'Internal', message: String(err.message || err),
+      during: msg && msg.type });
+  });
+};
