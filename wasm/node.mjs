@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const genDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/gen');
+// RECORDER_WASM_DIR points elsewhere for builds configured with another RECORDER_WASM_OUT.
+const genDir = process.env.RECORDER_WASM_DIR ??
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/gen');
 const require = createRequire(import.meta.url);
 
 export const { RecorderDriver, RecorderError, i420Layout } = require(path.join(genDir, 'recorder-driver.js'));

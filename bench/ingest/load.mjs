@@ -1,0 +1,255 @@
+#!/usr/bin/env node
+// Ingest benchmark: the same tus load against recorder-server and against the reference
+// @tus/server, in one run (the machine is shared and noisy, so only same-run figures compare).
+//
+// Scenarios (sizes adjustable for a quick look):
+//   streaming   --recordings 1000 recordings, each with its own connection, append a --chunk-kb 40
+//               chunk once a second for --seconds 30, starts spread over the first second.
+//               Goal: 0 failures, p99 acknowledgement latency <= 50 ms (ours, with fdatasync).
+//   throughput  --uploads 64 uploads append 256 KB chunks back to back for --burst-seconds 20.
+//               Goal: ours >= 3x the reference in MB/s.
+// Prints a table with latencies, server CPU and peak RSS, and the ratios ours/reference.
+//
+//   node bench/ingest/load.mjs [--recordings 1000] [--seconds 30] [--chunk-kb 40]
+//        [--uploads 64] [--burst-seconds 20] [--only streaming|throughput]
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const repoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { values: opt } = parseArgs({
+  options: {
+    recordings: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '30' },
+    'chunk-kb': { type: 'string', default: '40' },
+    uploads: { type: 'string', default: '64' },
+    'burst-seconds': { type: 'string', default: '20' },
+    only: { type: 'string' },
+    server: { type: 'string', default: path.join(repoDir, 'build/native/server/recorder-server') },
+  },
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function request(url, { method, headers = {}, body, agent }) {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const req = http.request(url, { method, headers, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, ms: performance.now() - started }));
+    });
+    req.on('error', (error) => resolve({ status: 0, error, ms: performance.now() - started }));
+    req.end(body);
+  });
+}
+
+// CPU seconds (user + system) and peak RSS (MiB) of a process, from /proc.
+function processUsage(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuSeconds: ticks / 100, peakRssMb: hwm ? Number(hwm[1]) / 1024 : NaN };
+}
+
+async function waitForHttp(url, child) {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const r = await request(url, { method: 'OPTIONS', headers: { 'Tus-Resumable': '1.0.0' } });
+    if (r.status > 0) return;
+    await sleep(50);
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+// A target is a running server: how to start it, where its tus endpoint is, how to get
+// credentials for one recording.
+async function startOurs() {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-ours-'));
+  const apiKey = 'bench-api-key-0123456789';
+  const child = spawn(opt.server, ['--listen', `127.0.0.1:${port}`, '--data', dir, '--api-key', apiKey,
+    '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/files/`, child);
+  return {
+    name: 'recorder-server (fdatasync)', child, dir, tusUrl: `${base}/files/`,
+    async credentials(i) {
+      const r = await new Promise((resolve, reject) => {
+        const req = http.request(`${base}/api/v1/sessions`, { method: 'POST', headers: {
+          Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' } }, (res) => {
+          let text = '';
+          res.on('data', (d) => { text += d; });
+          res.on('end', () => (res.statusCode === 201 ? resolve(JSON.parse(text))
+            : reject(new Error(`session: HTTP ${res.statusCode} ${text}`))));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ candidate_name: `Bench Candidate ${i}` }));
+      });
+      return { Authorization: `Bearer ${r.upload_token}` };
+    },
+  };
+}
+
+async function startReference() {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-ref-'));
+  const child = spawn(process.execPath, [path.join(repoDir, 'bench/ingest/reference-server.mjs'),
+    '--port', String(port), '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/files`, child);
+  return { name: '@tus/server FileStore (no fsync)', child, dir, tusUrl: `${base}/files`,
+    credentials: async () => ({}) };
+}
+
+async function stopTarget(target) {
+  target.child.kill('SIGTERM');
+  await new Promise((r) => (target.child.exitCode !== null ? r() : target.child.once('exit', r)));
+  fs.rmSync(target.dir, { recursive: true, force: true });
+}
+
+const metadata = `kind ${Buffer.from('camera').toString('base64')},filename ${Buffer.from('bench.webm').toString('base64')}`;
+
+async function createUpload(target, auth, agent) {
+  const r = await request(target.tusUrl, { method: 'POST', agent, headers: { ...auth,
+    'Tus-Resumable': '1.0.0', 'Upload-Defer-Length': '1', 'Upload-Metadata': metadata } });
+  if (r.status !== 201) throw new Error(`create: HTTP ${r.status} ${r.error ?? ''}`);
+  return new URL(r.headers.location, target.tusUrl).href;
+}
+
+function patch(url, offset, body, auth, agent) {
+  return request(url, { method: 'PATCH', agent, body, headers: { ...auth, 'Tus-Resumable': '1.0.0',
+    'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(offset),
+    'Content-Length': String(body.length) } });
+}
+
+// Creates `count` uploads, `parallel` at a time, each with its own keep-alive connection.
+async function createUploads(target, count, parallel = 32) {
+  const uploads = new Array(count);
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) {
+      const i = next++;
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const auth = await target.credentials(i);
+      uploads[i] = { url: await createUpload(target, auth, agent), auth, agent, offset: 0 };
+    }
+  }));
+  return uploads;
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function streaming(target) {
+  const recordings = Number(opt.recordings);
+  const seconds = Number(opt.seconds);
+  const chunk = Buffer.alloc(Number(opt['chunk-kb']) * 1000, 7);
+  const uploads = await createUploads(target, recordings);
+  const before = processUsage(target.child.pid);
+  const latencies = [];
+  let failures = 0;
+  let late = 0;
+  const t0 = performance.now() + 100;
+  await Promise.all(uploads.map(async (u, i) => {
+    const phase = (i / recordings) * 1000;
+    for (let k = 0; k < seconds; k++) {
+      const due = t0 + phase + k * 1000;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait); else if (k > 0) late++;
+      const r = await patch(u.url, u.offset, chunk, u.auth, u.agent);
+      if (r.status === 204) {
+        u.offset += chunk.length;
+        latencies.push(r.ms);
+      } else {
+        failures++;
+      }
+    }
+  }));
+  const wall = (performance.now() - t0) / 1000;
+  const after = processUsage(target.child.pid);
+  uploads.forEach((u) => u.agent.destroy());
+  latencies.sort((a, b) => a - b);
+  return { accepted: latencies.length, failures, late, p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99), max: latencies.at(-1),
+    cpuPercent: (100 * (after.cpuSeconds - before.cpuSeconds)) / wall, peakRssMb: after.peakRssMb,
+    mbPerSecond: (latencies.length * chunk.length) / 1e6 / wall };
+}
+
+async function throughput(target) {
+  const count = Number(opt.uploads);
+  const seconds = Number(opt['burst-seconds']);
+  const chunk = Buffer.alloc(256 * 1024, 9);
+  const uploads = await createUploads(target, count);
+  const before = processUsage(target.child.pid);
+  const latencies = [];
+  let failures = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(uploads.map(async (u) => {
+    while (performance.now() < end) {
+      const r = await patch(u.url, u.offset, chunk, u.auth, u.agent);
+      if (r.status === 204) {
+        u.offset += chunk.length;
+        latencies.push(r.ms);
+      } else {
+        failures++;
+      }
+    }
+  }));
+  const wall = (performance.now() - t0) / 1000;
+  const after = processUsage(target.child.pid);
+  uploads.forEach((u) => u.agent.destroy());
+  latencies.sort((a, b) => a - b);
+  return { accepted: latencies.length, failures, late: 0, p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99), max: latencies.at(-1),
+    cpuPercent: (100 * (after.cpuSeconds - before.cpuSeconds)) / wall, peakRssMb: after.peakRssMb,
+    mbPerSecond: (latencies.length * chunk.length) / 1e6 / wall };
+}
+
+const scenarios = { streaming, throughput };
+const rows = [];
+for (const [name, run] of Object.entries(scenarios)) {
+  if (opt.only && opt.only !== name) continue;
+  for (const start of [startOurs, startReference]) {
+    const target = await start();
+    try {
+      rows.push({ scenario: name, server: target.name, ...(await run(target)) });
+    } finally {
+      await stopTarget(target);
+    }
+  }
+}
+
+const f = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '–');
+console.log(`streaming: ${opt.recordings} recordings x ${opt['chunk-kb']} KB/s for ${opt.seconds} s; ` +
+  `throughput: ${opt.uploads} uploads x 256 KB back to back for ${opt['burst-seconds']} s`);
+console.log('| scenario | server | accepted | failed | late sends | p50 ms | p99 ms | max ms | CPU % | peak RSS MB | MB/s |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.scenario} | ${r.server} | ${r.accepted} | ${r.failures} | ${r.late} | ${f(r.p50)} | ` +
+    `${f(r.p99)} | ${f(r.max)} | ${f(r.cpuPercent, 0)} | ${f(r.peakRssMb, 0)} | ${f(r.mbPerSecond)} |`);
+}
+for (const name of Object.keys(scenarios)) {
+  const [ours, ref] = rows.filter((r) => r.scenario === name);
+  if (!ours || !ref) continue;
+  console.log(`${name}: p99 ours/reference ${f(ours.p99 / ref.p99, 2)}, ` +
+    `MB/s ours/reference ${f(ours.mbPerSecond / ref.mbPerSecond, 2)}`);
+}
+console.log(JSON.stringify(rows));
