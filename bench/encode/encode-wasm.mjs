@@ -4,7 +4,7 @@
 // native engine: frames, seconds, fps, bytes, kbps, dropped, variant, threads.
 //
 //   node bench/encode/encode-wasm.mjs --in clip.y4m [--wav a.wav] --out out.webm --kbps N
-//        [--fps F] [--threads T] [--speed S] [--variant simd|plain]
+//        [--fps F] [--threads T] [--speed S] [--adaptive] [--variant simd|plain]
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -17,6 +17,7 @@ const { values: opt } = parseArgs({
     kbps: { type: 'string', default: '250' }, fps: { type: 'string' },
     threads: { type: 'string', default: '1' }, speed: { type: 'string' },
     variant: { type: 'string', default: 'simd' }, engine: { type: 'string', default: 'wasm' },
+    adaptive: { type: 'boolean', default: false },
   },
 });
 if (!opt.in || !opt.out) {
@@ -37,7 +38,7 @@ const module = await loadCore(opt.variant);
 const out = fs.openSync(opt.out, 'w');
 let bytes = 0;
 const video = { width, height, fps, kbps: Number(opt.kbps), threads: Number(opt.threads),
-  adaptiveSpeed: false };
+  adaptiveSpeed: opt.adaptive };
 if (opt.speed) video.speed = Number(opt.speed);
 const driver = new RecorderDriver(module, {
   video,

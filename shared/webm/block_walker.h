@@ -1,0 +1,75 @@
+// A small EBML walker over the Clusters of a (possibly live, possibly truncated) WebM Segment.
+//
+// Why not mkvparser for this part: mkvparser keeps every parsed block in memory and gives up on a
+// trailing cluster that the upload cut short. This walker streams: it reports one complete frame
+// at a time, in file order, and stops cleanly at the first byte it cannot use, saying where.
+// Headers (EBML, Info, Tracks) are still parsed by mkvparser; this file only walks Clusters.
+//
+// Internal to shared/webm; callers use finalize.h.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace recorder::webm::internal {
+
+// Reads a file by absolute offset through one small window. Not thread-safe; one per job.
+class FileSource {
+ public:
+  // NotFound if the path does not exist, IoError if it cannot be opened or sized.
+  static Result<std::unique_ptr<FileSource>> Open(const std::string& path);
+  ~FileSource();
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+
+  uint64_t size() const { return size_; }
+  // Copies [pos, pos + n) into out. False if that range is not wholly inside the file or the
+  // read fails.
+  bool Read(uint64_t pos, void* out, size_t n);
+
+ private:
+  FileSource(int fd, uint64_t size) : fd_(fd), size_(size) {}
+  int fd_;
+  uint64_t size_;
+  std::vector<uint8_t> window_;
+  uint64_t window_pos_ = 0;
+};
+
+// One complete frame as stored in the file. Blocks are assumed unlaced (the walker rejects lacing).
+struct BlockFrame {
+  uint64_t track = 0;             // TrackNumber as written in the block
+  int64_t timecode = 0;           // absolute: cluster Timecode + block's relative timecode
+  bool key = false;               // SimpleBlock key flag; for a Block: no ReferenceBlock
+  int64_t discard_padding = 0;    // DiscardPadding in ns, 0 when absent
+  bool has_duration = false;
+  uint64_t duration = 0;          // BlockDuration in timecode units, when has_duration
+  uint64_t data_pos = 0;          // frame bytes are [data_pos, data_pos + data_size) in the file
+  uint64_t data_size = 0;
+};
+
+// Where and why the walk stopped.
+struct WalkEnd {
+  uint64_t used_bytes = 0;   // offset just after the last element that was used or skipped whole
+  bool truncated = false;    // true if the input ended, or turned unreadable, inside an element
+  std::string reason;        // why truncated; empty when not
+};
+
+// Frames larger than this are treated as damage, not data (a bad size field could claim GBs).
+inline constexpr uint64_t kMaxFrameBytes = 256ull << 20;
+
+// Walks the Segment children in [payload_start, payload_start + payload_size) (payload_size < 0:
+// unknown, i.e. up to the end of the file), skipping everything but Clusters, and calls on_frame
+// for each complete SimpleBlock or BlockGroup in file order. Clusters may be of unknown size.
+// Returns the first error on_frame returns, Unsupported for laced blocks, and otherwise a
+// WalkEnd: damage or a cut anywhere ends the walk there rather than failing it, because
+// everything before it is still good.
+Result<WalkEnd> WalkClusters(FileSource& src, uint64_t payload_start, int64_t payload_size,
+                             const std::function<Status(const BlockFrame&)>& on_frame);
+
+}  // namespace recorder::webm::internal
