@@ -10,7 +10,7 @@ const genDir = process.env.RECORDER_WASM_DIR ??
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/gen');
 const require = createRequire(import.meta.url);
 
-export const { RecorderDriver, RecorderError, i420Layout } = require(path.join(genDir, 'recorder-driver.js'));
+export const { RecorderDriver, RecorderError, i420Layout, chooseThreads } = require(path.join(genDir, 'recorder-driver.js'));
 
 export function coreScript(variant) {
   const script = path.join(genDir, `recorder-core-${variant}.js`);

@@ -1,6 +1,6 @@
 // Drives a loaded recorder-core WASM module: the one place that knows how pixels and samples are
 // handed to the bindings (wasm/bindings.cc). A classic script, so the Web Worker can importScripts
-// it and node can require it; it defines RecorderDriver, RecorderError and i420Layout.
+// it and node can require it; it defines RecorderDriver, RecorderError, i420Layout and chooseThreads.
 'use strict';
 (function (root) {
   // Mirrors recorder::PixelFormat. VideoFrame's X formats carry no alpha; the core ignores it.
@@ -28,6 +28,26 @@
       { offset: width * height, stride: chromaW },
       { offset: width * height + chromaW * chromaH, stride: chromaW },
     ];
+  }
+
+  // How many libvpx threads to ask for (VideoConfig.threads: row-mt plus tile columns) when
+  // encoding a width x height track on a machine with `hardwareConcurrency` logical cores, with a
+  // module that allows `maxThreads` (module.maxThreads: 1 for the plain variant, the pthread pool
+  // size for the simd one). Returns an integer in 1..maxThreads.
+  //   - From 3 cores up, one core is left to the page (capture, compositing, upload); on 2 cores
+  //     the encoder is the page's main load and gets both.
+  //   - Small frames do not gain from threads: VP9 rows of 64x64 superblocks are the unit of
+  //     row-mt, and below about 8 superblock rows the threads mostly wait on each other. So:
+  //     under 320x240 one thread, up to 640x480 two, above that up to four.
+  // Example: chooseThreads(1280, 720, navigator.hardwareConcurrency, module.maxThreads).
+  function chooseThreads(width, height, hardwareConcurrency, maxThreads = 4) {
+    const cores = Math.max(1, Math.floor(Number(hardwareConcurrency) || 1));
+    const pixels = Math.max(0, width) * Math.max(0, height);
+    let bySize = 4;
+    if (pixels < 320 * 240) bySize = 1;
+    else if (pixels <= 640 * 480) bySize = 2;
+    const spare = cores <= 2 ? cores : cores - 1;
+    return Math.max(1, Math.min(bySize, spare, Math.floor(maxThreads) || 1));
   }
 
   class RecorderDriver {
@@ -60,7 +80,9 @@
       const at = this.recorder.videoBuffer(size);
       // Read HEAPU8 after videoBuffer: a growing heap replaces the view.
       const layout = await frame.copyTo(this.module.HEAPU8.subarray(at, at + size));
-      this.pushVideo(frame.format, frame.codedWidth, frame.codedHeight, layout, frame.timestamp);
+      // copyTo copies the visible rectangle; the coded size may be larger (alignment padding).
+      const { width, height } = frame.visibleRect;
+      this.pushVideo(frame.format, width, height, layout, frame.timestamp);
     }
 
     pushVideo(format, width, height, layout, timestampUs) {
@@ -87,7 +109,8 @@
   root.RecorderDriver = RecorderDriver;
   root.RecorderError = RecorderError;
   root.i420Layout = i420Layout;
+  root.chooseThreads = chooseThreads;
   if (typeof module === 'object' && module.exports) {
-    module.exports = { RecorderDriver, RecorderError, i420Layout };
+    module.exports = { RecorderDriver, RecorderError, i420Layout, chooseThreads };
   }
 })(typeof self !== 'undefined' ? self : globalThis);

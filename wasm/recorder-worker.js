@@ -2,8 +2,11 @@
 // threads load their main script with importScripts.
 //
 // Messages in (handled strictly in order):
-//   {type: 'init', config, variant?}   variant 'simd' | 'plain'; default: simd when the page is
-//                                      cross-origin isolated and the browser validates SIMD128
+//   {type: 'init', config, variant?, debug?}
+//                                      variant 'simd' | 'plain'; default: simd when the page is
+//                                      cross-origin isolated and the browser validates SIMD128.
+//                                      debug.videoDelayMs (tests only): wait that long before
+//                                      each video frame, to simulate a device too slow to encode
 //   {type: 'video', frame}             a VideoFrame (transferred; closed here)
 //   {type: 'video', format, width, height, data, layout?, timestampUs}
 //                                      raw planes (ArrayBuffer/Uint8Array; I420 packed by default)
@@ -12,6 +15,8 @@
 // Messages out:
 //   {type: 'ready', variant, maxThreads}
 //   {type: 'chunk', info, data}        data: ArrayBuffer, transferred
+//   {type: 'videoDone'}                after every 'video' message, handled or failed: lets the
+//                                      sender bound the frames in flight (camera buffers are few)
 //   {type: 'stats', stats}             after every chunk
 //   {type: 'error', code, message, during}   the message that failed is named in `during`
 //   {type: 'stopped', stats}
@@ -30,6 +35,7 @@ function pickVariant(requested) {
 
 let driver = null;
 let queue = Promise.resolve();
+let videoDelayMs = 0;
 
 function sendChunk(info, bytes) {
   self.postMessage({ type: 'chunk', info, data: bytes.buffer }, [bytes.buffer]);
@@ -48,11 +54,13 @@ async function handle(msg) {
         locateFile: (file) => new URL(file, self.location.href).href,
       });
       driver = new RecorderDriver(module, msg.config, sendChunk);
+      videoDelayMs = (msg.debug && msg.debug.videoDelayMs) || 0;
       self.postMessage({ type: 'ready', variant, maxThreads: module.maxThreads });
       return;
     }
     case 'video':
       requireDriver();
+      if (videoDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, videoDelayMs));
       if (msg.frame) {
         try {
           await driver.addVideoFrame(msg.frame);
@@ -90,7 +98,10 @@ function requireDriver() {
 self.onmessage = (event) => {
   const msg = event.data;
   queue = queue.then(() => handle(msg)).catch((err) => {
+    if (msg && msg.frame) msg.frame.close();
     self.postMessage({ type: 'error', code: err.code || 'Internal', message: String(err.message || err),
       during: msg && msg.type });
+  }).then(() => {
+    if (msg && msg.type === 'video') self.postMessage({ type: 'videoDone' });
   });
 };

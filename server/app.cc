@@ -1,0 +1,144 @@
+#include "app.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "http_api.h"
+
+namespace recorder::server {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kApiKeyFile = "api-key";
+constexpr const char* kPrivateFolder = ".recorder";  // never a candidate folder (those never start with '.')
+
+// Proves the folder takes a durable file: create, write, fsync, remove.
+Status CheckWritable(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return FailedPrecondition("data folder " + dir.string() + " cannot be created: " + ec.message());
+  fs::path probe = dir / ".write-probe";
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return FailedPrecondition("data folder " + dir.string() + " is not writable: " + std::strerror(errno));
+  bool ok = ::write(fd, "x", 1) == 1 && ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  if (!ok) return FailedPrecondition("data folder " + dir.string() + " is not writable: " + std::strerror(err));
+  return Status::Ok();
+}
+
+// Reads DATA/api-key, or creates it (mode 0600) with a fresh random key.
+Result<std::string> LoadOrCreateApiKey(const fs::path& path) {
+  std::ifstream in(path);
+  if (in) {
+    std::string key;
+    std::getline(in, key);
+    if (key.empty()) return FailedPrecondition("API key file " + path.string() + " is empty");
+    return key;
+  }
+  std::string key = RandomHex(32);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return FailedPrecondition("cannot create API key file " + path.string() + ": " + std::strerror(errno));
+  std::string line = key + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return FailedPrecondition("cannot write API key file " + path.string());
+  spdlog::info("generated an API key and stored it in {}", path.string());
+  return key;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer> finalizer) {
+  std::unique_ptr<App> app(new App(std::move(config)));
+  Config& c = app->config_;
+  RETURN_IF_ERROR(CheckWritable(c.data_dir));
+  std::error_code ec;
+  c.data_dir = fs::canonical(c.data_dir, ec).string();
+  fs::create_directories(fs::path(c.data_dir) / kPrivateFolder, ec);
+  if (ec) return FailedPrecondition("cannot create " + c.data_dir + "/" + kPrivateFolder + ": " + ec.message());
+
+  std::string db_path = (fs::path(c.data_dir) / kPrivateFolder / "index.sqlite3").string();
+  auto index = SqliteIndex::Open(db_path);
+  if (!index.ok()) return index.status();
+  app->index_ = std::move(index.value());
+
+  if (c.api_key.empty()) {
+    auto key = LoadOrCreateApiKey(fs::path(c.data_dir) / kApiKeyFile);
+    if (!key.ok()) return key.status();
+    app->api_key_ = key.value();
+    spdlog::info("API key: {}", app->api_key_path());
+  } else {
+    app->api_key_ = c.api_key;
+  }
+
+  app->clock_ = c.clock ? c.clock : std::make_shared<SystemClock>();
+  app->store_ = std::make_unique<FileUploadStore>(c.data_dir);
+  app->finalizer_ = finalizer ? std::move(finalizer) : std::make_unique<WebmFinalizer>();
+  app->finalize_job_ = std::make_unique<FinalizeJob>(app->index_.get(), app->store_.get(), app->finalizer_.get(),
+                                                     app->clock_.get(), &app->metrics_);
+  App* self = app.get();
+  app->ingest_ = std::make_unique<Ingest>(c.ingest, app->index_.get(), app->store_.get(), app->clock_.get(),
+                                          &app->metrics_, [self] { self->jobs_->Wake(); });
+  app->jobs_ = std::make_unique<JobRunner>(JobRunner::Options{c.job_poll_ms, 5, 2}, app->index_.get(),
+                                           app->clock_.get(), [self] { self->ingest_->FinalizeExpired(); });
+  app->jobs_->Register("finalize", [self](const Job& job) { return self->finalize_job_->Run(job.recording_id); });
+
+  RETURN_IF_ERROR(app->ingest_->Reconcile());
+  RETURN_IF_ERROR(app->jobs_->Start());
+
+  httplib::Server& http = app->http_;
+  size_t threads = c.threads;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_keep_alive_max_count(1000000);
+  http.set_keep_alive_timeout(c.keep_alive_seconds);
+  http.set_read_timeout(30);
+  http.set_write_timeout(30);
+  http.set_payload_max_length(c.max_request_bytes);
+  http.set_tcp_nodelay(true);
+  App* app_ptr = app.get();
+  http.set_socket_options([app_ptr](socket_t sock) {
+    httplib::default_socket_options(sock);
+    app_ptr->listen_fd_ = sock;
+  });
+  InstallHttpApi(http, HttpDeps{&app->config_, app->api_key_, c.data_dir, app->ingest_.get(), app->index_.get(),
+                                &app->metrics_});
+  return app;
+}
+
+App::~App() {
+  Stop();
+  if (jobs_) jobs_->Stop();
+}
+
+std::string App::api_key_path() const {
+  return config_.api_key.empty() ? (fs::path(config_.data_dir) / kApiKeyFile).string() : "(given at start)";
+}
+
+Result<int> App::Bind() {
+  int port = config_.port == 0 ? http_.bind_to_any_port(config_.host)
+                               : (http_.bind_to_port(config_.host, config_.port) ? config_.port : -1);
+  // cpp-httplib 0.11 listens with a compiled-in backlog of 5, so a burst of recorders connecting
+  // at once loses SYNs and waits out retransmits. Linux lets listen() raise it on the bound socket.
+  if (port >= 0 && ::listen(listen_fd_, config_.listen_backlog) != 0) {
+    spdlog::warn("cannot raise the listen backlog to {}: {}", config_.listen_backlog, std::strerror(errno));
+  }
+  if (port < 0) {
+    return IoError("cannot listen on " + config_.host + ":" + std::to_string(config_.port) + ": " +
+                   std::strerror(errno));
+  }
+  return port;
+}
+
+bool App::Listen() { return http_.listen_after_bind(); }
+
+void App::Stop() { http_.stop(); }
+
+}  // namespace recorder::server

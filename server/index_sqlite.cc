@@ -1,0 +1,500 @@
+// SqliteIndex: the schema, its migrations and every SQL statement of the server.
+#include <sqlite3.h>
+
+#include <functional>
+#include <mutex>
+
+#include "index.h"
+
+namespace recorder::server {
+namespace {
+
+// Migration N takes the schema from version N-1 to N. Append only; never edit a shipped one.
+const char* const kMigrations[] = {
+    // 1: core tables.
+    R"sql(
+CREATE TABLE candidates(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  email TEXT,  -- lower-cased; NULL when not given
+  folder TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL);
+CREATE INDEX candidates_email ON candidates(email);
+CREATE TABLE sessions(
+  id TEXT PRIMARY KEY,
+  candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+  job TEXT,
+  token_sha256 TEXT NOT NULL UNIQUE,
+  token_expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE recordings(
+  id INTEGER PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES sessions(id),
+  kind TEXT NOT NULL CHECK(kind IN ('camera', 'screen', 'audio')),
+  path TEXT NOT NULL UNIQUE,  -- final path relative to DATA; bytes arrive in path || '.part'
+  bytes INTEGER NOT NULL DEFAULT 0,
+  duration_ms INTEGER,
+  status TEXT NOT NULL CHECK(status IN ('receiving', 'finalizing', 'ready', 'failed')),
+  failure_reason TEXT,
+  incomplete INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  uploaded_at INTEGER,
+  finalized_at INTEGER);
+CREATE TABLE uploads(
+  id TEXT PRIMARY KEY,
+  recording_id INTEGER NOT NULL UNIQUE REFERENCES recordings(id),
+  upload_offset INTEGER NOT NULL DEFAULT 0,
+  upload_length INTEGER,  -- NULL: Upload-Defer-Length
+  metadata TEXT NOT NULL DEFAULT '',
+  expires_at INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK(state IN ('receiving', 'complete', 'expired', 'terminated')),
+  checksum_state TEXT NOT NULL DEFAULT 'unverified',  -- 'verified' once any chunk carried a checksum
+  created_at INTEGER NOT NULL);
+)sql",
+    // 2: the durable job queue.
+    R"sql(
+CREATE TABLE jobs(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  recording_id INTEGER NOT NULL REFERENCES recordings(id),
+  state TEXT NOT NULL CHECK(state IN ('pending', 'running', 'done', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_run_at INTEGER NOT NULL,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE(kind, recording_id));
+CREATE INDEX jobs_due ON jobs(state, next_run_at);
+CREATE INDEX uploads_state ON uploads(state, expires_at);
+)sql",
+};
+static_assert(std::size(kMigrations) == SqliteIndex::kLatestSchemaVersion);
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+
+Status SqlError(sqlite3* db, const std::string& what) {
+  int code = sqlite3_extended_errcode(db);
+  std::string msg = what + ": " + sqlite3_errmsg(db);
+  if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(msg);
+  if (code == SQLITE_FULL) return ResourceExhausted(msg);
+  return Internal(msg);
+}
+
+// One prepared statement. Errors are kept and reported by Step(), so call sites stay linear.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) status_ = SqlError(db, "prepare");
+    stmt_.reset(raw);
+  }
+  Stmt& Bind(int i, int64_t v) { return Check(sqlite3_bind_int64(stmt_.get(), i, v)); }
+  Stmt& Bind(int i, const std::string& v) {
+    return Check(sqlite3_bind_text(stmt_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+  Stmt& Bind(int i, std::optional<uint64_t> v) {
+    return v ? Bind(i, static_cast<int64_t>(*v)) : Check(sqlite3_bind_null(stmt_.get(), i));
+  }
+  Stmt& BindTextOrNull(int i, const std::string& v) {
+    return v.empty() ? Check(sqlite3_bind_null(stmt_.get(), i)) : Bind(i, v);
+  }
+  // true: a row is ready; false: done.
+  Result<bool> Step() {
+    if (!status_.ok()) return status_;
+    int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqlError(db_, "step");
+  }
+  Status Run() {
+    auto r = Step();
+    return r.ok() ? Status::Ok() : r.status();
+  }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_.get(), col); }
+  bool IsNull(int col) { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
+  std::string Text(int col) {
+    const unsigned char* p = sqlite3_column_text(stmt_.get(), col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_.get(), col)) : std::string();
+  }
+
+ private:
+  Stmt& Check(int rc) {
+    if (rc != SQLITE_OK && status_.ok()) status_ = SqlError(db_, "bind");
+    return *this;
+  }
+  sqlite3* db_;
+  std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt_;
+  Status status_;
+};
+
+constexpr const char* kUploadColumns =
+    "u.id, r.session_id, u.recording_id, r.path, u.upload_offset, u.upload_length, u.expires_at, u.state, "
+    "u.metadata FROM uploads u JOIN recordings r ON r.id = u.recording_id ";
+
+Upload ReadUpload(Stmt& s) {
+  Upload u;
+  u.id = s.Text(0);
+  u.session_id = s.Text(1);
+  u.recording_id = s.Int(2);
+  u.path = s.Text(3);
+  u.offset = static_cast<uint64_t>(s.Int(4));
+  if (!s.IsNull(5)) u.length = static_cast<uint64_t>(s.Int(5));
+  u.expires_at = s.Int(6);
+  u.state = s.Text(7);
+  u.metadata = s.Text(8);
+  return u;
+}
+
+constexpr const char* kRecordingColumns =
+    "SELECT id, session_id, kind, path, status, failure_reason, bytes, duration_ms, incomplete FROM recordings ";
+
+Recording ReadRecording(Stmt& s) {
+  Recording r;
+  r.id = s.Int(0);
+  r.session_id = s.Text(1);
+  r.kind = s.Text(2);
+  r.path = s.Text(3);
+  r.status = s.Text(4);
+  r.failure_reason = s.Text(5);
+  r.bytes = static_cast<uint64_t>(s.Int(6));
+  r.duration_ms = s.Int(7);
+  r.incomplete = s.Int(8) != 0;
+  return r;
+}
+
+template <typename T, typename ReadRow>
+Result<std::vector<T>> ReadAll(Stmt& s, ReadRow read) {
+  std::vector<T> rows;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return rows;
+    rows.push_back(read(s));
+  }
+}
+
+}  // namespace
+
+struct SqliteIndex::Impl {
+  std::mutex mu;  // one connection, used by one thread at a time
+  DbPtr db;
+
+  Status Exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown";
+      sqlite3_free(err);
+      return Internal(std::string("exec: ") + msg);
+    }
+    return Status::Ok();
+  }
+
+  // Runs `body` in one write transaction. REQUIRES: mu held.
+  Status Transaction(const std::function<Status()>& body) {
+    RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    Status s = body();
+    if (!s.ok()) {
+      (void)Exec("ROLLBACK");
+      return s;
+    }
+    return Exec("COMMIT");
+  }
+
+  Result<int> Version() {
+    Stmt s(db.get(), "SELECT version FROM schema_version");
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    return *row ? static_cast<int>(s.Int(0)) : 0;
+  }
+
+  Status Migrate(int target) {
+    RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
+    auto current = Version();
+    if (!current.ok()) return current.status();
+    if (*current > kLatestSchemaVersion) {
+      return FailedPrecondition("database schema version " + std::to_string(*current) +
+                                " is newer than this server (" + std::to_string(kLatestSchemaVersion) + ")");
+    }
+    for (int v = *current + 1; v <= target; ++v) {
+      RETURN_IF_ERROR(Transaction([&]() -> Status {
+        RETURN_IF_ERROR(Exec(kMigrations[v - 1]));
+        RETURN_IF_ERROR(Exec("DELETE FROM schema_version"));
+        return Stmt(db.get(), "INSERT INTO schema_version(version) VALUES (?)").Bind(1, int64_t{v}).Run();
+      }));
+    }
+    return Status::Ok();
+  }
+};
+
+SqliteIndex::SqliteIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteIndex::~SqliteIndex() = default;
+
+Result<std::unique_ptr<SqliteIndex>> SqliteIndex::Open(const std::string& path, int schema_version) {
+  auto impl = std::make_unique<Impl>();
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  impl->db.reset(raw);
+  if (rc != SQLITE_OK) {
+    return IoError("cannot open database " + path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(raw, 5000);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+    Status s = impl->Exec(pragma);
+    if (!s.ok()) return IoError("cannot use database " + path + ": " + s.message());
+  }
+  Status migrated = impl->Migrate(schema_version);
+  if (!migrated.ok()) return IoError("cannot migrate database " + path + ": " + migrated.message());
+  return std::unique_ptr<SqliteIndex>(new SqliteIndex(std::move(impl)));
+}
+
+Result<int> SqliteIndex::SchemaVersion() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->Version();
+}
+
+Status SqliteIndex::Ping() {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(), "SELECT count(*) FROM schema_version").Run();
+}
+
+Result<Candidate> SqliteIndex::FindOrCreateCandidate(const std::string& name, const std::string& email,
+                                                     const std::string& folder_base, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  Candidate found;
+  Status s = impl_->Transaction([&]() -> Status {
+    Stmt find(db, email.empty() ? "SELECT id, folder FROM candidates WHERE email IS NULL AND name = ?"
+                                : "SELECT id, folder FROM candidates WHERE email = ?");
+    find.Bind(1, email.empty() ? name : email);
+    auto row = find.Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      found = {find.Int(0), find.Text(1)};
+      return Status::Ok();
+    }
+    for (int n = 1;; ++n) {
+      std::string folder = n == 1 ? folder_base : folder_base + "_" + std::to_string(n);
+      Stmt insert(db, "INSERT INTO candidates(name, email, folder, created_at) VALUES (?, ?, ?, ?)");
+      Status inserted = insert.Bind(1, name).BindTextOrNull(2, email).Bind(3, folder).Bind(4, now).Run();
+      if (inserted.code() == StatusCode::kAlreadyExists) continue;
+      RETURN_IF_ERROR(inserted);
+      found = {sqlite3_last_insert_rowid(db), folder};
+      return Status::Ok();
+    }
+  });
+  if (!s.ok()) return s;
+  return found;
+}
+
+Status SqliteIndex::CreateSession(const std::string& session_id, int64_t candidate_id, const std::string& job,
+                                  const std::string& token_sha256, int64_t token_expires_at, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(),
+              "INSERT INTO sessions(id, candidate_id, job, token_sha256, token_expires_at, created_at) "
+              "VALUES (?, ?, ?, ?, ?, ?)")
+      .Bind(1, session_id).Bind(2, candidate_id).BindTextOrNull(3, job).Bind(4, token_sha256)
+      .Bind(5, token_expires_at).Bind(6, now)
+      .Run();
+}
+
+Result<Session> SqliteIndex::SessionByTokenHash(const std::string& token_sha256) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(),
+         "SELECT s.id, s.candidate_id, c.folder, s.token_expires_at FROM sessions s "
+         "JOIN candidates c ON c.id = s.candidate_id WHERE s.token_sha256 = ?");
+  auto row = s.Bind(1, token_sha256).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no session for this token");
+  return Session{s.Text(0), s.Int(1), s.Text(2), s.Int(3)};
+}
+
+Result<Upload> SqliteIndex::CreateUpload(const Upload& upload, const std::string& kind, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  Upload created = upload;
+  Status s = impl_->Transaction([&]() -> Status {
+    RETURN_IF_ERROR(Stmt(db, "INSERT INTO recordings(session_id, kind, path, status, created_at) "
+                             "VALUES (?, ?, ?, 'receiving', ?)")
+                        .Bind(1, upload.session_id).Bind(2, kind).Bind(3, upload.path).Bind(4, now)
+                        .Run());
+    created.recording_id = sqlite3_last_insert_rowid(db);
+    return Stmt(db, "INSERT INTO uploads(id, recording_id, upload_offset, upload_length, metadata, expires_at, "
+                    "state, created_at) VALUES (?, ?, 0, ?, ?, ?, 'receiving', ?)")
+        .Bind(1, upload.id).Bind(2, created.recording_id).Bind(3, upload.length).Bind(4, upload.metadata)
+        .Bind(5, upload.expires_at).Bind(6, now)
+        .Run();
+  });
+  if (!s.ok()) return s;
+  created.offset = 0;
+  created.state = "receiving";
+  return created;
+}
+
+Result<Upload> SqliteIndex::GetUpload(const std::string& upload_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(), (std::string("SELECT ") + kUploadColumns + "WHERE u.id = ?").c_str());
+  auto row = s.Bind(1, upload_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no upload " + upload_id);
+  return ReadUpload(s);
+}
+
+Status SqliteIndex::SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
+                                      int64_t expires_at) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(),
+              "UPDATE uploads SET upload_offset = ?, upload_length = ?, expires_at = ? "
+              "WHERE id = ? AND state = 'receiving'")
+      .Bind(1, static_cast<int64_t>(offset)).Bind(2, length).Bind(3, expires_at).Bind(4, upload_id)
+      .Run();
+}
+
+Status SqliteIndex::FinishUpload(const std::string& upload_id, const std::string& state, bool incomplete,
+                                 int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  return impl_->Transaction([&]() -> Status {
+    Stmt up(db, "UPDATE uploads SET state = ? WHERE id = ? AND state = 'receiving' RETURNING recording_id, upload_offset");
+    auto row = up.Bind(1, state).Bind(2, upload_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return FailedPrecondition("upload " + upload_id + " is not receiving");
+    int64_t recording_id = up.Int(0);
+    int64_t bytes = up.Int(1);
+    RETURN_IF_ERROR(up.Run());  // finish the RETURNING statement before the next one
+    RETURN_IF_ERROR(Stmt(db, "UPDATE recordings SET status = 'finalizing', bytes = ?, incomplete = ?, "
+                             "uploaded_at = ? WHERE id = ?")
+                        .Bind(1, bytes).Bind(2, int64_t{incomplete}).Bind(3, now).Bind(4, recording_id)
+                        .Run());
+    return Stmt(db, "INSERT OR IGNORE INTO jobs(kind, recording_id, state, next_run_at, created_at, updated_at) "
+                    "VALUES ('finalize', ?, 'pending', ?, ?, ?)")
+        .Bind(1, recording_id).Bind(2, now).Bind(3, now).Bind(4, now)
+        .Run();
+  });
+}
+
+Status SqliteIndex::TerminateUpload(const std::string& upload_id, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  return impl_->Transaction([&]() -> Status {
+    Stmt up(db, "UPDATE uploads SET state = 'terminated' WHERE id = ? RETURNING recording_id");
+    auto row = up.Bind(1, upload_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return NotFound("no upload " + upload_id);
+    int64_t recording_id = up.Int(0);
+    RETURN_IF_ERROR(up.Run());
+    return Stmt(db, "UPDATE recordings SET status = 'failed', failure_reason = 'terminated by the client', "
+                    "bytes = 0, finalized_at = ? WHERE id = ?")
+        .Bind(1, now).Bind(2, recording_id)
+        .Run();
+  });
+}
+
+Result<std::vector<Upload>> SqliteIndex::UploadsInState(const std::string& state) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(), (std::string("SELECT ") + kUploadColumns + "WHERE u.state = ? ORDER BY u.rowid").c_str());
+  s.Bind(1, state);
+  return ReadAll<Upload>(s, ReadUpload);
+}
+
+Result<std::vector<Upload>> SqliteIndex::ExpiredUploads(int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(),
+         (std::string("SELECT ") + kUploadColumns + "WHERE u.state = 'receiving' AND u.expires_at <= ?").c_str());
+  s.Bind(1, now);
+  return ReadAll<Upload>(s, ReadUpload);
+}
+
+Result<Recording> SqliteIndex::GetRecording(int64_t recording_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(), (std::string(kRecordingColumns) + "WHERE id = ?").c_str());
+  auto row = s.Bind(1, recording_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no recording " + std::to_string(recording_id));
+  return ReadRecording(s);
+}
+
+Result<std::vector<Recording>> SqliteIndex::RecordingsOfSession(const std::string& session_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(), (std::string(kRecordingColumns) + "WHERE session_id = ? ORDER BY id").c_str());
+  s.Bind(1, session_id);
+  return ReadAll<Recording>(s, ReadRecording);
+}
+
+Status SqliteIndex::MarkRecordingReady(int64_t recording_id, uint64_t bytes, int64_t duration_ms, bool incomplete,
+                                       int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(),
+              "UPDATE recordings SET status = 'ready', bytes = ?, duration_ms = ?, incomplete = ?, "
+              "failure_reason = NULL, finalized_at = ? WHERE id = ?")
+      .Bind(1, static_cast<int64_t>(bytes)).Bind(2, duration_ms).Bind(3, int64_t{incomplete}).Bind(4, now)
+      .Bind(5, recording_id)
+      .Run();
+}
+
+Status SqliteIndex::MarkRecordingFailed(int64_t recording_id, const std::string& reason, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(),
+              "UPDATE recordings SET status = 'failed', failure_reason = ?, finalized_at = ? WHERE id = ?")
+      .Bind(1, reason).Bind(2, now).Bind(3, recording_id)
+      .Run();
+}
+
+Status SqliteIndex::EnqueueJob(const std::string& kind, int64_t recording_id, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(),
+              "INSERT OR IGNORE INTO jobs(kind, recording_id, state, next_run_at, created_at, updated_at) "
+              "VALUES (?, ?, 'pending', ?, ?, ?)")
+      .Bind(1, kind).Bind(2, recording_id).Bind(3, now).Bind(4, now).Bind(5, now)
+      .Run();
+}
+
+Result<std::optional<Job>> SqliteIndex::ClaimJob(int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(),
+         "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?1 WHERE id = "
+         "(SELECT id FROM jobs WHERE state = 'pending' AND next_run_at <= ?1 ORDER BY next_run_at, id LIMIT 1) "
+         "RETURNING id, kind, recording_id, attempts");
+  auto row = s.Bind(1, now).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<Job>();
+  Job job{s.Int(0), s.Text(1), s.Int(2), static_cast<int>(s.Int(3))};
+  RETURN_IF_ERROR(s.Run());
+  return std::optional<Job>(job);
+}
+
+Status SqliteIndex::CompleteJob(int64_t job_id, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(), "UPDATE jobs SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?")
+      .Bind(1, now).Bind(2, job_id)
+      .Run();
+}
+
+Status SqliteIndex::RetryJob(int64_t job_id, int64_t next_run_at, const std::string& error) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(),
+              "UPDATE jobs SET state = 'pending', next_run_at = ?, last_error = ?, updated_at = ? WHERE id = ?")
+      .Bind(1, next_run_at).Bind(2, error).Bind(3, next_run_at).Bind(4, job_id)
+      .Run();
+}
+
+Status SqliteIndex::FailJob(int64_t job_id, const std::string& error, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(), "UPDATE jobs SET state = 'failed', last_error = ?, updated_at = ? WHERE id = ?")
+      .Bind(1, error).Bind(2, now).Bind(3, job_id)
+      .Run();
+}
+
+Result<int> SqliteIndex::RequeueRunningJobs() {
+  std::lock_guard lock(impl_->mu);
+  RETURN_IF_ERROR(Stmt(impl_->db.get(), "UPDATE jobs SET state = 'pending' WHERE state = 'running'").Run());
+  return sqlite3_changes(impl_->db.get());
+}
+
+}  // namespace recorder::server

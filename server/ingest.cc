@@ -1,0 +1,283 @@
+#include "ingest.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <stdexcept>
+
+namespace recorder::server {
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
+    // No safe fallback for tokens: stop rather than hand out guessable ones.
+    spdlog::critical("RAND_bytes failed; cannot create tokens");
+    std::abort();
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : raw) {
+    hex.push_back(kHex[c >> 4]);
+    hex.push_back(kHex[c & 15]);
+  }
+  return hex;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  std::string digest = *tus::Digest("sha256", data);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : digest) {
+    hex.push_back(kHex[c >> 4]);
+    hex.push_back(kHex[c & 15]);
+  }
+  return hex;
+}
+
+std::optional<UploadLocks::Guard> UploadLocks::Acquire(const std::string& id, int wait_ms) {
+  std::unique_lock lock(mu_);
+  Entry& entry = entries_[id];
+  ++entry.waiters;
+  bool got = cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return !entry.held; });
+  --entry.waiters;
+  if (!got) return std::nullopt;
+  entry.held = true;
+  return Guard(this, id);
+}
+
+void UploadLocks::Release(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    it->second.held = false;
+    if (it->second.waiters == 0) entries_.erase(it);
+  }
+  cv_.notify_all();
+}
+
+Ingest::Ingest(IngestOptions options, Index* index, UploadStore* store, const Clock* clock, Metrics* metrics,
+               std::function<void()> on_finished)
+    : options_(options), index_(index), store_(store), clock_(clock), metrics_(metrics),
+      on_finished_(std::move(on_finished)) {}
+
+Expected<NewSession> Ingest::CreateSession(const std::string& candidate_name, const std::string& email,
+                                           const std::string& job) {
+  int64_t now = clock_->NowSeconds();
+  std::string lower_email = email;
+  for (char& c : lower_email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto candidate = index_->FindOrCreateCandidate(candidate_name, lower_email, SanitizeFolderName(candidate_name), now);
+  if (!candidate.ok()) return InternalError(candidate.status());
+  NewSession session{RandomHex(16), RandomHex(32), now + options_.token_ttl_seconds};
+  Status s = index_->CreateSession(session.session_id, candidate->id, job, Sha256Hex(session.upload_token),
+                                   session.expires_at, now);
+  if (!s.ok()) return InternalError(s);
+  spdlog::info("session {} created for candidate {} (folder {})", session.session_id, candidate->id,
+               candidate->folder);
+  return session;
+}
+
+Expected<Session> Ingest::Authenticate(const std::string& upload_token) {
+  auto session = index_->SessionByTokenHash(Sha256Hex(upload_token));
+  if (!session.ok()) {
+    if (session.status().code() == StatusCode::kNotFound) return Err::kInvalidUploadToken;
+    return InternalError(session.status());
+  }
+  if (session->token_expires_at <= clock_->NowSeconds()) {
+    return ApiError{Err::kInvalidUploadToken, "the token of session " + session->id + " expired"};
+  }
+  return *session;
+}
+
+Expected<Upload> Ingest::CreateUpload(const Session& session, std::optional<uint64_t> length, RecordingKind kind,
+                                      const std::string& raw_metadata) {
+  if (length && *length > options_.max_upload_size) {
+    return ApiError{Err::kUploadTooLarge, "Upload-Length " + std::to_string(*length) + " > Tus-Max-Size " +
+                                              std::to_string(options_.max_upload_size)};
+  }
+  int64_t now = clock_->NowSeconds();
+  Upload upload;
+  upload.id = RandomHex(16);
+  upload.session_id = session.id;
+  upload.length = length;
+  upload.expires_at = now + options_.upload_expiry_seconds;
+  upload.metadata = raw_metadata;
+  // The .part file is created exclusively first, so two creations in the same second for the
+  // same candidate cannot take the same name; the index then records it (UNIQUE path).
+  for (int n = 1; n < 1000; ++n) {
+    upload.path = session.candidate_folder + "/" + RecordingFileName(kind, now, n);
+    std::string part = upload.path + std::string(kPartSuffix);
+    if (store_->Exists(upload.path)) continue;
+    Status created = store_->CreateExclusive(part);
+    if (created.code() == StatusCode::kAlreadyExists) continue;
+    if (!created.ok()) return InternalError(created);
+    auto indexed = index_->CreateUpload(upload, RecordingKindName(kind), now);
+    if (indexed.ok()) {
+      spdlog::info("upload {} created: session {} recording {} kind {} length {} path {}", upload.id, session.id,
+                   indexed->recording_id, RecordingKindName(kind),
+                   length ? std::to_string(*length) : std::string("deferred"), upload.path);
+      return indexed.value();
+    }
+    (void)store_->Remove(part);
+    if (indexed.status().code() != StatusCode::kAlreadyExists) return InternalError(indexed.status());
+  }
+  return ApiError{Err::kInternal, "no free file name for " + upload.path};
+}
+
+Expected<Upload> Ingest::Load(const Session& session, const std::string& upload_id) {
+  auto upload = index_->GetUpload(upload_id);
+  if (!upload.ok()) {
+    if (upload.status().code() == StatusCode::kNotFound) return Err::kUploadNotFound;
+    return InternalError(upload.status());
+  }
+  if (upload->session_id != session.id) {
+    spdlog::warn("session {} tried to use upload {} of session {}", session.id, upload_id, upload->session_id);
+    return Err::kForeignUpload;
+  }
+  if (upload->state == "terminated") return Err::kUploadNotFound;
+  if (upload->state == "expired" || (upload->state == "receiving" && upload->expires_at <= clock_->NowSeconds())) {
+    return Err::kUploadExpired;
+  }
+  return upload.value();
+}
+
+Expected<Upload> Ingest::Info(const Session& session, const std::string& upload_id) {
+  return Load(session, upload_id);
+}
+
+Expected<Upload> Ingest::Append(const Session& session, const std::string& upload_id, uint64_t offset,
+                                std::optional<uint64_t> length, std::string_view body,
+                                const std::optional<tus::Checksum>& checksum) {
+  auto started = std::chrono::steady_clock::now();
+  auto guard = locks_.Acquire(upload_id, options_.lock_wait_ms);
+  if (!guard) return Err::kUploadLocked;
+  auto loaded = Load(session, upload_id);
+  if (!loaded.ok()) return loaded;
+  Upload upload = loaded.value();
+  if (offset != upload.offset) {
+    spdlog::warn("upload {}: PATCH at offset {} but the upload is at {}", upload.id, offset, upload.offset);
+    return ApiError{Err::kOffsetMismatch, "Upload-Offset is " + std::to_string(offset) + ", the upload is at " +
+                                              std::to_string(upload.offset)};
+  }
+  if (length) {
+    if (upload.length ? *upload.length != *length : *length < upload.offset) return Err::kUploadLengthMismatch;
+    if (*length > options_.max_upload_size) return Err::kUploadTooLarge;
+  }
+  std::optional<uint64_t> effective_length = upload.length ? upload.length : length;
+  uint64_t end = offset + body.size();
+  if (effective_length && end > *effective_length) {
+    return ApiError{Err::kBodyExceedsLength, "offset " + std::to_string(offset) + " + body " +
+                                                 std::to_string(body.size()) + " > Upload-Length " +
+                                                 std::to_string(*effective_length)};
+  }
+  if (end > options_.max_upload_size) return Err::kUploadTooLarge;
+  if (upload.state != "receiving") {
+    if (body.empty()) return upload;  // a repeated final PATCH: nothing to do
+    return Err::kUploadFinished;
+  }
+  if (checksum) {
+    auto digest = tus::Digest(checksum->algorithm, body);
+    if (!digest) return Err::kUnsupportedChecksumAlgorithm;
+    if (*digest != checksum->digest) {
+      spdlog::warn("upload {}: {} checksum mismatch at offset {} ({} bytes)", upload.id, checksum->algorithm, offset,
+                   body.size());
+      return Err::kChecksumMismatch;
+    }
+  }
+  // Durability order: bytes on disk (write + fdatasync), then the index, then the reply.
+  if (!body.empty()) {
+    Status written = store_->Append(upload.path + std::string(kPartSuffix), offset, body);
+    if (!written.ok()) {
+      spdlog::error("upload {}: write at offset {} failed: {}", upload.id, offset, written.ToString());
+      return InternalError(written);
+    }
+  }
+  int64_t now = clock_->NowSeconds();
+  Status indexed = index_->SetUploadProgress(upload.id, end, effective_length, now + options_.upload_expiry_seconds);
+  if (!indexed.ok()) {
+    // The bytes are durable; Reconcile() picks the size up at the next start.
+    spdlog::error("upload {}: index update to offset {} failed: {}", upload.id, end, indexed.ToString());
+    return InternalError(indexed);
+  }
+  upload.offset = end;
+  upload.length = effective_length;
+  upload.expires_at = now + options_.upload_expiry_seconds;
+  metrics_->AddBytesReceived(body.size());
+  metrics_->ObserveChunkAckSeconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  spdlog::debug("upload {}: {} bytes at offset {}, now at {}", upload.id, body.size(), offset, end);
+  if (effective_length && end == *effective_length) {
+    Status finished = FinishUpload(upload, "complete", false);
+    if (!finished.ok()) return InternalError(finished);
+    upload.state = "complete";
+  }
+  return upload;
+}
+
+Status Ingest::FinishUpload(const Upload& upload, const std::string& state, bool incomplete) {
+  RETURN_IF_ERROR(index_->FinishUpload(upload.id, state, incomplete, clock_->NowSeconds()));
+  spdlog::info("upload {} {} at {} bytes: recording {} queued for finalize", upload.id, state, upload.offset,
+               upload.recording_id);
+  if (on_finished_) on_finished_();
+  return Status::Ok();
+}
+
+Expected<bool> Ingest::Terminate(const Session& session, const std::string& upload_id) {
+  auto guard = locks_.Acquire(upload_id, options_.lock_wait_ms);
+  if (!guard) return Err::kUploadLocked;
+  auto upload = Load(session, upload_id);
+  if (!upload.ok()) return upload.error();
+  if (upload->state != "receiving") return Err::kUploadFinished;
+  Status s = index_->TerminateUpload(upload_id, clock_->NowSeconds());
+  if (!s.ok()) return InternalError(s);
+  s = store_->Remove(upload->path + std::string(kPartSuffix));
+  if (!s.ok()) spdlog::error("upload {}: terminated but its file stays: {}", upload_id, s.ToString());
+  spdlog::info("upload {} terminated by session {} at offset {}", upload_id, session.id, upload->offset);
+  return true;
+}
+
+Status Ingest::Reconcile() {
+  auto uploads = index_->UploadsInState("receiving");
+  if (!uploads.ok()) return uploads.status();
+  for (Upload& upload : *uploads) {
+    std::string part = upload.path + std::string(kPartSuffix);
+    auto size = store_->Size(part);
+    if (!size.ok()) {
+      spdlog::error("upload {}: {} is gone ({}); finalize will mark it failed", upload.id, part,
+                    size.status().ToString());
+      RETURN_IF_ERROR(FinishUpload(upload, "expired", true));
+      continue;
+    }
+    RETURN_IF_ERROR(store_->Sync(part));
+    if (*size != upload.offset) {
+      // Larger: written and killed before the index update. Smaller: only after a power cut.
+      auto log_level = *size > upload.offset ? spdlog::level::info : spdlog::level::err;
+      spdlog::log(log_level, "upload {}: index offset {} but {} bytes on disk; resuming at {}", upload.id,
+                  upload.offset, *size, *size);
+      upload.offset = *size;
+      RETURN_IF_ERROR(index_->SetUploadProgress(upload.id, upload.offset, upload.length, upload.expires_at));
+    }
+    if (upload.length && upload.offset >= *upload.length) RETURN_IF_ERROR(FinishUpload(upload, "complete", false));
+  }
+  spdlog::info("reconciled {} receiving uploads with their files", uploads->size());
+  return Status::Ok();
+}
+
+void Ingest::FinalizeExpired() {
+  auto expired = index_->ExpiredUploads(clock_->NowSeconds());
+  if (!expired.ok()) {
+    spdlog::error("cannot list expired uploads: {}", expired.status().ToString());
+    return;
+  }
+  for (const Upload& candidate : *expired) {
+    auto guard = locks_.Acquire(candidate.id, 0);
+    if (!guard) continue;  // a PATCH is running; it extends the expiry
+    auto upload = index_->GetUpload(candidate.id);
+    if (!upload.ok() || upload->state != "receiving" || upload->expires_at > clock_->NowSeconds()) continue;
+    spdlog::info("upload {} expired at offset {}; finalizing what arrived", upload->id, upload->offset);
+    Status s = FinishUpload(*upload, "expired", true);
+    if (!s.ok()) spdlog::error("upload {}: cannot hand to finalize: {}", upload->id, s.ToString());
+  }
+}
+
+}  // namespace recorder::server

@@ -1,0 +1,121 @@
+// recorder-server: the ingest server. Flags (and their environment variables) are in --help.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "app.h"
+
+namespace {
+
+// "HOST:PORT" -> host, port. IPv6 hosts in brackets are not supported.
+bool ParseListen(const std::string& listen, std::string* host, int* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  try {
+    size_t used = 0;
+    *port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || *port < 0 || *port > 65535) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  *host = listen.substr(0, colon);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using recorder::server::App;
+  recorder::server::Config config;
+  std::string listen = "127.0.0.1:8080";
+  std::string log_level = "info";
+  int64_t token_ttl_hours = 24;
+
+  CLI::App cli{"recorder-server: receives interview recordings over tus and finalizes them"};
+  cli.add_option("--listen", listen, "HOST:PORT to listen on")->envname("RECORDER_LISTEN")->capture_default_str();
+  cli.add_option("--data", config.data_dir, "data folder (recordings, index, API key)")
+      ->envname("RECORDER_DATA")->capture_default_str();
+  config.web_dir = RECORDER_DEFAULT_WEB_DIR;
+  cli.add_option("--web", config.web_dir, "static pages folder served at /; empty: none")
+      ->envname("RECORDER_WEB")->capture_default_str();
+  cli.add_option("--api-key", config.api_key, "API key for the session API; default: DATA/api-key, generated once")
+      ->envname("RECORDER_API_KEY");
+  cli.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->envname("RECORDER_LOG_LEVEL")->capture_default_str();
+  cli.add_option("--allowed-origins", config.allowed_origins, "CORS origins allowed ('*': any)")
+      ->envname("RECORDER_ALLOWED_ORIGINS")->delimiter(',')->capture_default_str();
+  cli.add_option("--token-ttl-hours", token_ttl_hours, "upload token lifetime")->capture_default_str();
+  cli.add_option("--upload-expiry-seconds", config.ingest.upload_expiry_seconds,
+                 "an upload expires this long after its last PATCH; then what arrived is finalized")
+      ->capture_default_str();
+  cli.add_option("--max-upload-bytes", config.ingest.max_upload_size, "Tus-Max-Size")->capture_default_str();
+  cli.add_option("--max-request-bytes", config.max_request_bytes, "largest PATCH body")->capture_default_str();
+  cli.add_option("--threads", config.threads, "HTTP worker threads = concurrent keep-alive connections")
+      ->capture_default_str();
+  cli.add_option("--keep-alive-seconds", config.keep_alive_seconds, "idle keep-alive timeout")->capture_default_str();
+  cli.add_option("--job-poll-ms", config.job_poll_ms, "job runner poll interval")->capture_default_str();
+  CLI11_PARSE(cli, argc, argv);
+  config.ingest.token_ttl_seconds = token_ttl_hours * 3600;
+
+  auto level = spdlog::level::from_str(log_level);
+  if (level == spdlog::level::off && log_level != "off") {
+    std::fprintf(stderr, "recorder-server: unknown --log-level %s\n", log_level.c_str());
+    return 2;
+  }
+  spdlog::set_level(level);
+  if (!ParseListen(listen, &config.host, &config.port)) {
+    std::fprintf(stderr, "recorder-server: --listen must be HOST:PORT, got %s\n", listen.c_str());
+    return 2;
+  }
+
+  // Signals go to one thread that stops the server; every other thread blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto app = App::Open(config);
+  if (!app.ok()) {
+    std::fprintf(stderr, "recorder-server: cannot start: %s\n", app.status().message().c_str());
+    return 1;
+  }
+  auto port = (*app)->Bind();
+  if (!port.ok()) {
+    std::fprintf(stderr, "recorder-server: cannot start: %s\n", port.status().message().c_str());
+    return 1;
+  }
+  spdlog::info("listening on {}:{} (data {}, web {}, {} threads)", config.host, *port, config.data_dir,
+               config.web_dir.empty() ? "none" : config.web_dir, config.threads);
+
+  // On SIGINT/SIGTERM: stop accepting, give open connections a moment, then exit. cpp-httplib
+  // would otherwise wait out every idle keep-alive connection; leaving early is safe because an
+  // acknowledged byte is already durable and an unacknowledged one is resent after HEAD.
+  std::atomic<bool> listening_done{false};
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (listening_done) return;
+    spdlog::info("signal {}: stopping", sig);
+    (*app)->Stop();
+    for (int i = 0; i < 30 && !listening_done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!listening_done) {
+      spdlog::info("connections still open after 3 s; exiting");
+      spdlog::shutdown();
+      std::_Exit(0);
+    }
+  });
+  bool served = (*app)->Listen();
+  listening_done = true;
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  spdlog::info("stopped");
+  return served ? 0 : 1;
+}

@@ -1,0 +1,452 @@
+// The candidate page and the recorder module in headless Chromium against a real recorder-server:
+// the fake camera plays tests/media/akiyo_cif.mp4 (as y4m), the fake microphone plays
+// tests/media/speech_orig_16k.wav. Each test starts its own server (temporary data folder) and
+// browser (fresh profile), so they are independent.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import {
+  createSession, fakeMedia, interviewUrl, launchBrowser, pageState, recordingFiles, sleep, startInterview,
+  startServer,
+} from './lib/browser.mjs';
+import { ffprobeJson, readY4m } from './lib/media.mjs';
+
+const T = { timeout: 120_000 };
+
+// Runs `body` with a server, a session and a browser, and always cleans up; on failure the
+// page's console is printed to help the diagnosis.
+async function withSetup(options, body) {
+  const server = await startServer();
+  const session = await createSession(server);
+  const browser = await launchBrowser(options);
+  try {
+    await body({ server, session, browser, page: browser.page });
+    server.remove();
+  } catch (err) {
+    console.log(`--- page console ---\n${browser.logs.slice(-40).join('\n')}\n` +
+      `--- server data ${server.dataDir}, log ${server.logFile}`);
+    throw err;
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+function until(page, predicate, arg, timeout = 30_000) {
+  return page.waitForFunction(predicate, arg, { timeout, polling: 250 });
+}
+
+const progress = (page) => page.evaluate(() => window.interviewPage.recorder.progress());
+const recordings = (page) => page.evaluate(() => window.interviewPage.recorder.recordings());
+
+// The finalized recordings: waits until `count` files exist and each has a duration.
+async function finalizedFiles(dataDir, count, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const files = recordingFiles(dataDir);
+    const probes = files.map((f) => ffprobeJson(f, ['-show_format', '-show_streams']));
+    if (files.length >= count && probes.every((p) => Number(p.format.duration) > 0)) {
+      return files.map((file, i) => ({ file, probe: probes[i], duration: Number(probes[i].format.duration) }));
+    }
+    if (Date.now() > deadline) throw new Error(`expected ${count} finalized recordings, have ${files.join(', ')}`);
+    await sleep(300);
+  }
+}
+
+// The server's view of an upload (tus HEAD): {offset, length}.
+async function serverUpload(url, token) {
+  const res = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200, `HEAD ${url}`);
+  return { offset: Number(res.headers.get('Upload-Offset')), length: Number(res.headers.get('Upload-Length')) };
+}
+
+// Seekable: the file has a Duration and Cues, and decoding can start in the middle.
+function assertSeekable(file, duration) {
+  const info = execFileSync('mkvinfo', ['-a', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  assert.match(info, /^\|\+ Cues/m, `${file} has Cues`);
+  assert.match(info, /\+ Duration: /, `${file} has a Duration`);
+  const out = execFileSync('ffmpeg', ['-v', 'error', '-ss', (duration / 2).toFixed(2), '-i', file, '-frames:v', '1',
+    '-f', 'framemd5', '-'], { encoding: 'utf8' });
+  assert.match(out, /^0,/m, `${file}: a video frame decodes after seeking to the middle`);
+}
+
+// Mean volume (dB) of the audio track: the fake microphone's speech is far above silence.
+function audioMeanDb(file) {
+  const run = execFileSync('sh', ['-c', `ffmpeg -v info -nostats -i "${file}" -map 0:a -af volumedetect -f null - 2>&1`],
+    { encoding: 'utf8' });
+  return Number(/mean_volume: (-?[\d.]+) dB/.exec(run)?.[1] ?? -Infinity);
+}
+
+// PSNR-Y of a real-time capture against the looping fake-camera source.
+// ffmpeg's psnr filter pairs frames by timestamp, which does not fit here: the fake camera loops
+// the 10 s clip from whenever the device was opened, frames are captured on the wall clock, and
+// the encoder may drop frames under load. So: the recording is resampled to the source's 30 fps
+// (a dropped frame repeats its predecessor), a global offset into the loop is found by least
+// squared error on a sparse set of frames, and each decoded frame is then scored against the
+// best of the source frames within +-2 of its aligned position (capture jitter, clock drift).
+// The remaining error is coding loss plus residual misalignment, hence a loose floor: measured
+// here, aligned recordings score about 29 dB and the same recording against the source shifted by
+// 40 or 150 frames about 24 dB (the clip is a nearly static newsreader), so the floor of 26 dB
+// tells the camera's own pictures from other pictures of the same scene.
+function alignedPsnrY(file, reference, seconds = 8) {
+  const src = [...readY4m(reference)].map((f) => f.data.subarray(0, f.width * f.height));
+  const { width, height } = readY4m(reference).next().value;
+  const size = width * height;
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-t', String(seconds), '-an',
+    '-vf', `fps=30,scale=${width}:${height},format=gray`, '-f', 'rawvideo', '-'], { maxBuffer: 1 << 30 });
+  const frames = [];
+  for (let i = 0; i + size <= raw.length; i += size) frames.push(raw.subarray(i, i + size));
+  const mse = (a, b, step = 1) => {
+    let sum = 0;
+    let n = 0;
+    for (let p = 0; p < size; p += step) {
+      const d = a[p] - b[p];
+      sum += d * d;
+      n += 1;
+    }
+    return sum / n;
+  };
+  const at = (i) => src[((i % src.length) + src.length) % src.length];
+  let best = { offset: 0, error: Infinity };
+  for (let offset = 0; offset < src.length; offset++) {
+    let error = 0;
+    for (let i = 15; i < frames.length; i += 20) error += mse(frames[i], at(i + offset), 7);
+    if (error < best.error) best = { offset, error };
+  }
+  let total = 0;
+  for (let i = 0; i < frames.length; i++) {
+    let m = Infinity;
+    for (let d = -2; d <= 2; d++) m = Math.min(m, mse(frames[i], at(i + best.offset + d), 1));
+    total += m;
+  }
+  const meanMse = total / frames.length;
+  return { psnr: 10 * Math.log10((255 * 255) / Math.max(meanMse, 1e-9)), frames: frames.length };
+}
+
+// What the server's index holds, as SQL text (schema-agnostic lookups by value).
+function indexDump(dataDir) {
+  return execFileSync('sqlite3', [path.join(dataDir, '.recorder', 'index.sqlite3'), '.dump'], { encoding: 'utf8' });
+}
+
+test('camera+microphone: 30 s with questions, 10 s offline and a reload arrive whole, finalized, seekable, ' +
+  'matching the camera', T, async () => {
+  await withSetup({}, async ({ server, session, page }) => {
+    await page.goto(interviewUrl(server, session));
+    await startInterview(page);
+    const startedAt = Date.now();
+    await sleep(4000);
+    await page.click('#next');  // question 2
+
+    // Offline for ~10 s: recording goes on, chunks wait in IndexedDB, the page says so.
+    await page.context().setOffline(true);
+    await sleep(10_000);
+    const offline = await progress(page);
+    assert.ok(offline.pendingBytes > 0, 'chunks wait while offline');
+    assert.ok(offline.waitingSeconds >= 5, `waiting ${offline.waitingSeconds} s`);
+    assert.match(await page.textContent('#health'), /\d+ s waiting to upload/);
+    assert.match(await page.textContent('#warning'), /Cannot reach the server/);
+    assert.equal(await pageState(page), 'recording');
+    await page.context().setOffline(false);
+    await until(page, () => document.getElementById('health').textContent === 'All saved', null, 20_000);
+
+    // Reload mid-interview: the next page finishes part 1 from IndexedDB and records part 2.
+    await sleep(3000);
+    const beforeReload = Date.now();
+    await page.reload();
+    await page.waitForFunction(() => window.interviewPage?.state === 'welcome', null, { timeout: 15_000 });
+    assert.equal(await page.isVisible('#resumed-note'), true);
+    await startInterview(page);
+    const resumedAt = Date.now();
+    await sleep(6000);
+    await page.click('#next');  // question 3
+    await sleep(5000);
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 45_000);
+    const endedAt = Date.now();
+
+    const recs = await recordings(page);
+    assert.equal(recs.length, 2);
+    assert.deepEqual(recs.map((r) => [r.kind, r.part, r.state]), [['camera', 1, 'complete'], ['camera', 2, 'complete']]);
+    assert.equal(recs[1].continuationOf, recs[0].id);
+    for (const r of recs) assert.equal(r.ackedBytes, r.storedBytes, 'every stored byte acknowledged');
+    const after = await progress(page);
+    assert.equal(after.pendingBytes, 0);
+
+    const files = await finalizedFiles(server.dataDir, 2);
+    assert.match(files[0].file, /Jane_Doe\/interview_video_\d{8}_\d{6}(_\d+)?\.webm$/);
+    for (const [i, f] of files.entries()) {
+      const kinds = f.probe.streams.map((s) => s.codec_name).sort();
+      assert.deepEqual(kinds, ['opus', 'vp9'], `${f.file} has video and audio`);
+      assertSeekable(f.file, f.duration);
+      // Every byte stored locally arrived: the server's upload is complete at the local size.
+      assert.deepEqual(await serverUpload(recs[i].uploadUrl, session.upload_token),
+        { offset: recs[i].storedBytes, length: recs[i].storedBytes });
+      assert.ok(audioMeanDb(f.file) > -45, `${f.file}: the microphone's speech is audible`);
+    }
+
+    // Durations: the files cover what each page recorded (session clock), and together the
+    // recorded time of the interview minus the reload gap.
+    const recorded = recs.map((r) => (r.endMs - r.startMs) / 1000);
+    const sumFiles = files.reduce((s, f) => s + f.duration, 0);
+    const sumRecorded = recorded.reduce((s, x) => s + x, 0);
+    assert.ok(Math.abs(sumFiles - sumRecorded) <= 0.5, `files ${sumFiles} s vs recorded ${sumRecorded} s`);
+    // Part 1 ran from start to the reload, less the chunk still in the encoder (<= ~1.5 s).
+    const part1Wall = (beforeReload - startedAt) / 1000;
+    assert.ok(files[0].duration > part1Wall - 2.5 && files[0].duration < part1Wall + 0.5,
+      `part 1 ${files[0].duration} s, wall ${part1Wall} s`);
+    const part2Wall = (endedAt - resumedAt) / 1000;
+    assert.ok(files[1].duration > 9 && files[1].duration < part2Wall + 0.5, `part 2 ${files[1].duration} s`);
+    assert.ok(sumFiles > 26, `recorded ${sumFiles} s in total`);
+
+    // The picture is the fake camera's.
+    const { video } = fakeMedia();
+    for (const f of files) {
+      const { psnr, frames } = alignedPsnrY(f.file, video);
+      console.log(`${path.basename(f.file)}: ${f.duration.toFixed(2)} s, aligned PSNR-Y ${psnr.toFixed(2)} dB over ${frames} frames`);
+      assert.ok(psnr >= 26, `aligned PSNR-Y ${psnr} dB`);
+    }
+  });
+});
+
+test('markers (question start/end) and client events reach the server index with recording times', T, async () => {
+  await withSetup({}, async ({ server, session, page }) => {
+    await page.goto(interviewUrl(server, session, '&questions=3'));
+    await startInterview(page);
+    await sleep(2000);
+    await page.click('#next');
+    await sleep(1500);
+    await page.click('#next');
+    await page.evaluate(() => window.interviewPage.recorder.mark('face_not_detected', { seconds: 2 }, { type: 'client_event' }));
+    await sleep(1500);
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 45_000);
+    const left = await progress(page);
+    assert.equal(left.pendingEvents, 0, 'every event acknowledged by the server (needs the events endpoint)');
+    const dump = indexDump(server.dataDir);
+    for (const label of ['question_1_start', 'question_1_end', 'question_2_start', 'question_2_end',
+      'question_3_start', 'question_3_end', 'face_not_detected']) {
+      assert.ok(dump.includes(label), `${label} is in the index`);
+    }
+  });
+});
+
+test('markers are queued and retried with the same ids, recording times and upload URL (endpoint stubbed)', T, async () => {
+  await withSetup({}, async ({ server, session, page }) => {
+    // The first POST fails with 503; later ones succeed. Every body is kept.
+    const posts = [];
+    await page.route('**/api/v1/sessions/*/events', async (route) => {
+      const body = JSON.parse(route.request().postData());
+      posts.push(body.events);
+      if (posts.length === 1) return route.fulfill({ status: 503, body: '{"error":"unavailable"}' });
+      return route.fulfill({ status: 201, contentType: 'application/json', body: JSON.stringify({ stored: body.events.length }) });
+    });
+    await page.goto(interviewUrl(server, session, '&questions=2'));
+    await startInterview(page);
+    await sleep(2500);
+    await page.click('#next');
+    await page.evaluate(() => window.interviewPage.recorder.mark('face_not_detected', { seconds: 2 }, { type: 'client_event' }));
+    await sleep(1500);
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 45_000);
+    assert.equal((await progress(page)).pendingEvents, 0);
+    const [rec] = await recordings(page);
+    const accepted = posts.slice(1).flat();
+    const byLabel = Object.fromEntries(accepted.map((e) => [e.label, e]));
+    assert.deepEqual(Object.keys(byLabel).sort(),
+      ['face_not_detected', 'question_1_end', 'question_1_start', 'question_2_end', 'question_2_start']);
+    assert.equal(accepted.length, 5, 'each event acknowledged once');
+    for (const e of accepted) {
+      assert.match(e.id, /^[0-9a-f-]{36}$/);
+      assert.equal(e.upload_url, rec.uploadUrl);
+      assert.ok(!Number.isNaN(Date.parse(e.wall_time)));
+    }
+    // The refused batch is sent again with the same ids (idempotent retry).
+    for (const e of posts[0]) assert.equal(byLabel[e.label].id, e.id);
+    assert.equal(byLabel.face_not_detected.type, 'client_event');
+    assert.equal(byLabel.question_1_start.type, 'marker');
+    const t = (label) => byLabel[label].recording_time_ms;
+    assert.ok(t('question_1_start') >= 0 && t('question_1_start') < 1000, `first marker at ${t('question_1_start')} ms`);
+    assert.ok(t('question_1_end') - t('question_1_start') >= 2000);
+    assert.ok(t('question_2_start') >= t('question_1_end') && t('question_2_end') - t('question_2_start') >= 1000);
+  });
+});
+
+test('a PATCH whose answer is lost is not stored twice: 409, HEAD, resync, complete file', T, async () => {
+  await withSetup({}, async ({ server, session, page }) => {
+    // The third PATCH reaches the server, but the page sees the connection reset.
+    let patches = 0;
+    await page.route('**/files/*', async (route) => {
+      if (route.request().method() === 'PATCH' && ++patches === 3) {
+        await route.fetch();
+        return route.abort('connectionreset');
+      }
+      return route.continue();
+    });
+    const seen = { conflicts: 0, heads: 0 };
+    page.on('response', (r) => {
+      if (r.status() === 409) seen.conflicts += 1;
+      if (r.request().method() === 'HEAD' && r.url().includes('/files/')) seen.heads += 1;
+    });
+    await page.goto(interviewUrl(server, session));
+    await startInterview(page);
+    await sleep(6000);
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 45_000);
+    assert.ok(seen.conflicts >= 1 && seen.heads >= 1, `409s ${seen.conflicts}, HEADs ${seen.heads}`);
+    const [rec] = await recordings(page);
+    assert.deepEqual(await serverUpload(rec.uploadUrl, session.upload_token), { offset: rec.storedBytes, length: rec.storedBytes });
+    const [file] = await finalizedFiles(server.dataDir, 1);
+    assertSeekable(file.file, file.duration);
+    execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file.file, '-f', 'null', '-']);
+  });
+});
+
+test('without MediaStreamTrackProcessor the canvas fallback records the camera as RGBA', T, async () => {
+  await withSetup({}, async ({ server, session, page }) => {
+    await page.addInitScript(() => { delete window.MediaStreamTrackProcessor; });
+    await page.goto(interviewUrl(server, session));
+    assert.equal(await page.evaluate(() => typeof MediaStreamTrackProcessor), 'undefined');
+    await startInterview(page);
+    await sleep(7000);
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 45_000);
+    const [file] = await finalizedFiles(server.dataDir, 1);
+    assert.deepEqual(file.probe.streams.map((s) => s.codec_name).sort(), ['opus', 'vp9']);
+    const { psnr } = alignedPsnrY(file.file, fakeMedia().video, 5);
+    assert.ok(psnr >= 26, `aligned PSNR-Y ${psnr} dB`);
+  });
+});
+
+test('screen and camera record together: two finalized files on one clock, starting within 100 ms', T, async () => {
+  await withSetup({ args: ['--auto-select-desktop-capture-source=Entire screen'] }, async ({ server, session, page }) => {
+    await page.goto(interviewUrl(server, session, '&screen=1'));
+    await startInterview(page);
+    await sleep(8000);
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 60_000);
+    const recs = await recordings(page);
+    assert.deepEqual(recs.map((r) => r.kind).sort(), ['camera', 'screen']);
+    assert.ok(Math.abs(recs[0].startMs - recs[1].startMs) <= 100,
+      `starts differ by ${Math.abs(recs[0].startMs - recs[1].startMs)} ms`);
+    const files = await finalizedFiles(server.dataDir, 2);
+    const screen = files.find((f) => f.file.endsWith('_screen.webm'));
+    const camera = files.find((f) => !f.file.endsWith('_screen.webm'));
+    assert.ok(screen && camera, files.map((f) => f.file).join(', '));
+    assert.ok(screen.probe.streams.some((s) => s.codec_name === 'vp9'), 'the screen file has video');
+    // The server kept each upload's start on the session clock (Upload-Metadata start_ms).
+    const starts = [...indexDump(server.dataDir).matchAll(/start_ms ([A-Za-z0-9+/=]+)/g)]
+      .map((m) => Number(Buffer.from(m[1], 'base64').toString()));
+    assert.equal(starts.length, 2, 'both uploads carry start_ms');
+    assert.ok(Math.abs(starts[0] - starts[1]) <= 100, `server-side starts ${starts.join(', ')} ms`);
+    assert.ok(Math.abs(screen.duration - camera.duration) <= 1.5, `screen ${screen.duration} s, camera ${camera.duration} s`);
+    assert.ok(camera.duration > 6);
+  });
+});
+
+test('denied camera permission: the page explains how to allow it', T, async () => {
+  await withSetup({ grant: false }, async ({ server, session, page }) => {
+    await page.goto(interviewUrl(server, session));
+    await page.click('#check');
+    await until(page, () => window.interviewPage.state === 'blocked');
+    assert.match(await page.textContent('#blocked-message'), /Access to your camera and microphone is blocked.*allow/i);
+  });
+});
+
+test('no camera: the page says none was found', T, async () => {
+  await withSetup({ devices: false }, async ({ server, session, page }) => {
+    await page.goto(interviewUrl(server, session));
+    await page.click('#check');
+    await until(page, () => window.interviewPage.state === 'blocked');
+    assert.match(await page.textContent('#blocked-message'), /No camera and microphone was found/);
+  });
+});
+
+test('server unreachable: recording continues, the page says so, and catches up when the server is back', T, async () => {
+  const server = await startServer();
+  const session = await createSession(server);
+  const browser = await launchBrowser();
+  const { page } = browser;
+  let restarted = null;
+  try {
+    await page.goto(interviewUrl(server, session));
+    await startInterview(page);
+    await sleep(3000);
+    await server.stop();
+    await until(page, () => /Cannot reach the server/.test(document.getElementById('warning').textContent), null, 20_000);
+    await until(page, () => /waiting to upload/.test(document.getElementById('health').textContent), null, 20_000);
+    assert.equal(await pageState(page), 'recording');
+    restarted = await startServer({ port: server.port, dataDir: server.dataDir });
+    await until(page, () => document.getElementById('health').textContent === 'All saved', null, 40_000);
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 45_000);
+    const [file] = await finalizedFiles(server.dataDir, 1);
+    const [rec] = await recordings(page);
+    assert.deepEqual(await serverUpload(rec.uploadUrl, session.upload_token), { offset: rec.storedBytes, length: rec.storedBytes });
+    assertSeekable(file.file, file.duration);
+  } catch (err) {
+    console.log(`--- page console ---\n${browser.logs.slice(-40).join('\n')}`);
+    throw err;
+  } finally {
+    await browser.close();
+    await restarted?.stop();
+    await server.stop();
+  }
+});
+
+test('storage quota exhausted: recording stops with a message and what was stored still uploads', T, async () => {
+  await withSetup({}, async ({ server, session, page }) => {
+    // IndexedDB refuses new chunks once the test says so, as a full disk would.
+    await page.addInitScript(() => {
+      const add = IDBObjectStore.prototype.add;
+      IDBObjectStore.prototype.add = function (...args) {
+        if (this.name === 'chunks' && window.quotaFull) throw new DOMException('quota', 'QuotaExceededError');
+        return add.apply(this, args);
+      };
+    });
+    await page.goto(interviewUrl(server, session));
+    await startInterview(page);
+    await sleep(4000);
+    await page.evaluate(() => { window.quotaFull = true; });
+    await until(page, () => window.interviewPage.state === 'failed', null, 15_000);
+    assert.match(await page.textContent('#failed-message'), /run out of storage space/);
+    const [file] = await finalizedFiles(server.dataDir, 1, 30_000);
+    assert.ok(file.duration > 2, `stored part uploaded: ${file.duration} s`);
+  });
+});
+
+test('slow encoder: the page warns that frames are skipped and recording goes on', T, async () => {
+  await withSetup({}, async ({ server, session, page }) => {
+    await page.goto(interviewUrl(server, session, '&debugSlowEncoderMs=150'));
+    await startInterview(page);
+    await until(page, () => /too busy to record smoothly/.test(document.getElementById('warning').textContent), null, 20_000);
+    const stats = await page.evaluate(() => new Promise((resolve) => window.interviewPage.recorder
+      .addEventListener('stats', (e) => resolve(e.detail.stats), { once: true })));
+    assert.ok(stats.videoFramesSkipped > 5, `${stats.videoFramesSkipped} frames skipped`);
+    assert.equal(await pageState(page), 'recording');
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 45_000);
+  });
+});
+
+test('camera track ended: the page says the camera stopped; continuing records a new part', T, async () => {
+  await withSetup({}, async ({ server, session, page }) => {
+    await page.goto(interviewUrl(server, session));
+    await startInterview(page);
+    await sleep(3000);
+    await page.evaluate(() => window.interviewPage.recorder.streams.camera.getVideoTracks()[0].stop());
+    await until(page, () => window.interviewPage.state === 'interrupted', null, 15_000);
+    assert.match(await page.textContent('#interrupted-message'), /Your camera stopped working/);
+    await page.click('#continue');
+    await until(page, () => window.interviewPage.state === 'ready', null, 15_000);
+    await page.click('#start');
+    await until(page, () => window.interviewPage.state === 'recording', null, 15_000);
+    await sleep(3000);
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 45_000);
+    const recs = await recordings(page);
+    assert.deepEqual(recs.map((r) => [r.part, r.state]), [[1, 'complete'], [2, 'complete']]);
+    await finalizedFiles(server.dataDir, 2);
+  });
+});

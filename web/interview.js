@@ -1,0 +1,272 @@
+// The candidate's interview page: a small explicit state machine over the recorder module.
+//
+//   loading -> invalid-link                      the URL fragment lacks session or token
+//   loading -> welcome | done                    (done: this browser already finished the session)
+//   welcome/blocked --check--> ready | blocked   device check: preview, level meter, help on errors
+//   ready --start (consent given)--> recording
+//   recording --next--> recording                markers question_N_end / question_N+1_start
+//   recording --device lost / revoked--> interrupted --continue--> ready | blocked
+//   recording --end--> finishing --all acknowledged--> done
+//   any --fatal recorder error--> failed
+// The URL fragment carries #session=<id>&token=<upload token>[&questions=N][&screen=1]; the
+// fragment never reaches the server's logs. Page progress (consent, current question) is kept in
+// localStorage so a reload continues where the candidate was.
+import { createRecorder, findUnfinished } from './recorder/index.js';
+
+const TRANSITIONS = {
+  loading: ['invalid-link', 'welcome', 'done', 'failed'],
+  welcome: ['ready', 'blocked', 'failed'],
+  blocked: ['ready', 'blocked', 'failed'],
+  ready: ['recording', 'blocked', 'interrupted', 'failed'],
+  recording: ['interrupted', 'finishing', 'failed'],
+  interrupted: ['ready', 'blocked', 'failed'],
+  finishing: ['done', 'failed'],
+  done: [],
+  failed: ['done'],
+};
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.hash.slice(1));
+const config = {
+  sessionId: params.get('session'),
+  token: params.get('token'),
+  questions: Math.max(1, Number(params.get('questions')) || 3),
+  screen: params.get('screen') === '1',
+  slowEncoderMs: Number(params.get('debugSlowEncoderMs')) || 0,  // tests only
+};
+const saved = {
+  key: `interview:${config.sessionId}`,
+  load() { return JSON.parse(localStorage.getItem(this.key) || '{}'); },
+  save(patch) { localStorage.setItem(this.key, JSON.stringify({ ...this.load(), ...patch })); },
+};
+
+let state = 'loading';
+let recorder = null;
+let meter = null;
+let warningTimer = null;
+
+function go(next, detail = {}) {
+  if (!TRANSITIONS[state].includes(next)) {
+    console.error(`interview page: no transition ${state} -> ${next}`);
+    return;
+  }
+  state = next;
+  for (const section of document.querySelectorAll('section[data-state]')) {
+    section.hidden = section.dataset.state !== next;
+  }
+  $('indicator').hidden = next !== 'recording';
+  if (detail.message) {
+    const target = { blocked: 'blocked-message', interrupted: 'interrupted-message', failed: 'failed-message' }[next];
+    if (target) $(target).textContent = detail.message;
+  }
+  if (next === 'ready') showPreview('preview');
+  if (next === 'recording') showPreview('self-view');
+  if (next !== 'ready' && next !== 'recording') stopMeter();
+  if (next === 'done' || next === 'failed') showWarning(null);
+}
+
+// ---- actions ----
+
+async function load() {
+  if (!config.sessionId || !config.token) return go('invalid-link');
+  document.querySelectorAll('.needs-screen').forEach((el) => { el.hidden = !config.screen; });
+  let unfinished;
+  try {
+    unfinished = await findUnfinished(config.sessionId);
+  } catch (err) {
+    return go('failed', { message: err.message });
+  }
+  if (saved.load().done && !unfinished?.unfinished) return go('done');
+  recorder = createRecorder({
+    sessionId: config.sessionId,
+    uploadToken: config.token,
+    tracks: { camera: true, microphone: true, screen: config.screen },
+    debug: config.slowEncoderMs ? { videoDelayMs: config.slowEncoderMs } : undefined,
+  });
+  recorder.addEventListener('state', onRecorderState);
+  recorder.addEventListener('error', onRecorderError);
+  recorder.addEventListener('progress', onProgress);
+  window.interviewPage.recorder = recorder;
+  $('resumed-note').hidden = !unfinished;
+  $('consent').checked = Boolean(saved.load().consent);
+  updateStartButton();
+  go('welcome');
+}
+
+async function checkDevices() {
+  try {
+    await recorder.prepare();
+    go('ready');
+  } catch (err) {
+    go('blocked', { message: err.message });
+  }
+}
+
+async function start() {
+  saved.save({ consent: true });
+  $('start').disabled = true;
+  try {
+    await recorder.start();
+  } catch (err) {
+    return go('failed', { message: err.message });
+  } finally {
+    updateStartButton();
+  }
+  const page = saved.load();
+  if (page.question) {
+    mark('resumed', { question: page.question }, { type: 'client_event' });
+  } else {
+    saved.save({ question: 1 });
+    mark('question_1_start', { question: 1, edge: 'start' });
+  }
+  showQuestion();
+  go('recording');
+}
+
+function nextQuestion() {
+  const n = saved.load().question;
+  mark(`question_${n}_end`, { question: n, edge: 'end' });
+  saved.save({ question: n + 1 });
+  mark(`question_${n + 1}_start`, { question: n + 1, edge: 'start' });
+  showQuestion();
+}
+
+async function end() {
+  const n = saved.load().question;
+  go('finishing');
+  await mark(`question_${n}_end`, { question: n, edge: 'end' });
+  try {
+    await recorder.stop();
+    saved.save({ done: true });
+    go('done');
+  } catch (err) {
+    go('failed', { message: err.message });
+  }
+}
+
+// A marker that cannot be stored (storage full) is reported by the recorder's own error path;
+// the interview goes on without it.
+function mark(label, data, options) {
+  return recorder.mark(label, data, options).catch((err) => console.warn(`marker ${label} not stored: ${err.message}`));
+}
+
+// ---- recorder events ----
+
+function onRecorderState({ detail: { state: s } }) {
+  if (s === 'interrupted' && (state === 'recording' || state === 'ready')) go('interrupted', { message: lastFatal });
+  if (s === 'failed' && state !== 'failed') go('failed', { message: lastFatal });
+}
+
+let lastFatal = '';
+function onRecorderError({ detail: { error } }) {
+  console.warn(`recorder error ${error.code}: ${error.message}`, error.detail || '');
+  if (error.fatal) {
+    lastFatal = error.message;
+    if (state === 'interrupted') $('interrupted-message').textContent = error.message;
+    if (state === 'failed') $('failed-message').textContent = error.message;
+  } else {
+    showWarning(error.message, error.code === 'server_unreachable' ? null : 10_000);
+  }
+}
+
+function onProgress({ detail: p }) {
+  const health = $('health');
+  const waiting = Math.round(p.waitingSeconds);
+  if (waiting < 3 && !p.retrying) {
+    health.textContent = 'All saved';
+    health.classList.remove('waiting');
+    if (currentWarningCode === 'server') showWarning(null);
+  } else {
+    health.textContent = `${waiting} s waiting to upload` + (p.retrying ? ' (cannot reach the server, retrying)' : '');
+    health.classList.add('waiting');
+  }
+  if (state === 'finishing') {
+    const total = p.storedBytes || 1;
+    $('flush').value = p.ackedBytes / total;
+    $('flush-text').textContent = p.retrying
+      ? 'Waiting for the connection to come back… Please keep this page open.'
+      : `Saved ${formatBytes(p.ackedBytes)} of ${formatBytes(p.storedBytes)}. Please keep this page open.`;
+  }
+}
+
+// ---- view helpers ----
+
+let currentWarningCode = null;
+function showWarning(message, clearAfterMs) {
+  clearTimeout(warningTimer);
+  const box = $('warning');
+  box.hidden = !message;
+  box.textContent = message || '';
+  currentWarningCode = message && !clearAfterMs ? 'server' : null;
+  if (message && clearAfterMs) warningTimer = setTimeout(() => showWarning(null), clearAfterMs);
+}
+
+function showQuestion() {
+  const n = saved.load().question;
+  $('question-title').textContent = `Question ${n} of ${config.questions}`;
+  $('next').hidden = n >= config.questions;
+}
+
+function showPreview(id) {
+  const stream = recorder.streams.camera;
+  if (!stream) return;
+  $(id).srcObject = new MediaStream(stream.getVideoTracks());
+  startMeter(stream);
+}
+
+// The level meter: RMS of the microphone from an AnalyserNode, redrawn each animation frame.
+function startMeter(stream) {
+  if (meter || !stream.getAudioTracks().length) return;
+  const context = new AudioContext();
+  const analyser = new AnalyserNode(context, { fftSize: 1024 });
+  context.createMediaStreamSource(new MediaStream(stream.getAudioTracks())).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  const draw = () => {
+    analyser.getFloatTimeDomainData(samples);
+    let sum = 0;
+    for (const s of samples) sum += s * s;
+    const level = Math.min(1, Math.sqrt(sum / samples.length) * 4);
+    $('meter-bar').style.width = `${Math.round(level * 100)}%`;
+    meter.frame = requestAnimationFrame(draw);
+  };
+  meter = { context, frame: requestAnimationFrame(draw) };
+}
+
+function stopMeter() {
+  if (!meter) return;
+  cancelAnimationFrame(meter.frame);
+  meter.context.close();
+  meter = null;
+}
+
+function updateStartButton() {
+  $('start').disabled = !$('consent').checked;
+}
+
+function tickElapsed() {
+  if (state !== 'recording' || !recorder.sessionStartMs) return;
+  const s = Math.floor((performance.timeOrigin + performance.now() - recorder.sessionStartMs) / 1000);
+  $('elapsed').textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function formatBytes(n) {
+  return n < 1e6 ? `${Math.round(n / 1e3)} kB` : `${(n / 1e6).toFixed(1)} MB`;
+}
+
+// ---- wiring ----
+
+// For tests and support: the current page state and the recorder.
+window.interviewPage = { get state() { return state; }, recorder: null };
+
+$('check').addEventListener('click', checkDevices);
+$('retry').addEventListener('click', checkDevices);
+$('continue').addEventListener('click', checkDevices);
+$('consent').addEventListener('change', updateStartButton);
+$('start').addEventListener('click', start);
+$('next').addEventListener('click', nextQuestion);
+$('end').addEventListener('click', end);
+setInterval(tickElapsed, 500);
+window.addEventListener('beforeunload', (event) => {
+  if (state === 'recording' || state === 'finishing') event.preventDefault();  // asks "leave page?"
+});
+load();

@@ -1,0 +1,117 @@
+// The page's handle on one encoder Web Worker (web/gen/recorder-worker.js, which owns the WASM
+// module and picks its variant: threads+SIMD when the page is cross-origin isolated, plain
+// otherwise). Speaks the worker's message protocol (see the header of that file) and nothing else.
+//
+// Video backpressure: the worker acknowledges every video message ('videoDone'), so
+// `videoInFlight` counts frames handed over but not yet encoded. Frame sources drop frames
+// instead of queueing more than a few (a camera has only a handful of capture buffers, and a
+// growing queue means growing memory and latency).
+import { EncoderFailedError } from './errors.js';
+
+const WORKER_URL = new URL('../gen/recorder-worker.js', import.meta.url);
+
+// Core errors that reject one input and leave the encoder usable (see shared/recorder/recorder.h).
+const RECOVERABLE = new Set(['InvalidArgument', 'Unsupported']);
+
+export class Encoder {
+  // onChunk(info, data: ArrayBuffer) for each chunk, in order; onStats(stats) after each chunk;
+  // onFailure(EncoderFailedError) once if the encoder dies; onRejected(code, message) for a single
+  // input the core refused.
+  constructor({ onChunk, onStats, onFailure, onRejected }) {
+    this.callbacks = { onChunk, onStats, onFailure, onRejected };
+    this.videoInFlight = 0;
+    this.failed = null;
+    this.pending = null;  // {type, resolve, reject} awaiting 'ready' or 'stopped'
+    this.worker = new Worker(WORKER_URL);
+    this.worker.onmessage = (event) => this.onMessage(event.data);
+    this.worker.onerror = (event) => this.fail('WorkerError', event.message || 'the worker failed to load');
+  }
+
+  // `config`: the core's config (video/audio/chunkDurationMs, see wasm/recorder-driver.js).
+  init(config, { variant, debug } = {}) {
+    return this.expect('ready', () => this.worker.postMessage({ type: 'init', config, variant, debug }));
+  }
+
+  // Transfers `frame` (its timestamp is the stream time in µs); the worker closes it.
+  sendFrame(frame) {
+    if (this.failed) {
+      frame.close();
+      return;
+    }
+    this.videoInFlight += 1;
+    this.worker.postMessage({ type: 'video', frame }, [frame]);
+  }
+
+  // Packed RGBA pixels (for browsers without MediaStreamTrackProcessor).
+  sendRgba(data, width, height, timestampUs) {
+    if (this.failed) return;
+    this.videoInFlight += 1;
+    this.worker.postMessage({ type: 'video', format: 'RGBA', width, height, data,
+      layout: [{ offset: 0, stride: width * 4 }], timestampUs }, [data]);
+  }
+
+  // Interleaved float32 samples at 48 kHz; `timestampUs` is the time of the first sample.
+  sendAudio(samples, timestampUs) {
+    if (this.failed) return;
+    this.worker.postMessage({ type: 'audio', samples, timestampUs }, [samples.buffer]);
+  }
+
+  requestKeyframe() {
+    if (!this.failed) this.worker.postMessage({ type: 'keyframe' });
+  }
+
+  // Flushes: resolves with the final stats after the last chunk was handed to onChunk.
+  stop() {
+    if (this.failed) return Promise.reject(this.failed);
+    return this.expect('stopped', () => this.worker.postMessage({ type: 'stop' }));
+  }
+
+  terminate() {
+    this.worker.terminate();
+  }
+
+  expect(type, send) {
+    return new Promise((resolve, reject) => {
+      this.pending = { type, resolve, reject };
+      send();
+    });
+  }
+
+  onMessage(msg) {
+    switch (msg.type) {
+      case 'ready':
+      case 'stopped':
+        if (this.pending?.type === msg.type) {
+          const { resolve } = this.pending;
+          this.pending = null;
+          resolve(msg);
+        }
+        return;
+      case 'chunk':
+        this.callbacks.onChunk(msg.info, msg.data);
+        return;
+      case 'stats':
+        this.callbacks.onStats(msg.stats);
+        return;
+      case 'videoDone':
+        this.videoInFlight -= 1;
+        return;
+      case 'error':
+        if (RECOVERABLE.has(msg.code) && (msg.during === 'video' || msg.during === 'audio')) {
+          this.callbacks.onRejected(msg.code, msg.message);
+        } else {
+          this.fail(msg.code, `${msg.message} (during ${msg.during})`);
+        }
+        return;
+      default:
+    }
+  }
+
+  fail(code, message) {
+    if (this.failed) return;
+    this.failed = new EncoderFailedError(code, message);
+    this.pending?.reject(this.failed);
+    this.pending = null;
+    this.callbacks.onFailure(this.failed);
+  }
+}

@@ -1,0 +1,133 @@
+// Every failure the recorder reports, as a named class with a stable `code` (for programs) and a
+// `message` written for the candidate (for people). `fatal` says whether recording can go on:
+//   fatal false  the recorder keeps recording and keeps retrying; the condition may clear itself
+//                (offline, encoder behind). The page shows it as a warning.
+//   fatal true   the current recording ended (what was stored still uploads). Device errors leave
+//                the recorder 'interrupted' (start() again continues the interview as a new part);
+//                the others leave it 'failed'.
+// Server error codes (`serverCode`) mirror the ingest server's error table (server/errors.cc).
+
+export class RecorderError extends Error {
+  constructor(message, { code, fatal = true, cause, detail } = {}) {
+    super(message, cause ? { cause } : undefined);
+    this.name = new.target.name;
+    this.code = code;
+    this.fatal = fatal;
+    if (detail) this.detail = detail;  // technical detail for logs, not for the candidate
+  }
+}
+
+export class PermissionDeniedError extends RecorderError {
+  constructor(device, cause) {
+    super(`Access to your ${device} is blocked. Click the camera icon in the address bar, allow ` +
+      'access, then try again.', { code: 'permission_denied', cause });
+  }
+}
+
+export class PermissionRevokedError extends RecorderError {
+  constructor(device) {
+    super(`Access to your ${device} was turned off during the interview. The recording is ` +
+      'paused and everything so far is saved. Allow access again, then continue.',
+    { code: 'permission_revoked' });
+  }
+}
+
+export class DeviceNotFoundError extends RecorderError {
+  constructor(device, cause) {
+    super(`No ${device} was found. Connect one (or check that it is switched on), then try again.`,
+      { code: 'device_not_found', cause });
+  }
+}
+
+export class DeviceInUseError extends RecorderError {
+  constructor(device, cause) {
+    super(`Your ${device} could not be started. Another application may be using it: close ` +
+      'video-call apps and other tabs, then try again.', { code: 'device_in_use', cause });
+  }
+}
+
+export class DeviceLostError extends RecorderError {
+  constructor(device) {
+    super(`Your ${device} stopped working (it was unplugged or switched off). The recording is ` +
+      'paused and everything so far is saved. Reconnect it, then continue.',
+    { code: 'device_lost' });
+  }
+}
+
+export class ScreenShareDeniedError extends RecorderError {
+  constructor(cause) {
+    super('Screen sharing was not allowed. This interview needs your screen: choose a screen or ' +
+      'window to share, then try again.', { code: 'screen_share_denied', cause });
+  }
+}
+
+export class ScreenShareEndedError extends RecorderError {
+  constructor() {
+    super('Screen sharing stopped. The recording is paused and everything so far is saved. ' +
+      'Continue to share your screen again.', { code: 'screen_share_ended' });
+  }
+}
+
+export class UnsupportedBrowserError extends RecorderError {
+  constructor(what) {
+    super('This browser cannot record the interview. Please open the link in a current version ' +
+      'of Chrome, Edge or Firefox.', { code: 'unsupported_browser', detail: what });
+  }
+}
+
+export class ServerUnreachableError extends RecorderError {
+  constructor(cause) {
+    super('Cannot reach the server. Recording continues and is kept safely on this computer; ' +
+      'it uploads by itself when the connection is back. Please do not close this page.',
+    { code: 'server_unreachable', fatal: false, cause, detail: cause && String(cause.message || cause) });
+  }
+}
+
+export class UploadRejectedError extends RecorderError {
+  constructor(status, serverCode, serverMessage) {
+    super('The server refused the recording' + (status === 401 ? ' (the interview link has expired)' : '') +
+      '. Please contact the company that invited you; the part recorded so far is kept on this computer.',
+    { code: 'upload_rejected', detail: `HTTP ${status} ${serverCode || ''}: ${serverMessage || ''}` });
+    this.status = status;
+    this.serverCode = serverCode;
+  }
+}
+
+export class StorageFullError extends RecorderError {
+  constructor(cause) {
+    super('This computer has run out of storage space for the recording, so recording stopped. ' +
+      'Free some disk space, then continue; everything saved so far still uploads.',
+    { code: 'storage_full', cause });
+  }
+}
+
+export class StorageUnavailableError extends RecorderError {
+  constructor(cause) {
+    super('This browser does not let the page keep the recording safely (private mode or ' +
+      'blocked site data). Please use a normal window and allow site data.',
+    { code: 'storage_unavailable', cause, detail: cause && String(cause.message || cause) });
+  }
+}
+
+export class EncoderBehindError extends RecorderError {
+  constructor(dropped) {
+    super('This computer is too busy to record smoothly; some video frames are being skipped. ' +
+      'Close other programs and browser tabs.', { code: 'encoder_behind', fatal: false,
+      detail: `${dropped} frames dropped` });
+    this.dropped = dropped;
+  }
+}
+
+export class EncoderFailedError extends RecorderError {
+  constructor(code, message) {
+    super('The recorder stopped because of an internal error. Everything saved so far still ' +
+      'uploads. Please reload the page to continue.', { code: 'encoder_failed', detail: `${code}: ${message}` });
+  }
+}
+
+// A value rejected by createRecorder/start/mark: a programming error of the embedding page.
+export class InvalidUseError extends RecorderError {
+  constructor(message) {
+    super(message, { code: 'invalid_use' });
+  }
+}

@@ -1,0 +1,124 @@
+// Turns a video track into encoder input. Two implementations with one contract:
+//   - MediaStreamTrackProcessor (Chromium): VideoFrames, transferred to the worker without a copy;
+//   - elsewhere: a <video> element drawn into a canvas at the nominal rate, RGBA bytes.
+// Contract: frames are stamped on the session clock by `stamp(ms)` (null: before the recording
+// started, drop it); timestamps sent are strictly increasing; at most MAX_IN_FLIGHT frames wait
+// in the worker (more are dropped and counted by onDropped: the encoder is behind); frames are
+// scaled to the encoder's size when the source's size changes (a shared window resized).
+// onEnded() is called if the track ends while the source runs.
+import { nowMs } from './clock.js';
+
+const MAX_IN_FLIGHT = 3;
+// A frame timestamp that disagrees with the clock by more than this is re-anchored.
+const MAX_SKEW_MS = 150;
+
+export function startFrameSource(track, options) {
+  return typeof MediaStreamTrackProcessor === 'function'
+    ? new ProcessorSource(track, options) : new CanvasSource(track, options);
+}
+
+class ProcessorSource {
+  constructor(track, { encoder, stamp, width, height, onDropped, onEnded }) {
+    Object.assign(this, { encoder, stamp, width, height, onDropped, onEnded });
+    this.stopped = false;
+    this.lastUs = -1;
+    this.scaler = null;
+    this.reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+    this.loop();
+  }
+
+  async loop() {
+    let offsetMs = null;  // session-clock ms minus the frame's own timestamp (capture clock)
+    for (;;) {
+      let result;
+      try {
+        result = await this.reader.read();
+      } catch {
+        break;
+      }
+      if (result.done) break;
+      const frame = result.value;
+      // The capture timestamps keep the frames' true spacing; they are anchored to the session
+      // clock at the first frame and again whenever the two drift apart.
+      const now = nowMs();
+      let ms = offsetMs === null ? now : frame.timestamp / 1000 + offsetMs;
+      if (offsetMs === null || Math.abs(ms - now) > MAX_SKEW_MS) {
+        offsetMs = now - frame.timestamp / 1000;
+        ms = now;
+      }
+      this.push(frame, ms);
+    }
+    if (!this.stopped) this.onEnded();
+  }
+
+  push(frame, ms) {
+    try {
+      const us = this.stamp(ms);
+      if (us === null || us <= this.lastUs) return;
+      if (this.encoder.videoInFlight >= MAX_IN_FLIGHT) {
+        this.onDropped();
+        return;
+      }
+      this.lastUs = us;
+      const { width, height } = frame.visibleRect;
+      if (width === this.width && height === this.height) {
+        this.encoder.sendFrame(new VideoFrame(frame, { timestamp: us }));
+      } else {
+        this.scaler ??= new OffscreenCanvas(this.width, this.height);
+        this.scaler.getContext('2d').drawImage(frame, 0, 0, this.width, this.height);
+        this.encoder.sendFrame(new VideoFrame(this.scaler, { timestamp: us }));
+      }
+    } finally {
+      frame.close();
+    }
+  }
+
+  stop() {
+    this.stopped = true;
+    this.reader.cancel().catch(() => {});
+  }
+}
+
+class CanvasSource {
+  constructor(track, { encoder, stamp, width, height, fps, onDropped, onEnded }) {
+    Object.assign(this, { encoder, stamp, width, height, onDropped, onEnded });
+    this.stopped = false;
+    this.lastUs = -1;
+    this.video = document.createElement('video');
+    this.video.muted = true;
+    this.video.playsInline = true;
+    this.video.srcObject = new MediaStream([track]);
+    this.video.play().catch(() => {});
+    this.canvas = document.createElement('canvas');
+    this.canvas.width = width;
+    this.canvas.height = height;
+    this.context = this.canvas.getContext('2d', { willReadFrequently: true });
+    this.track = track;
+    this.timer = setInterval(() => this.tick(), 1000 / (fps || 30));
+  }
+
+  tick() {
+    if (this.track.readyState === 'ended') {
+      this.stop();
+      this.onEnded();
+      return;
+    }
+    if (this.video.readyState < 2) return;
+    const us = this.stamp(nowMs());
+    if (us === null || us <= this.lastUs) return;
+    if (this.encoder.videoInFlight >= MAX_IN_FLIGHT) {
+      this.onDropped();
+      return;
+    }
+    this.lastUs = us;
+    this.context.drawImage(this.video, 0, 0, this.width, this.height);
+    const pixels = this.context.getImageData(0, 0, this.width, this.height).data;
+    this.encoder.sendRgba(pixels.buffer, this.width, this.height, us);
+  }
+
+  stop() {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.video.srcObject = null;
+  }
+}

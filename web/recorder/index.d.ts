@@ -1,0 +1,160 @@
+// Types of the interview recorder ES module (web/recorder/index.js).
+
+export type RecorderState =
+  | 'idle' | 'preparing' | 'ready' | 'recording' | 'stopping' | 'stopped' | 'interrupted' | 'failed';
+
+export interface VideoOptions {
+  /** Wished capture size; the encoder uses the size the device actually delivers. */
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** CBR target of the VP9 encoder. */
+  kbps?: number;
+  /** libvpx threads (only with the threads+SIMD build, i.e. a cross-origin isolated page). */
+  threads?: number;
+}
+
+export interface RecorderOptions {
+  /** Origin of the ingest server; default: the page's origin. */
+  server?: string;
+  sessionId: string;
+  uploadToken: string;
+  /** Default: camera and microphone, no screen. */
+  tracks?: { camera?: boolean; microphone?: boolean; screen?: boolean };
+  /** Camera video; default 640x480, 30 fps, 300 kbps. */
+  video?: VideoOptions;
+  /** Screen video; default up to 1920x1080, 15 fps, 600 kbps. */
+  screenVideo?: VideoOptions;
+  /** Opus bitrate; default 32 kbps. */
+  audio?: { kbps?: number };
+  /** Tests only: the encoder worker waits this long before each video frame. */
+  debug?: { videoDelayMs?: number };
+}
+
+export interface RecorderProgress {
+  /** Media bytes the server acknowledged / stored locally, over this page's uploads. */
+  ackedBytes: number;
+  storedBytes: number;
+  pendingBytes: number;
+  /** Age of the oldest chunk not yet acknowledged; 0 when everything is saved. */
+  waitingSeconds: number;
+  /** A network failure is being retried (offline, server unreachable). */
+  retrying: boolean;
+  online: boolean;
+  /** Markers and client events not yet acknowledged. */
+  pendingEvents: number;
+}
+
+/** Encoder statistics of one recording, after every chunk (about once a second). */
+export interface EncoderStats {
+  videoFramesIn: number;
+  videoFramesEncoded: number;
+  /** Dropped by the encoder core (too slow even at its fastest setting). */
+  videoFramesDropped: number;
+  /** Dropped before the encoder because too many frames were waiting for it. */
+  videoFramesSkipped: number;
+  keyframes: number;
+  audioPacketsEncoded: number;
+  audioPacketsDropped: number;
+  chunksOut: number;
+  bytesOut: number;
+  mediaSeconds: number;
+  achievedKbps: number;
+  videoKbps: number;
+  meanEncodeMs: number;
+  currentSpeed: number;
+}
+
+export interface RecordingInfo {
+  id: string;
+  kind: 'camera' | 'screen' | 'audio';
+  /** 1, 2, ... across the session; a part after a reload or an interruption continues the previous one. */
+  part: number;
+  state: 'recording' | 'stopped' | 'complete';
+  uploadUrl: string | null;
+  /** Session-clock times (ms since the epoch) of the file's time zero and of its last stored media. */
+  startMs: number | null;
+  endMs: number | null;
+  storedChunks: number;
+  storedBytes: number;
+  ackedBytes: number;
+  /** id of the recording of the same kind this part continues. */
+  continuationOf: string | null;
+}
+
+export interface MarkerEvent {
+  id: string;
+  type: 'marker' | 'client_event';
+  label: string;
+  data: Record<string, unknown>;
+  recording_time_ms: number;
+  wall_time: string;
+}
+
+export type ErrorCode =
+  | 'permission_denied' | 'permission_revoked' | 'device_not_found' | 'device_in_use' | 'device_lost'
+  | 'screen_share_denied' | 'screen_share_ended' | 'unsupported_browser' | 'server_unreachable'
+  | 'upload_rejected' | 'storage_full' | 'storage_unavailable' | 'encoder_behind' | 'encoder_failed'
+  | 'invalid_use' | 'internal';
+
+export class RecorderError extends Error {
+  readonly code: ErrorCode;
+  /** false: a warning, recording goes on. true: the current recording ended. */
+  readonly fatal: boolean;
+  /** Technical detail for logs (the message is for the candidate). */
+  readonly detail?: string;
+}
+export class PermissionDeniedError extends RecorderError {}
+export class PermissionRevokedError extends RecorderError {}
+export class DeviceNotFoundError extends RecorderError {}
+export class DeviceInUseError extends RecorderError {}
+export class DeviceLostError extends RecorderError {}
+export class ScreenShareDeniedError extends RecorderError {}
+export class ScreenShareEndedError extends RecorderError {}
+export class UnsupportedBrowserError extends RecorderError {}
+export class ServerUnreachableError extends RecorderError {}
+export class UploadRejectedError extends RecorderError {
+  readonly status: number;
+  readonly serverCode?: string;
+}
+export class StorageFullError extends RecorderError {}
+export class StorageUnavailableError extends RecorderError {}
+export class EncoderBehindError extends RecorderError {
+  readonly dropped: number;
+}
+export class EncoderFailedError extends RecorderError {}
+export class InvalidUseError extends RecorderError {}
+
+export interface RecorderEventMap {
+  state: CustomEvent<{ state: RecorderState; previous: RecorderState }>;
+  progress: CustomEvent<RecorderProgress>;
+  stats: CustomEvent<{ kind: RecordingInfo['kind']; stats: EncoderStats }>;
+  error: CustomEvent<{ error: RecorderError }>;
+}
+
+export class Recorder extends EventTarget {
+  readonly state: RecorderState;
+  /** The open devices (for a preview); null when released. */
+  readonly streams: { camera: MediaStream | null; screen: MediaStream | null };
+  /** The session clock's zero (ms since the epoch) once recording started, also after a reload. */
+  readonly sessionStartMs: number | null;
+  /** Opens storage (resuming uploads a previous page left) and the devices. Call from a user gesture. */
+  prepare(): Promise<void>;
+  /** Starts recording (prepares first if needed); from 'interrupted' it records a new part. */
+  start(): Promise<void>;
+  /** Stores a marker or client event at the current recording time; it is sent with retries. */
+  mark(label: string, data?: Record<string, unknown>, options?: { type?: 'marker' | 'client_event' }): Promise<MarkerEvent>;
+  /** Stops and resolves when the server acknowledged every byte and completed every upload. */
+  stop(): Promise<void>;
+  progress(): RecorderProgress;
+  recordings(): Promise<RecordingInfo[]>;
+  addEventListener<K extends keyof RecorderEventMap>(type: K,
+    listener: (event: RecorderEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof RecorderEventMap>(type: K,
+    listener: (event: RecorderEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+}
+
+export function createRecorder(options: RecorderOptions): Recorder;
+
+/** What an earlier page left in this browser for the session; null if nothing. */
+export function findUnfinished(sessionId: string): Promise<{ zeroMs: number; parts: number; unfinished: number } | null>;

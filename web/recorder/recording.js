@@ -1,0 +1,175 @@
+// One recording: the tracks of one MediaStream (camera + microphone, or screen + its audio)
+// encoded by one worker into one WebM, stored chunk by chunk, uploaded as one tus upload.
+// Lifecycle: create() (stored record, uploader waiting) -> open() (encoder ready) ->
+// begin() (sources running) -> startAtMs set (media recorded from then on) ->
+// stop() (sources end, encoder flushed, every chunk stored, record 'stopped'); the Uploader keeps
+// draining after that; `uploader.done` resolves when the server has the whole file.
+//
+// Time: media is stamped in µs since the session's zero, so every recording of the session shares
+// one clock; nothing captured before `startAtMs` is sent, so recordings begun together start
+// together. The record's startMs is the session-clock time of the file's time zero (the first
+// media handed to the encoder).
+import { nowMs, toStreamUs } from './clock.js';
+import { Encoder } from './encoder.js';
+import { EncoderBehindError, StorageFullError } from './errors.js';
+import { startAudioSource } from './audio-source.js';
+import { startFrameSource } from './frame-source.js';
+import { Uploader } from './uploader.js';
+
+// "Encoder behind" is reported when this many frames were dropped since the last report, at most
+// once per BEHIND_REPORT_MS.
+const BEHIND_FRAMES = 5;
+const BEHIND_REPORT_MS = 10_000;
+const WARM_UP_SECONDS = 3;
+
+export class Recording {
+  // `hooks`: onProgress(), onStats(kind, stats), onWarning(err), onFailure(err), onTransient(err).
+  constructor({ store, tus, session, kind, part, continuationOf, stream, video, audio, debug, hooks }) {
+    Object.assign(this, { store, tus, session, kind, part, continuationOf, stream, video, audio, debug, hooks });
+    this.id = newId();
+    this.storedBytes = 0;
+    this.startMs = null;
+    this.startAtMs = Infinity;
+    this.sources = [];
+    this.writes = Promise.resolve();
+    this.failure = null;
+    this.clientDropped = 0;
+    this.reportedDropped = 0;
+    this.lastBehindReport = -Infinity;
+    this.stats = null;
+  }
+
+  // Stores the recording's record and starts its uploader (which waits for chunks).
+  async create() {
+    await this.store.addRecording({
+      id: this.id, sessionId: this.session.sessionId, kind: this.kind, part: this.part,
+      continuationOf: this.continuationOf, uploadUrl: null, state: 'recording', storedChunks: 0,
+      storedBytes: 0, ackedBytes: 0, zeroMs: null, startMs: null, endMs: null,
+      createdAt: Date.now(),
+    });
+    this.uploader = new Uploader({
+      store: this.store, tus: this.tus, recordingId: this.id,
+      onProgress: this.hooks.onProgress, onTransient: this.hooks.onTransient,
+    });
+    this.uploader.storedBytes = 0;
+  }
+
+  // Starts the encoder worker. REQUIRES: create().
+  async open() {
+    const videoTrack = this.stream.getVideoTracks()[0];
+    const audioTrack = this.stream.getAudioTracks()[0];
+    // The encoder takes frames of exactly its configured size: use what the device delivers.
+    const settings = videoTrack?.getSettings() ?? {};
+    this.frameSize = videoTrack && { width: even(settings.width || this.video.width), height: even(settings.height || this.video.height) };
+    this.encoder = new Encoder({
+      onChunk: (info, data) => this.onChunk(info, data),
+      onStats: (stats) => this.onStats(stats),
+      onFailure: (err) => this.fail(err),
+      onRejected: (code, message) => console.warn(`recorder: ${this.kind} input rejected: ${code}: ${message}`),
+    });
+    await this.encoder.init({
+      video: videoTrack ? { ...this.frameSize, fps: this.video.fps, kbps: this.video.kbps,
+        content: this.kind === 'screen' ? 'screen' : 'camera', threads: this.video.threads } : undefined,
+      audio: audioTrack ? { sampleRate: 48000, channels: 1, kbps: this.audio.kbps } : undefined,
+      chunkDurationMs: 1000,
+    }, { debug: this.debug });
+  }
+
+  // Starts the sources. Nothing is recorded until the owner sets `startAtMs` (one instant for
+  // every recording of a part, once all of them run).
+  async begin() {
+    const videoTrack = this.stream.getVideoTracks()[0];
+    const audioTrack = this.stream.getAudioTracks()[0];
+    if (videoTrack) {
+      this.sources.push(startFrameSource(videoTrack, {
+        encoder: this.encoder, stamp: (ms) => this.stamp(ms), ...this.frameSize, fps: this.video.fps,
+        onDropped: () => { this.clientDropped += 1; },
+        onEnded: () => {},  // track loss is reported by the recorder's stream watcher
+      }));
+    }
+    if (audioTrack) {
+      this.sources.push(await startAudioSource(audioTrack, { encoder: this.encoder, stamp: (ms) => this.stamp(ms) }));
+    }
+  }
+
+  // Session-clock ms -> stream µs, or null before the recording began. The first stamped media
+  // fixes startMs (the worker sees media in the order it is stamped and posted).
+  stamp(ms) {
+    if (ms < this.startAtMs || this.failure) return null;
+    if (this.startMs === null) this.startMs = ms;
+    return toStreamUs(ms, this.session.zeroMs);
+  }
+
+  onChunk(info, data) {
+    const endMs = info.isHeader ? null : this.startMs + info.lastTimestampUs / 1000;
+    this.writes = this.writes.then(async () => {
+      if (this.failure) return;  // after a failed write the stream has a gap: store no more
+      try {
+        const rec = await this.store.appendChunk(this.id, info.index, data,
+          { endMs, startMs: this.startMs, zeroMs: this.session.zeroMs });
+        this.storedBytes = rec.storedBytes;
+        this.uploader.storedBytes = rec.storedBytes;
+        this.uploader.wake();
+        this.hooks.onProgress();
+      } catch (err) {
+        this.fail(err instanceof StorageFullError ? err : new StorageFullError(err));
+      }
+    });
+  }
+
+  onStats(stats) {
+    this.stats = { ...stats, videoFramesSkipped: this.clientDropped };
+    this.hooks.onStats(this.kind, this.stats);
+    const dropped = stats.videoFramesDropped + this.clientDropped;
+    // The encoder's first seconds (setup, first keyframe) are slow on any machine: not reported.
+    if (stats.mediaSeconds < WARM_UP_SECONDS) {
+      this.reportedDropped = dropped;
+      return;
+    }
+    if (dropped - this.reportedDropped >= BEHIND_FRAMES && nowMs() - this.lastBehindReport >= BEHIND_REPORT_MS) {
+      this.reportedDropped = dropped;
+      this.lastBehindReport = nowMs();
+      this.hooks.onWarning(new EncoderBehindError(dropped));
+    }
+  }
+
+  fail(err) {
+    if (this.failure) return;
+    this.failure = err;
+    this.hooks.onFailure(err);
+  }
+
+  // Ends the recording: sources stop, the encoder flushes, every chunk is stored and the record is
+  // marked 'stopped' so the uploader completes the upload. Safe after a failure (stores what it can).
+  async stop() {
+    this.sources.forEach((s) => s.stop());
+    this.sources = [];
+    if (!this.uploader) return null;  // open() failed before anything was stored
+    if (this.encoder && !this.encoder.failed && !this.failure) {
+      try {
+        this.stats = { ...(await this.encoder.stop()).stats, videoFramesSkipped: this.clientDropped };
+      } catch {
+        // the failure was reported through onFailure
+      }
+    }
+    await this.writes;
+    this.encoder?.terminate();
+    const rec = await this.store.updateRecording(this.id, { state: 'stopped' });
+    this.uploader.storedBytes = rec.storedBytes;
+    this.uploader.wake();
+    return rec;
+  }
+}
+
+function even(n) {
+  return Math.max(16, Math.round(n / 2) * 2);
+}
+
+export function newId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
