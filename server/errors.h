@@ -17,9 +17,11 @@ enum class Err {
   kMissingUploadToken,
   kInvalidUploadToken,
   kForeignUpload,
+  kForeignSession,
   // Session API input.
   kInvalidJson,
   kMissingCandidateName,
+  kInvalidEvents,
   // tus protocol headers.
   kMissingTusResumable,
   kUnsupportedTusVersion,

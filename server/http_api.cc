@@ -201,6 +201,11 @@ class Api {
       WriteError(req, res, {Err::kUnsupportedTusVersion, "got " + req.get_header_value("Tus-Resumable")});
       return std::nullopt;
     }
+    return AuthenticateToken(req, res);
+  }
+
+  // Checks the upload token alone (for the session's non-tus routes).
+  std::optional<Session> AuthenticateToken(const httplib::Request& req, httplib::Response& res) {
     std::string token = BearerToken(req);
     if (token.empty()) {
       WriteError(req, res, Err::kMissingUploadToken);
@@ -284,6 +289,66 @@ class Api {
     res.status = 204;
   }
 
+  // ---- markers and client events ----
+
+  // POST /api/v1/sessions/{id}/events with the session's upload token. Idempotent per event id, so
+  // a client may resend a batch whose answer it lost.
+  void AddEvents(const httplib::Request& req, httplib::Response& res) {
+    auto session = AuthenticateToken(req, res);
+    if (!session) return;
+    if (session->id != req.matches[1]) return WriteError(req, res, Err::kForeignSession);
+    auto events = ParseEvents(req.body);
+    if (!events.ok()) return WriteError(req, res, events.error());
+    auto added = d_.ingest->AddEvents(*session, events.value());
+    if (!added.ok()) return WriteError(req, res, added.error());
+    res.status = 201;
+    nlohmann::json out = {{"stored", added.value()}, {"duplicates", events->size() - static_cast<size_t>(added.value())}};
+    res.set_content(out.dump(), "application/json");
+  }
+
+  static Expected<std::vector<SessionEvent>> ParseEvents(const std::string& body_text) {
+    constexpr size_t kMaxEvents = 500, kMaxText = 200, kMaxDataBytes = 16 * 1024;
+    auto body = nlohmann::json::parse(body_text, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) return Err::kInvalidJson;
+    auto list = body.find("events");
+    if (list == body.end() || !list->is_array() || list->empty() || list->size() > kMaxEvents) {
+      return ApiError{Err::kInvalidEvents, "events must hold 1 to " + std::to_string(kMaxEvents) + " entries"};
+    }
+    std::vector<SessionEvent> events;
+    for (size_t i = 0; i < list->size(); ++i) {
+      const auto& e = (*list)[i];
+      auto bad = [&](const std::string& why) { return ApiError{Err::kInvalidEvents, "event " + std::to_string(i) + ": " + why}; };
+      auto text = [&](const char* field) -> std::optional<std::string> {
+        auto it = e.find(field);
+        if (it == e.end() || !it->is_string()) return std::nullopt;
+        return it->get<std::string>();
+      };
+      if (!e.is_object()) return bad("not an object");
+      SessionEvent event;
+      auto id = text("id"), type = text("type"), label = text("label");
+      if (!id || id->empty() || id->size() > kMaxText) return bad("id must be a string of 1 to 200 bytes");
+      if (!type || (*type != "marker" && *type != "client_event")) return bad("type must be marker or client_event");
+      if (!label || label->empty() || label->size() > kMaxText) return bad("label must be a string of 1 to 200 bytes");
+      auto time = e.find("recording_time_ms");
+      if (time == e.end() || !time->is_number() || time->get<double>() < 0 || time->get<double>() > 1e12) {
+        return bad("recording_time_ms must be a number >= 0");
+      }
+      event.client_id = *id;
+      event.type = *type;
+      event.label = *label;
+      event.recording_time_ms = static_cast<int64_t>(time->get<double>() + 0.5);
+      auto data = e.find("data");
+      if (data != e.end() && !data->is_null() && !data->is_object()) return bad("data must be an object");
+      event.data_json = data == e.end() || data->is_null() ? "{}" : data->dump();
+      if (event.data_json.size() > kMaxDataBytes) return bad("data is over 16 KiB");
+      if (auto wall = text("wall_time")) event.wall_time = wall->substr(0, 64);
+      // The upload is named by its URL's last segment; Ingest checks it is one of this session's.
+      if (auto url = text("upload_url"); url && !url->empty()) event.upload_id = url->substr(url->find_last_of('/') + 1);
+      events.push_back(std::move(event));
+    }
+    return events;
+  }
+
   void Delete(const httplib::Request& req, httplib::Response& res) {
     auto session = Authenticate(req, res);
     if (!session) return;
@@ -335,6 +400,7 @@ void InstallHttpApi(httplib::Server& http, const HttpDeps& deps) {
   http.Get("/healthz", bind(&Api::Healthz));
   http.Get("/metrics", bind(&Api::Metrics));
   http.Post("/api/v1/sessions", bind(&Api::CreateSession));
+  http.Post(R"(/api/v1/sessions/([^/]+)/events)", bind(&Api::AddEvents));
   http.Options(kCollectionRoute, bind(&Api::TusOptions));
   http.Options(kUploadRoute, bind(&Api::TusOptions));
   http.Post(kCollectionRoute, bind(&Api::Create));

@@ -50,6 +50,18 @@ struct Recording {
   bool incomplete = false;
 };
 
+// A marker (question start/end) or client event (e.g. face not detected) the page sent during a
+// session, on the session's recording clock.
+struct SessionEvent {
+  std::string client_id;  // the client's id, unique within the session; makes retries idempotent
+  std::string type;       // marker | client_event
+  std::string label;
+  std::string data_json;  // a JSON object as sent ("{}" when none)
+  int64_t recording_time_ms = 0;
+  std::string upload_id;  // the recording it belongs to; empty when not said
+  std::string wall_time;  // the client's clock, as sent; empty when not said
+};
+
 struct Job {
   int64_t id = 0;
   std::string kind;
@@ -95,6 +107,13 @@ class Index {
                                     int64_t now) = 0;
   virtual Status MarkRecordingFailed(int64_t recording_id, const std::string& reason, int64_t now) = 0;
 
+  // Stores the events of a session in one transaction, skipping any whose client_id the session
+  // already has. Returns how many were new.
+  virtual Result<int> AddSessionEvents(const std::string& session_id, const std::vector<SessionEvent>& events,
+                                       int64_t now) = 0;
+  // In recording-time order.
+  virtual Result<std::vector<SessionEvent>> SessionEvents(const std::string& session_id) = 0;
+
   // Jobs: pending -> running -> done | failed; a running job found at start is pending again.
   virtual Status EnqueueJob(const std::string& kind, int64_t recording_id, int64_t now) = 0;
   // Takes the oldest due pending job and marks it running; nullopt when none is due.
@@ -110,7 +129,7 @@ class Index {
 // offsets among them are recovered from file sizes at start (see Ingest::Reconcile).
 class SqliteIndex : public Index {
  public:
-  static constexpr int kLatestSchemaVersion = 2;
+  static constexpr int kLatestSchemaVersion = 3;
   // Opens (creating if needed) and migrates to `schema_version`; tests pass an older version.
   static Result<std::unique_ptr<SqliteIndex>> Open(const std::string& path,
                                                    int schema_version = kLatestSchemaVersion);
@@ -136,6 +155,9 @@ class SqliteIndex : public Index {
   Status MarkRecordingReady(int64_t recording_id, uint64_t bytes, int64_t duration_ms, bool incomplete,
                             int64_t now) override;
   Status MarkRecordingFailed(int64_t recording_id, const std::string& reason, int64_t now) override;
+  Result<int> AddSessionEvents(const std::string& session_id, const std::vector<SessionEvent>& events,
+                               int64_t now) override;
+  Result<std::vector<SessionEvent>> SessionEvents(const std::string& session_id) override;
   Status EnqueueJob(const std::string& kind, int64_t recording_id, int64_t now) override;
   Result<std::optional<Job>> ClaimJob(int64_t now) override;
   Status CompleteJob(int64_t job_id, int64_t now) override;

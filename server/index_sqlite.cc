@@ -67,6 +67,21 @@ CREATE TABLE jobs(
 CREATE INDEX jobs_due ON jobs(state, next_run_at);
 CREATE INDEX uploads_state ON uploads(state, expires_at);
 )sql",
+    // 3: markers and client events.
+    R"sql(
+CREATE TABLE session_events(
+  id INTEGER PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES sessions(id),
+  client_id TEXT NOT NULL,
+  type TEXT NOT NULL CHECK(type IN ('marker', 'client_event')),
+  label TEXT NOT NULL,
+  data TEXT NOT NULL,
+  recording_time_ms INTEGER NOT NULL,
+  upload_id TEXT REFERENCES uploads(id),
+  wall_time TEXT,
+  received_at INTEGER NOT NULL,
+  UNIQUE(session_id, client_id));
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteIndex::kLatestSchemaVersion);
 
@@ -444,6 +459,38 @@ Status SqliteIndex::MarkRecordingFailed(int64_t recording_id, const std::string&
               "UPDATE recordings SET status = 'failed', failure_reason = ?, finalized_at = ? WHERE id = ?")
       .Bind(1, reason).Bind(2, now).Bind(3, recording_id)
       .Run();
+}
+
+Result<int> SqliteIndex::AddSessionEvents(const std::string& session_id, const std::vector<SessionEvent>& events,
+                                          int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  int added = 0;
+  Status s = impl_->Transaction([&]() -> Status {
+    for (const SessionEvent& e : events) {
+      RETURN_IF_ERROR(Stmt(impl_->db.get(),
+                           "INSERT OR IGNORE INTO session_events(session_id, client_id, type, label, data, "
+                           "recording_time_ms, upload_id, wall_time, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                          .Bind(1, session_id).Bind(2, e.client_id).Bind(3, e.type).Bind(4, e.label)
+                          .Bind(5, e.data_json).Bind(6, e.recording_time_ms).BindTextOrNull(7, e.upload_id)
+                          .BindTextOrNull(8, e.wall_time).Bind(9, now)
+                          .Run());
+      added += sqlite3_changes(impl_->db.get());
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return added;
+}
+
+Result<std::vector<SessionEvent>> SqliteIndex::SessionEvents(const std::string& session_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(),
+         "SELECT client_id, type, label, data, recording_time_ms, upload_id, wall_time FROM session_events "
+         "WHERE session_id = ? ORDER BY recording_time_ms, id");
+  s.Bind(1, session_id);
+  return ReadAll<SessionEvent>(s, [](Stmt& row) {
+    return SessionEvent{row.Text(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), row.Text(5), row.Text(6)};
+  });
 }
 
 Status SqliteIndex::EnqueueJob(const std::string& kind, int64_t recording_id, int64_t now) {

@@ -222,6 +222,23 @@ Status Ingest::FinishUpload(const Upload& upload, const std::string& state, bool
   return Status::Ok();
 }
 
+Expected<int> Ingest::AddEvents(const Session& session, const std::vector<SessionEvent>& events) {
+  for (const SessionEvent& e : events) {
+    if (e.upload_id.empty()) continue;
+    auto upload = index_->GetUpload(e.upload_id);
+    if (!upload.ok()) {
+      if (upload.status().code() == StatusCode::kNotFound) return ApiError{Err::kUploadNotFound, e.upload_id};
+      return InternalError(upload.status());
+    }
+    if (upload->session_id != session.id) return ApiError{Err::kForeignUpload, e.upload_id};
+  }
+  auto added = index_->AddSessionEvents(session.id, events, clock_->NowSeconds());
+  if (!added.ok()) return InternalError(added.status());
+  spdlog::info("session {}: {} events stored, {} already known", session.id, *added,
+               events.size() - static_cast<size_t>(*added));
+  return *added;
+}
+
 Expected<bool> Ingest::Terminate(const Session& session, const std::string& upload_id) {
   auto guard = locks_.Acquire(upload_id, options_.lock_wait_ms);
   if (!guard) return Err::kUploadLocked;

@@ -92,6 +92,10 @@ class Ingest {
   Expected<Upload> Append(const Session& session, const std::string& upload_id, uint64_t offset,
                           std::optional<uint64_t> length, std::string_view body,
                           const std::optional<tus::Checksum>& checksum);
+  // Stores markers and client events of `session` (idempotent per client id); an event naming an
+  // upload must name one of this session's (404 unknown, 403 another session's). Returns how many
+  // were new.
+  Expected<int> AddEvents(const Session& session, const std::vector<SessionEvent>& events);
   // Termination: deletes the bytes; later requests get 404.
   Expected<bool> Terminate(const Session& session, const std::string& upload_id);
 

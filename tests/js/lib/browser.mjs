@@ -15,7 +15,7 @@ export const API_KEY = 'test-api-key-0123456789';
 export function serverBinary() {
   const candidates = [process.env.RECORDER_SERVER_BIN,
     process.env.RECORDER_BUILD_DIR && path.join(process.env.RECORDER_BUILD_DIR, 'server/recorder-server'),
-    ...['native', 'dev-web', 'dev-server'].map((b) => path.join(repoDir, 'build', b, 'server/recorder-server'))];
+    path.join(repoDir, 'build/native/server/recorder-server')];
   const found = candidates.find((c) => c && fs.existsSync(c));
   if (!found) throw new Error('recorder-server is not built (set RECORDER_SERVER_BIN)');
   return found;
