@@ -14,7 +14,8 @@ source "$repo/toolchains/sources.sh"
 
 versions=$(cd "$src_root" && ls */*.dsc | sort | tr '\n' ' ')
 patch_hash=$(cat "$0" $(find "$repo/toolchains/patches" -name '*.patch' | sort) | sha256sum | cut -c1-12)
-key=$(echo "$versions $patch_hash $(emcc --version | head -n1)" | sha256sum | cut -c1-12)
+emcc_version=$(emcc --version 2>/dev/null)  # whole output: emcc dies of a broken pipe under head
+key=$(echo "$versions $patch_hash ${emcc_version%%$'\n'*}" | sha256sum | cut -c1-12)
 jobs=$(nproc)
 
 build_variant() {
@@ -30,14 +31,26 @@ build_variant() {
   mkdir -p "$prefix/include" "$prefix/lib"
   local work=$cache_dir/wasm-build/$variant
 
-  # libvpx: VP9 encoder only, realtime only.
-  local threads=--disable-multithread
-  [[ $variant == simd ]] && threads=--enable-multithread
+  # libvpx: VP9 encoder only, realtime only. The plain variant builds Debian's tree as it is (C
+  # only). The simd variant builds a copy with toolchains/patches/libvpx-*.patch applied in name
+  # order: libvpx's C-intrinsics x86 kernels through emscripten's SSE headers and our simd128
+  # kernels, bound statically by --enable-wasm-simd (see the patches' headers).
+  local vpx_src=$src_libvpx vpx_flags=(--disable-multithread)
+  if [[ $variant == simd ]]; then
+    vpx_src=$work/vpx-src
+    vpx_flags=(--enable-multithread --enable-wasm-simd)
+    mkdir -p "$work" && cp -a "$src_libvpx" "$vpx_src"
+    local p
+    for p in $(find "$repo/toolchains/patches" -name 'libvpx-*.patch' | sort); do
+      patch -d "$vpx_src" -p1 --quiet --forward --no-backup-if-mismatch <"$p" ||
+        { log "libvpx patch $(basename "$p") does not apply"; exit 1; }
+    done
+  fi
   mkdir -p "$work/vpx" && (cd "$work/vpx" &&
-    emconfigure "$src_libvpx/configure" --target=generic-gnu --prefix="$prefix" \
+    emconfigure "$vpx_src/configure" --target=generic-gnu --prefix="$prefix" \
       --disable-examples --disable-docs --disable-tools --disable-unit-tests \
       --disable-vp8 --disable-vp9-decoder --enable-vp9-encoder --enable-realtime-only \
-      --disable-runtime-cpu-detect $threads --extra-cflags="$cflags" >configure.log 2>&1 &&
+      --disable-runtime-cpu-detect "${vpx_flags[@]}" --extra-cflags="$cflags" >configure.log 2>&1 &&
     emmake make -j"$jobs" >build.log 2>&1 && emmake make install >install.log 2>&1) ||
     { log "libvpx build failed, see $work/vpx"; exit 1; }
 

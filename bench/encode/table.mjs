@@ -5,7 +5,8 @@
 // prints a table of fps and the WASM/native ratios, then the rows as JSON.
 //
 //   node bench/encode/table.mjs [--seconds 10] [--speed 7] [--repeat 1]
-// Needs: toolchains/build.sh native wasm-simd wasm-plain.
+// Needs: toolchains/build.sh native wasm-simd wasm-plain (RECORDER_WASM_DIR selects another WASM
+// output folder, as for wasm/node.mjs).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -68,14 +69,15 @@ for (const size of sizes) {
 
 const fmt = (v, d = 1) => (v === undefined ? '–' : v.toFixed(d));
 console.log(`VP9 realtime CBR, speed ${opt.speed}, FourPeople ${opt.seconds} s at 30 fps, best of ${opt.repeat}`);
-console.log('| size | kbps | threads | native fps | wasm plain fps | wasm simd fps | plain/native | simd/native | realtime (simd ≥ 30 fps) |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| clip | size | kbps | threads | native fps | wasm plain fps | wasm simd fps | plain/native | simd/native | simd/plain | realtime (simd ≥ 30 fps) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const n = r.native.fps;
   const p = r['wasm-plain']?.fps;
   const s = r['wasm-simd'].fps;
-  console.log(`| ${r.size} | ${r.kbps} | ${r.threads} | ${fmt(n)} | ${fmt(p)} | ${fmt(s)} | ` +
-    `${p === undefined ? '–' : fmt(p / n, 2)} | ${fmt(s / n, 2)} | ${s >= 30 ? 'yes' : 'no'} |`);
+  console.log(`| FourPeople | ${r.size} | ${r.kbps} | ${r.threads} | ${fmt(n)} | ${fmt(p)} | ${fmt(s)} | ` +
+    `${p === undefined ? '–' : fmt(p / n, 2)} | ${fmt(s / n, 2)} | ` +
+    `${p === undefined ? '–' : fmt(s / p, 2)} | ${s >= 30 ? 'yes' : 'no'} |`);
 }
 console.log(JSON.stringify(rows));
 fs.rmSync(work, { recursive: true, force: true });
