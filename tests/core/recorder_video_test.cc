@@ -216,3 +216,27 @@ TEST_F(PixelFormats, BgraInputGivesTheSamePictureAsI420) {
 
 }  // namespace
 }  // namespace recorder::testing
+
+namespace recorder::testing {
+namespace {
+
+// The real screen capture (Adobe Reader scrolling a PDF, 1024x768, 50 frames) through the screen
+// track's defaults: 2500 kbps, screen-content tuning.
+TEST(ScreenContent, ScreenCaptureEncodesEveryFrameWithReadableText) {
+  const std::string source = PrepareMedia(
+      "screen_1024x768.y4m",
+      "-i '" RECORDER_TEST_MEDIA "/screen_Adobe_PDF_sample_a_1024x768_50Frms.264' -pix_fmt yuv420p");
+  VideoConfig vc = VideoConfig::Screen(1024, 768);
+  vc.adaptive_speed = false;
+  EXPECT_EQ(vc.kbps, 2500);
+  EXPECT_EQ(vc.content, ContentType::kScreen);
+  Encoded screen;
+  EncodeY4m(source, vc, Feed::kI420, "screen.webm", &screen);
+  EXPECT_EQ(CountFrames(screen.webm, "v"), 50);
+  const double psnr = PsnrY(screen.webm, source, 1024, 768);
+  std::printf("screen 1024x768 at 2500 kbps: PSNR-Y %.2f dB\n", psnr);
+  EXPECT_GE(psnr, 32.0);  // text stays legible well above this
+}
+
+}  // namespace
+}  // namespace recorder::testing
