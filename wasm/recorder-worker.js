@@ -53,6 +53,11 @@ async function handle(msg) {
         mainScriptUrlOrBlob: script,
         locateFile: (file) => new URL(file, self.location.href).href,
       });
+      const video = msg.config.video;
+      if (video && !video.threads) {
+        video.threads = chooseThreads(video.width, video.height, self.navigator.hardwareConcurrency,
+          module.maxThreads);
+      }
       driver = new RecorderDriver(module, msg.config, sendChunk);
       videoDelayMs = (msg.debug && msg.debug.videoDelayMs) || 0;
       self.postMessage({ type: 'ready', variant, maxThreads: module.maxThreads });

@@ -10,7 +10,8 @@ export interface VideoOptions {
   fps?: number;
   /** CBR target of the VP9 encoder. */
   kbps?: number;
-  /** libvpx threads (only with the threads+SIMD build, i.e. a cross-origin isolated page). */
+  /** libvpx threads (only with the threads+SIMD build, i.e. a cross-origin isolated page);
+   *  default: chosen from the track size and navigator.hardwareConcurrency. */
   threads?: number;
 }
 

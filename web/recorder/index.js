@@ -29,10 +29,12 @@ import { Uploader } from './uploader.js';
 
 export * from './errors.js';
 
+// The interview defaults: camera 640x480 at 250 kbps, microphone 64 kbps, screen 2.5 Mbps.
+// No `threads`: the worker picks them from the track size and the machine (chooseThreads).
 const DEFAULTS = {
-  video: { width: 640, height: 480, fps: 30, kbps: 300, threads: 1 },
-  screenVideo: { width: 1920, height: 1080, fps: 15, kbps: 600, threads: 1 },
-  audio: { kbps: 32 },
+  video: { width: 640, height: 480, fps: 30, kbps: 250 },
+  screenVideo: { width: 1920, height: 1080, fps: 15, kbps: 2500 },
+  audio: { kbps: 64 },
 };
 // How long stop() waits for markers after the media is acknowledged; undelivered ones stay
 // stored and go out from the next page of the same session.
