@@ -157,70 +157,56 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+// Runs `send(upload, tally)` for every upload at once while measuring the server process, and
+// sums up acknowledged chunks, latencies, failures, CPU and memory.
+async function measure(target, uploads, chunkBytes, send) {
+  const before = processUsage(target.child.pid);
+  const tally = { latencies: [], failures: 0, late: 0 };
+  const t0 = performance.now();
+  await Promise.all(uploads.map((u, i) => send(u, i, tally)));
+  const wall = (performance.now() - t0) / 1000;
+  const after = processUsage(target.child.pid);
+  uploads.forEach((u) => u.agent.destroy());
+  const sorted = tally.latencies.sort((a, b) => a - b);
+  return { accepted: sorted.length, failures: tally.failures, late: tally.late,
+    p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1),
+    cpuPercent: (100 * (after.cpuSeconds - before.cpuSeconds)) / wall, peakRssMb: after.peakRssMb,
+    mbPerSecond: (sorted.length * chunkBytes) / 1e6 / wall };
+}
+
+async function appendChunk(u, chunk, tally) {
+  const r = await patch(u.url, u.offset, chunk, u.auth, u.agent);
+  if (r.status === 204) {
+    u.offset += chunk.length;
+    tally.latencies.push(r.ms);
+  } else {
+    tally.failures++;
+  }
+}
+
 async function streaming(target) {
   const recordings = Number(opt.recordings);
   const seconds = Number(opt.seconds);
   const chunk = Buffer.alloc(Number(opt['chunk-kb']) * 1000, 7);
   const uploads = await createUploads(target, recordings);
-  const before = processUsage(target.child.pid);
-  const latencies = [];
-  let failures = 0;
-  let late = 0;
   const t0 = performance.now() + 100;
-  await Promise.all(uploads.map(async (u, i) => {
+  return measure(target, uploads, chunk.length, async (u, i, tally) => {
     const phase = (i / recordings) * 1000;
     for (let k = 0; k < seconds; k++) {
-      const due = t0 + phase + k * 1000;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait); else if (k > 0) late++;
-      const r = await patch(u.url, u.offset, chunk, u.auth, u.agent);
-      if (r.status === 204) {
-        u.offset += chunk.length;
-        latencies.push(r.ms);
-      } else {
-        failures++;
-      }
+      const wait = t0 + phase + k * 1000 - performance.now();
+      if (wait > 0) await sleep(wait); else if (k > 0) tally.late++;
+      await appendChunk(u, chunk, tally);
     }
-  }));
-  const wall = (performance.now() - t0) / 1000;
-  const after = processUsage(target.child.pid);
-  uploads.forEach((u) => u.agent.destroy());
-  latencies.sort((a, b) => a - b);
-  return { accepted: latencies.length, failures, late, p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99), max: latencies.at(-1),
-    cpuPercent: (100 * (after.cpuSeconds - before.cpuSeconds)) / wall, peakRssMb: after.peakRssMb,
-    mbPerSecond: (latencies.length * chunk.length) / 1e6 / wall };
+  });
 }
 
 async function throughput(target) {
-  const count = Number(opt.uploads);
-  const seconds = Number(opt['burst-seconds']);
   const chunk = Buffer.alloc(256 * 1024, 9);
-  const uploads = await createUploads(target, count);
-  const before = processUsage(target.child.pid);
-  const latencies = [];
-  let failures = 0;
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  await Promise.all(uploads.map(async (u) => {
-    while (performance.now() < end) {
-      const r = await patch(u.url, u.offset, chunk, u.auth, u.agent);
-      if (r.status === 204) {
-        u.offset += chunk.length;
-        latencies.push(r.ms);
-      } else {
-        failures++;
-      }
-    }
-  }));
-  const wall = (performance.now() - t0) / 1000;
-  const after = processUsage(target.child.pid);
-  uploads.forEach((u) => u.agent.destroy());
-  latencies.sort((a, b) => a - b);
-  return { accepted: latencies.length, failures, late: 0, p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99), max: latencies.at(-1),
-    cpuPercent: (100 * (after.cpuSeconds - before.cpuSeconds)) / wall, peakRssMb: after.peakRssMb,
-    mbPerSecond: (latencies.length * chunk.length) / 1e6 / wall };
+  const uploads = await createUploads(target, Number(opt.uploads));
+  const end = performance.now() + Number(opt['burst-seconds']) * 1000;
+  return measure(target, uploads, chunk.length, async (u, i, tally) => {
+    while (performance.now() < end) await appendChunk(u, chunk, tally);
+  });
 }
 
 const scenarios = { streaming, throughput };
