@@ -3,7 +3,7 @@
 #   1. the C++ tests (ctest) of the native build,
 #   2. the same C++ tests built with AddressSanitizer + UndefinedBehaviorSanitizer,
 #   3. the JS, WASM and browser tests (node --test tests/js).
-# Ends with one line "tests: N passed, N failed" and exits non-zero when anything failed.
+# Ends with one line "tests: N passed, N failed, N skipped" and exits non-zero when anything failed.
 # RECORDER_SKIP_ASAN=1 leaves out step 2 (for a quick local loop; CI never sets it).
 set -uo pipefail
 
@@ -12,6 +12,7 @@ cd "$repo"
 logs=$repo/build/test-logs
 total_passed=0
 total_failed=0
+total_skipped=0
 
 fail_setup() { echo "tests: 0 passed, 1 failed"; echo "$1" >&2; exit 1; }
 
@@ -21,7 +22,8 @@ flavours=(native wasm-simd wasm-plain)
 toolchains/build.sh "${flavours[@]}" || fail_setup "build failed"
 mkdir -p "$logs"
 
-# ctest's closing line reads "97% tests passed, 1 tests failed out of 35".
+# ctest's closing line reads "97% tests passed, 1 tests failed out of 35"; it counts skipped tests
+# (listed as "(Skipped)") among the passed ones.
 run_ctest() {
   local name=$1 dir=$2 log=$logs/$1.log
   echo "== C++ tests ($name)"
@@ -34,11 +36,13 @@ run_ctest() {
   fi
   failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
   total=$(sed -E 's/.* tests failed out of ([0-9]+).*/\1/' <<<"$line")
-  total_passed=$((total_passed + total - failed))
+  skipped=$(grep -c '(Skipped)' "$log")
+  total_passed=$((total_passed + total - failed - skipped))
   total_failed=$((total_failed + failed))
+  total_skipped=$((total_skipped + skipped))
 }
 
-# node's TAP reporter closes with "# pass N" and "# fail N".
+# node's TAP reporter closes with "# pass N", "# fail N", "# skipped N" and "# todo N".
 run_node_tests() {
   local log=$logs/node.log
   echo "== JS, WASM and browser tests"
@@ -50,8 +54,12 @@ run_node_tests() {
     total_failed=$((total_failed + 1))
     return
   fi
+  local skipped todo
+  skipped=$(grep -E '^# skipped [0-9]+' "$log" | tail -n1 | awk '{print $3}')
+  todo=$(grep -E '^# todo [0-9]+' "$log" | tail -n1 | awk '{print $3}')
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + ${failed:-0}))
+  total_skipped=$((total_skipped + ${skipped:-0} + ${todo:-0}))
 }
 
 run_ctest native build/native
@@ -59,5 +67,5 @@ run_ctest native build/native
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan build/asan
 run_node_tests
 
-echo "tests: $total_passed passed, $total_failed failed"
+echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
 ((total_failed == 0))
