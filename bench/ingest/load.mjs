@@ -12,6 +12,7 @@
 //
 //   node bench/ingest/load.mjs [--recordings 1000] [--seconds 30] [--chunk-kb 40]
 //        [--uploads 64] [--burst-seconds 20] [--only streaming|throughput]
+//        [--server-arg=--keep-alive-seconds=1 ...]   (extra flags for recorder-server)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -31,6 +32,7 @@ const { values: opt } = parseArgs({
     'burst-seconds': { type: 'string', default: '20' },
     only: { type: 'string' },
     server: { type: 'string', default: path.join(repoDir, 'build/native/server/recorder-server') },
+    'server-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -83,7 +85,7 @@ async function startOurs() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-ours-'));
   const apiKey = 'bench-api-key-0123456789';
   const child = spawn(opt.server, ['--listen', `127.0.0.1:${port}`, '--data', dir, '--api-key', apiKey,
-    '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    '--log-level', 'warn', ...opt['server-arg']], { stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/files/`, child);
   return {
