@@ -62,13 +62,19 @@ std::string Speech48kWav() {
 
 void WriteChunks(const std::vector<Chunk>& chunks, size_t first, bool with_header,
                  const std::string& path) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  auto put = [&](const Chunk& c) {
-    out.write(reinterpret_cast<const char*>(c.bytes.data()),
-              static_cast<std::streamsize>(c.bytes.size()));
-  };
-  if (with_header && first > 0 && !chunks.empty()) put(chunks[0]);
-  for (size_t i = first; i < chunks.size(); ++i) put(chunks[i]);
+  // ctest runs every test case as its own process, two at a time, and cases of one suite write
+  // the same file: write aside and rename, so a reader never sees a half-written file.
+  const std::string partial = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    auto put = [&](const Chunk& c) {
+      out.write(reinterpret_cast<const char*>(c.bytes.data()),
+                static_cast<std::streamsize>(c.bytes.size()));
+    };
+    if (with_header && first > 0 && !chunks.empty()) put(chunks[0]);
+    for (size_t i = first; i < chunks.size(); ++i) put(chunks[i]);
+  }
+  std::rename(partial.c_str(), path.c_str());
 }
 
 namespace {
@@ -132,7 +138,8 @@ double PsnrY(const std::string& distorted, const std::string& reference, int wid
   std::string raw[2];
   const std::string inputs[2] = {distorted, reference};
   for (int i = 0; i < 2; ++i) {
-    raw[i] = inputs[i] + ".psnr" + std::to_string(i) + ".yuv";
+    // Per process: test cases of one suite run in parallel processes and share reference files.
+    raw[i] = inputs[i] + ".psnr" + std::to_string(i) + "." + std::to_string(::getpid()) + ".yuv";
     if (RunCommand("ffmpeg -nostdin -v error -y -i '" + inputs[i] +
                    "' -f rawvideo -pix_fmt yuv420p '" + raw[i] + "'") != 0) {
       return -1;
