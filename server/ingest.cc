@@ -8,6 +8,22 @@
 
 namespace recorder::server {
 
+namespace {
+
+// Lower-case hex of raw bytes.
+std::string Hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * bytes.size());
+  for (unsigned char c : bytes) {
+    hex.push_back(kHex[c >> 4]);
+    hex.push_back(kHex[c & 15]);
+  }
+  return hex;
+}
+
+}  // namespace
+
 std::string RandomHex(size_t bytes) {
   std::string raw(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
@@ -15,25 +31,10 @@ std::string RandomHex(size_t bytes) {
     spdlog::critical("RAND_bytes failed; cannot create tokens");
     std::abort();
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : raw) {
-    hex.push_back(kHex[c >> 4]);
-    hex.push_back(kHex[c & 15]);
-  }
-  return hex;
+  return Hex(raw);
 }
 
-std::string Sha256Hex(std::string_view data) {
-  std::string digest = *tus::Digest("sha256", data);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : digest) {
-    hex.push_back(kHex[c >> 4]);
-    hex.push_back(kHex[c & 15]);
-  }
-  return hex;
-}
+std::string Sha256Hex(std::string_view data) { return Hex(*tus::Digest("sha256", data)); }
 
 std::optional<UploadLocks::Guard> UploadLocks::Acquire(const std::string& id, int wait_ms) {
   std::unique_lock lock(mu_);
