@@ -143,6 +143,9 @@ TEST(CrashTest, KilledServerRestartsAndEveryAcknowledgedByteIsInTheFinalFiles) {
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   killed = true;
   server.Kill(SIGKILL);
+  // Stay down longer than a client's pause between chunks, so clients meet the dead server (a
+  // quick restart would let the client's reconnect hide the kill).
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
   server.Start();
   std::cerr << "restarted after " << elapsed() << " s\n";
   for (auto& c : clients) c.join();
