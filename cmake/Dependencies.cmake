@@ -1,6 +1,6 @@
 # Every third-party library as one target name that is the same for the native and the WASM build:
 #   deps::vpx deps::opus deps::yuv deps::webm          (both builds)
-#   deps::httplib deps::sqlite + find_package targets   (native only)
+#   deps::httplib deps::argon2 deps::sqlite + find_package targets   (native only)
 # Native builds use Debian's -dev packages; WASM builds use what toolchains/wasm-deps.sh built.
 # libwebm is compiled here from Debian's source for both, because Debian ships no mkvmuxer headers.
 
@@ -38,9 +38,11 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(vpx REQUIRED IMPORTED_TARGET vpx)
 pkg_check_modules(opus REQUIRED IMPORTED_TARGET opus)
 pkg_check_modules(httplib REQUIRED IMPORTED_TARGET cpp-httplib)
+pkg_check_modules(argon2 REQUIRED IMPORTED_TARGET libargon2)
 add_library(deps::vpx ALIAS PkgConfig::vpx)
 add_library(deps::opus ALIAS PkgConfig::opus)
 add_library(deps::httplib ALIAS PkgConfig::httplib)
+add_library(deps::argon2 ALIAS PkgConfig::argon2)
 
 find_library(YUV_LIBRARY NAMES yuv REQUIRED)
 find_path(YUV_INCLUDE_DIR NAMES libyuv.h REQUIRED)

@@ -65,8 +65,7 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   fs::create_directories(fs::path(c.data_dir) / kPrivateFolder, ec);
   if (ec) return FailedPrecondition("cannot create " + c.data_dir + "/" + kPrivateFolder + ": " + ec.message());
 
-  std::string db_path = (fs::path(c.data_dir) / kPrivateFolder / "index.sqlite3").string();
-  auto index = SqliteIndex::Open(db_path);
+  auto index = OpenIndex(c.data_dir);
   if (!index.ok()) return index.status();
   app->index_ = std::move(index.value());
 
@@ -87,8 +86,12 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   App* self = app.get();
   app->ingest_ = std::make_unique<Ingest>(c.ingest, app->index_.get(), app->store_.get(), app->clock_.get(),
                                           &app->metrics_, [self] { self->jobs_->Wake(); });
+  Accounts::Options login_options;
+  login_options.login_seconds = c.login_hours * 3600;
+  app->accounts_ = std::make_unique<Accounts>(login_options, app->index_.get(), app->clock_.get());
+  app->results_ = std::make_unique<Results>(app->index_.get(), app->store_.get(), app->clock_.get());
   app->jobs_ = std::make_unique<JobRunner>(JobRunner::Options{c.job_poll_ms, 5, 2}, app->index_.get(),
-                                           app->clock_.get(), [self] { self->ingest_->FinalizeExpired(); });
+                                           app->clock_.get(), [self] { self->Periodic(); });
   app->jobs_->Register("finalize", [self](const Job& job) { return self->finalize_job_->Run(job.recording_id); });
 
   RETURN_IF_ERROR(app->ingest_->Reconcile());
@@ -109,8 +112,29 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
     app_ptr->listen_fd_ = sock;
   });
   InstallHttpApi(http, HttpDeps{&app->config_, app->api_key_, c.data_dir, app->ingest_.get(), app->index_.get(),
-                                &app->metrics_});
+                                &app->metrics_, app->accounts_.get(), app->results_.get(), app->clock_.get()});
+  if (auto accounts = app->index_->CountAccounts(); accounts.ok() && *accounts == 0) {
+    spdlog::warn("no HR account yet; create the first admin with: recorder-server admin create --data {} "
+                 "--username NAME --role admin (password on stdin)", c.data_dir);
+  }
   return app;
+}
+
+Result<std::unique_ptr<SqliteIndex>> App::OpenIndex(const std::string& data_dir) {
+  return SqliteIndex::Open((fs::path(data_dir) / kPrivateFolder / "index.sqlite3").string());
+}
+
+void App::Periodic() {
+  ingest_->FinalizeExpired();
+  int64_t now = clock_->NowSeconds();
+  if (config_.retention_days <= 0 || now - last_retention_sweep_ < config_.retention_sweep_seconds) return;
+  last_retention_sweep_ = now;
+  auto deleted = results_->SweepRetention(config_.retention_days * 86400);
+  if (!deleted.ok()) {
+    spdlog::error("retention sweep failed (will retry): {}", deleted.status().ToString());
+  } else if (*deleted > 0) {
+    spdlog::info("retention sweep deleted {} recordings older than {} days", *deleted, config_.retention_days);
+  }
 }
 
 App::~App() {

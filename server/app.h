@@ -8,12 +8,14 @@
 #include <memory>
 #include <string>
 
+#include "accounts.h"
 #include "config.h"
 #include "finalizer.h"
 #include "index.h"
 #include "ingest.h"
 #include "jobs.h"
 #include "metrics.h"
+#include "results.h"
 #include "upload_store.h"
 
 namespace recorder::server {
@@ -38,9 +40,17 @@ class App {
   std::string api_key_path() const;
   Index& index() { return *index_; }
   JobRunner& jobs() { return *jobs_; }
+  Accounts& accounts() { return *accounts_; }
+  Results& results() { return *results_; }
+
+  // Opens the data folder's index alone (no HTTP, no jobs) for the `admin` sub-commands, which may
+  // run beside a serving process (SQLite WAL).
+  static Result<std::unique_ptr<SqliteIndex>> OpenIndex(const std::string& data_dir);
 
  private:
   explicit App(Config config) : config_(std::move(config)) {}
+  // On the job runner's thread every poll: expired uploads, and the retention sweep when due.
+  void Periodic();
 
   Config config_;
   std::atomic<int> listen_fd_{-1};
@@ -53,6 +63,9 @@ class App {
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<FinalizeJob> finalize_job_;
   std::unique_ptr<JobRunner> jobs_;
+  std::unique_ptr<Accounts> accounts_;
+  std::unique_ptr<Results> results_;
+  int64_t last_retention_sweep_ = 0;
   httplib::Server http_;
 };
 

@@ -27,6 +27,12 @@ struct Config {
   int keep_alive_seconds = 10;  // > the recorder's 1 s chunk interval, so connections are reused
   size_t max_request_bytes = size_t{64} << 20;  // one PATCH body is buffered in memory
   int job_poll_ms = 1000;
+  // HR logins: cookies get Secure when this is set (serving behind TLS) or a proxy says https.
+  bool secure_cookies = false;
+  int64_t login_hours = 12;
+  // Recordings are deleted this many days after they were made; 0 keeps them forever.
+  int64_t retention_days = 90;
+  int64_t retention_sweep_seconds = 3600;
   std::shared_ptr<const Clock> clock;  // null: the system clock
 };
 

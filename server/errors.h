@@ -22,6 +22,21 @@ enum class Err {
   kInvalidJson,
   kMissingCandidateName,
   kInvalidEvents,
+  // HR accounts and the results API.
+  kLoginRequired,
+  kInvalidCredentials,
+  kTooManyLoginAttempts,
+  kCsrfRejected,
+  kAdminOnly,
+  kInvalidAccount,
+  kAccountExists,
+  kInvalidFilter,
+  kSessionNotFound,
+  kCandidateNotFound,
+  kRecordingNotFound,
+  kRecordingNotReady,
+  kSessionBusy,
+  kRangeNotSatisfiable,
   // tus protocol headers.
   kMissingTusResumable,
   kUnsupportedTusVersion,
@@ -69,6 +84,7 @@ Err ErrForHttpStatus(int http_status);
 struct ApiError {
   Err err;
   std::string detail;
+  int retry_after_seconds = 0;  // > 0: sent as Retry-After
 };
 
 // A value or the ApiError that says why there is none.

@@ -10,16 +10,13 @@
 #include "tus_protocol.h"
 
 namespace recorder::server {
-namespace {
 
-constexpr const char* kTusEndpoint = "/files/";
-constexpr const char* kUploadRoute = R"(/files/([^/]+))";
-constexpr const char* kCollectionRoute = R"(/files/?)";
-
-// The only place an error becomes a response.
 void WriteError(const httplib::Request& req, httplib::Response& res, const ApiError& error) {
   const ErrorSpec& spec = Spec(error.err);
   res.status = spec.http_status;
+  // cpp-httplib applies a request's Range to any body, errors included (a 404 became a 416 with a
+  // slice of the JSON); an error is always sent whole. The Request object itself is not const.
+  const_cast<httplib::Request&>(req).ranges.clear();
   std::string message = spec.message;
   if (error.err == Err::kInternal) {
     spdlog::error("{} {}: {}", req.method, req.path, error.detail);
@@ -27,15 +24,13 @@ void WriteError(const httplib::Request& req, httplib::Response& res, const ApiEr
     message += ": " + error.detail;
   }
   if (error.err == Err::kUnsupportedTusVersion) res.set_header("Tus-Version", tus::kVersion);
+  if (error.retry_after_seconds > 0) res.set_header("Retry-After", std::to_string(error.retry_after_seconds));
   nlohmann::json body = {{"error", spec.code}, {"message", message}};
   res.set_content(body.dump(), "application/json");
 }
 
-void WriteError(const httplib::Request& req, httplib::Response& res, Err err) { WriteError(req, res, {err, {}}); }
+void WriteError(const httplib::Request& req, httplib::Response& res, Err err) { WriteError(req, res, ApiError{err, {}}); }
 
-bool IsTusPath(const std::string& path) { return path == "/files" || path.rfind("/files/", 0) == 0; }
-
-// "Bearer <secret>" -> secret; empty when absent or another scheme.
 std::string BearerToken(const httplib::Request& req) {
   std::string value = req.get_header_value("Authorization");
   constexpr std::string_view kScheme = "Bearer ";
@@ -46,6 +41,17 @@ std::string BearerToken(const httplib::Request& req) {
 bool SameSecret(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
+
+namespace {
+
+constexpr const char* kTusEndpoint = "/files/";
+constexpr const char* kUploadRoute = R"(/files/([^/]+))";
+constexpr const char* kCollectionRoute = R"(/files/?)";
+
+
+bool IsTusPath(const std::string& path) { return path == "/files" || path.rfind("/files/", 0) == 0; }
+// The HR API is same-origin only: it never answers CORS, so other sites cannot read it.
+bool IsHrPath(const std::string& path) { return path.rfind("/api/v1/hr/", 0) == 0; }
 
 bool OriginAllowed(const Config& config, const std::string& origin) {
   const auto& allowed = config.allowed_origins;
@@ -109,7 +115,7 @@ class Api {
   // Runs for every response, including errors and preflights.
   void PostRoute(const httplib::Request& req, httplib::Response& res) {
     std::string origin = req.get_header_value("Origin");
-    if (!origin.empty() && OriginAllowed(*d_.config, origin)) {
+    if (!origin.empty() && !IsHrPath(req.path) && OriginAllowed(*d_.config, origin)) {
       res.set_header("Access-Control-Allow-Origin", origin);
       res.set_header("Vary", "Origin");
       res.set_header("Access-Control-Expose-Headers",
@@ -407,6 +413,7 @@ void InstallHttpApi(httplib::Server& http, const HttpDeps& deps) {
   http.Get(kUploadRoute, bind(&Api::Head));  // cpp-httplib routes HEAD to GET handlers
   http.Patch(kUploadRoute, bind(&Api::Patch));
   http.Delete(kUploadRoute, bind(&Api::Delete));
+  InstallResultsApi(http, deps);
   InstallStaticPages(http, deps.config->web_dir);
 }
 

@@ -6,10 +6,13 @@
 
 #include <string>
 
+#include "accounts.h"
 #include "config.h"
+#include "errors.h"
 #include "index.h"
 #include "ingest.h"
 #include "metrics.h"
+#include "results.h"
 
 namespace recorder::server {
 
@@ -20,9 +23,24 @@ struct HttpDeps {
   Ingest* ingest;
   Index* index;
   Metrics* metrics;
+  Accounts* accounts;
+  Results* results;
+  const Clock* clock;
 };
 
 // REQUIRES: deps outlives `http`.
 void InstallHttpApi(httplib::Server& http, const HttpDeps& deps);
+
+// The HR results API and the host platform's read API (hr_api.cc); InstallHttpApi calls it.
+void InstallResultsApi(httplib::Server& http, const HttpDeps& deps);
+
+// Shared by the two route files.
+// The only place an error becomes a response.
+void WriteError(const httplib::Request& req, httplib::Response& res, const ApiError& error);
+void WriteError(const httplib::Request& req, httplib::Response& res, Err err);
+// "Bearer <secret>" -> secret; empty when absent or another scheme.
+std::string BearerToken(const httplib::Request& req);
+// Constant-time comparison of secrets.
+bool SameSecret(const std::string& a, const std::string& b);
 
 }  // namespace recorder::server

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <climits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,8 @@ struct Recording {
   uint64_t bytes = 0;
   int64_t duration_ms = 0;
   bool incomplete = false;
+  int64_t created_at = 0;
+  int64_t finalized_at = 0;  // 0: not yet
 };
 
 // A marker (question start/end) or client event (e.g. face not detected) the page sent during a
@@ -60,6 +63,68 @@ struct SessionEvent {
   int64_t recording_time_ms = 0;
   std::string upload_id;  // the recording it belongs to; empty when not said
   std::string wall_time;  // the client's clock, as sent; empty when not said
+  int64_t recording_id = 0;  // read back only: the upload's recording; 0 when none
+};
+
+// An HR account. Roles: admin (everything) | reviewer (find, watch, download).
+struct Account {
+  int64_t id = 0;
+  std::string username;
+  std::string password_hash;  // argon2id, encoded ("$argon2id$v=19$...")
+  std::string role;
+};
+
+// A logged-in HR browser: the cookie's SHA-256 names it; the CSRF token is sent back in a header.
+struct LoginSession {
+  std::string token_sha256;
+  Account account;
+  std::string csrf_token;
+  int64_t expires_at = 0;
+};
+
+// Who did what to which session or recording. Keeps ids and counts, never names or media.
+struct AuditEntry {
+  int64_t id = 0;
+  int64_t at = 0;
+  std::string actor;   // "hr:<username>", "api-key", "system:retention"
+  std::string action;  // login, login_failed, view, download, delete_session, retention_delete, ...
+  std::string target;  // "session:<id>", "recording:<id>", "candidate:<id>", "account:<username>"
+  std::string detail_json = "{}";
+};
+
+// A session as the results page and the host API show it. status is derived from its recordings:
+// empty (none) | recording (one receiving) | processing (one finalizing) | ready (one ready) | failed.
+struct SessionSummary {
+  std::string session_id;
+  int64_t candidate_id = 0;
+  std::string candidate_name;
+  std::string candidate_email;
+  std::string job;
+  int64_t created_at = 0;
+  std::string status;
+  std::vector<Recording> recordings;
+};
+
+struct SessionFilter {
+  std::string text;    // substring of the candidate's name or email (ASCII case-insensitive)
+  std::string job;     // substring of the job
+  std::string status;  // empty: any
+  int64_t created_from = 0;
+  int64_t created_to = INT64_MAX;
+  int limit = 50;
+  int offset = 0;
+};
+
+struct SessionPage {
+  int64_t total = 0;  // sessions matching the filter, before limit/offset
+  std::vector<SessionSummary> sessions;
+};
+
+// What a deletion must remove from disk: the recordings' final paths (their ".part" and
+// ".finalizing" siblings go too).
+struct StoredFiles {
+  std::vector<std::string> paths;
+  uint64_t bytes = 0;
 };
 
 struct Job {
@@ -122,6 +187,38 @@ class Index {
   virtual Status RetryJob(int64_t job_id, int64_t next_run_at, const std::string& error) = 0;
   virtual Status FailJob(int64_t job_id, const std::string& error, int64_t now) = 0;
   virtual Result<int> RequeueRunningJobs() = 0;
+
+  // Accounts. CreateAccount: AlreadyExists when the username (case-insensitive) is taken.
+  virtual Status CreateAccount(const Account& account, int64_t now) = 0;
+  virtual Result<Account> AccountByName(const std::string& username) = 0;  // NotFound
+  virtual Result<int> CountAccounts() = 0;
+  virtual Status CreateLoginSession(const LoginSession& login, int64_t now) = 0;
+  // NotFound when unknown or expired at `now`.
+  virtual Result<LoginSession> LoginSessionByTokenHash(const std::string& token_sha256, int64_t now) = 0;
+  // Also removes every expired login session.
+  virtual Status DeleteLoginSession(const std::string& token_sha256, int64_t now) = 0;
+
+  virtual Status AppendAudit(const AuditEntry& entry) = 0;
+  // Newest first.
+  virtual Result<std::vector<AuditEntry>> AuditEntries(int limit) = 0;
+
+  // Newest first.
+  virtual Result<SessionPage> ListSessions(const SessionFilter& filter) = 0;
+  virtual Result<SessionSummary> GetSessionSummary(const std::string& session_id) = 0;  // NotFound
+  virtual Result<std::vector<std::string>> SessionIdsOfCandidate(int64_t candidate_id) = 0;  // NotFound
+
+  // Deletion is two steps so the files go before the rows (a crash in between leaves rows a retry
+  // deletes, never unindexed files). Step 1 revokes the session's upload token and lists its files;
+  // FailedPrecondition while a recording is receiving or finalizing.
+  virtual Result<StoredFiles> PrepareSessionDeletion(const std::string& session_id) = 0;
+  // Step 2: deletes the session's rows (events, jobs, uploads, recordings, the session, and the
+  // candidate when this was its last session) and appends `audit`, in one transaction.
+  virtual Status DeleteSession(const std::string& session_id, const AuditEntry& audit) = 0;
+  // Ready or failed recordings created before `cutoff`.
+  virtual Result<std::vector<Recording>> RecordingsCreatedBefore(int64_t cutoff) = 0;
+  // Deletes one recording's rows, its session when it was the session's last recording (and
+  // the candidate when that was its last session), and appends `audit`, in one transaction.
+  virtual Status DeleteRecording(int64_t recording_id, const AuditEntry& audit) = 0;
 };
 
 // SQLite in WAL mode with a busy timeout and foreign keys, one serialized connection.
@@ -129,7 +226,7 @@ class Index {
 // offsets among them are recovered from file sizes at start (see Ingest::Reconcile).
 class SqliteIndex : public Index {
  public:
-  static constexpr int kLatestSchemaVersion = 3;
+  static constexpr int kLatestSchemaVersion = 4;
   // Opens (creating if needed) and migrates to `schema_version`; tests pass an older version.
   static Result<std::unique_ptr<SqliteIndex>> Open(const std::string& path,
                                                    int schema_version = kLatestSchemaVersion);
@@ -164,6 +261,21 @@ class SqliteIndex : public Index {
   Status RetryJob(int64_t job_id, int64_t next_run_at, const std::string& error) override;
   Status FailJob(int64_t job_id, const std::string& error, int64_t now) override;
   Result<int> RequeueRunningJobs() override;
+  Status CreateAccount(const Account& account, int64_t now) override;
+  Result<Account> AccountByName(const std::string& username) override;
+  Result<int> CountAccounts() override;
+  Status CreateLoginSession(const LoginSession& login, int64_t now) override;
+  Result<LoginSession> LoginSessionByTokenHash(const std::string& token_sha256, int64_t now) override;
+  Status DeleteLoginSession(const std::string& token_sha256, int64_t now) override;
+  Status AppendAudit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> AuditEntries(int limit) override;
+  Result<SessionPage> ListSessions(const SessionFilter& filter) override;
+  Result<SessionSummary> GetSessionSummary(const std::string& session_id) override;
+  Result<std::vector<std::string>> SessionIdsOfCandidate(int64_t candidate_id) override;
+  Result<StoredFiles> PrepareSessionDeletion(const std::string& session_id) override;
+  Status DeleteSession(const std::string& session_id, const AuditEntry& audit) override;
+  Result<std::vector<Recording>> RecordingsCreatedBefore(int64_t cutoff) override;
+  Status DeleteRecording(int64_t recording_id, const AuditEntry& audit) override;
 
   struct Impl;
 

@@ -1,6 +1,7 @@
 // SqliteIndex: the schema, its migrations and every SQL statement of the server.
 #include <sqlite3.h>
 
+#include <cctype>
 #include <functional>
 #include <mutex>
 
@@ -81,6 +82,31 @@ CREATE TABLE session_events(
   wall_time TEXT,
   received_at INTEGER NOT NULL,
   UNIQUE(session_id, client_id));
+)sql",
+    // 4: HR accounts, their login sessions, and the audit log.
+    R"sql(
+CREATE TABLE accounts(
+  id INTEGER PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  password_hash TEXT NOT NULL,  -- argon2id, encoded
+  role TEXT NOT NULL CHECK(role IN ('admin', 'reviewer')),
+  created_at INTEGER NOT NULL);
+CREATE TABLE login_sessions(
+  token_sha256 TEXT PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  csrf_token TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE audit_log(
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX sessions_created ON sessions(created_at);
+CREATE INDEX recordings_session ON recordings(session_id);
+CREATE INDEX recordings_created ON recordings(created_at);
 )sql",
 };
 static_assert(std::size(kMigrations) == SqliteIndex::kLatestSchemaVersion);
@@ -167,7 +193,8 @@ Upload ReadUpload(Stmt& s) {
 }
 
 constexpr const char* kRecordingColumns =
-    "SELECT id, session_id, kind, path, status, failure_reason, bytes, duration_ms, incomplete FROM recordings ";
+    "SELECT id, session_id, kind, path, status, failure_reason, bytes, duration_ms, incomplete, created_at, "
+    "finalized_at FROM recordings ";
 
 Recording ReadRecording(Stmt& s) {
   Recording r;
@@ -180,6 +207,8 @@ Recording ReadRecording(Stmt& s) {
   r.bytes = static_cast<uint64_t>(s.Int(6));
   r.duration_ms = s.Int(7);
   r.incomplete = s.Int(8) != 0;
+  r.created_at = s.Int(9);
+  r.finalized_at = s.Int(10);
   return r;
 }
 
@@ -485,11 +514,13 @@ Result<int> SqliteIndex::AddSessionEvents(const std::string& session_id, const s
 Result<std::vector<SessionEvent>> SqliteIndex::SessionEvents(const std::string& session_id) {
   std::lock_guard lock(impl_->mu);
   Stmt s(impl_->db.get(),
-         "SELECT client_id, type, label, data, recording_time_ms, upload_id, wall_time FROM session_events "
-         "WHERE session_id = ? ORDER BY recording_time_ms, id");
+         "SELECT e.client_id, e.type, e.label, e.data, e.recording_time_ms, e.upload_id, e.wall_time, "
+         "COALESCE(u.recording_id, 0) FROM session_events e LEFT JOIN uploads u ON u.id = e.upload_id "
+         "WHERE e.session_id = ? ORDER BY e.recording_time_ms, e.id");
   s.Bind(1, session_id);
   return ReadAll<SessionEvent>(s, [](Stmt& row) {
-    return SessionEvent{row.Text(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), row.Text(5), row.Text(6)};
+    return SessionEvent{row.Text(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), row.Text(5), row.Text(6),
+                        row.Int(7)};
   });
 }
 
@@ -542,6 +573,275 @@ Result<int> SqliteIndex::RequeueRunningJobs() {
   std::lock_guard lock(impl_->mu);
   RETURN_IF_ERROR(Stmt(impl_->db.get(), "UPDATE jobs SET state = 'pending' WHERE state = 'running'").Run());
   return sqlite3_changes(impl_->db.get());
+}
+
+// ---- accounts, login sessions, audit ----
+
+Status SqliteIndex::CreateAccount(const Account& account, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(), "INSERT INTO accounts(username, password_hash, role, created_at) VALUES (?, ?, ?, ?)")
+      .Bind(1, account.username).Bind(2, account.password_hash).Bind(3, account.role).Bind(4, now)
+      .Run();
+}
+
+Result<Account> SqliteIndex::AccountByName(const std::string& username) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(), "SELECT id, username, password_hash, role FROM accounts WHERE username = ?");
+  auto row = s.Bind(1, username).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no account " + username);
+  return Account{s.Int(0), s.Text(1), s.Text(2), s.Text(3)};
+}
+
+Result<int> SqliteIndex::CountAccounts() {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(), "SELECT count(*) FROM accounts");
+  auto row = s.Step();
+  if (!row.ok()) return row.status();
+  return static_cast<int>(s.Int(0));
+}
+
+Status SqliteIndex::CreateLoginSession(const LoginSession& login, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(),
+              "INSERT INTO login_sessions(token_sha256, account_id, csrf_token, expires_at, created_at) "
+              "VALUES (?, ?, ?, ?, ?)")
+      .Bind(1, login.token_sha256).Bind(2, login.account.id).Bind(3, login.csrf_token).Bind(4, login.expires_at)
+      .Bind(5, now)
+      .Run();
+}
+
+Result<LoginSession> SqliteIndex::LoginSessionByTokenHash(const std::string& token_sha256, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(),
+         "SELECT l.token_sha256, a.id, a.username, a.password_hash, a.role, l.csrf_token, l.expires_at "
+         "FROM login_sessions l JOIN accounts a ON a.id = l.account_id WHERE l.token_sha256 = ? AND l.expires_at > ?");
+  auto row = s.Bind(1, token_sha256).Bind(2, now).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no login session");
+  return LoginSession{s.Text(0), Account{s.Int(1), s.Text(2), s.Text(3), s.Text(4)}, s.Text(5), s.Int(6)};
+}
+
+Status SqliteIndex::DeleteLoginSession(const std::string& token_sha256, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db.get(), "DELETE FROM login_sessions WHERE token_sha256 = ? OR expires_at <= ?")
+      .Bind(1, token_sha256).Bind(2, now)
+      .Run();
+}
+
+namespace {
+
+Status InsertAudit(sqlite3* db, const AuditEntry& e) {
+  return Stmt(db, "INSERT INTO audit_log(at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)")
+      .Bind(1, e.at).Bind(2, e.actor).Bind(3, e.action).Bind(4, e.target).Bind(5, e.detail_json)
+      .Run();
+}
+
+// Escapes LIKE's wildcards so user text matches literally (ESCAPE '\').
+std::string LikePattern(const std::string& text) {
+  std::string out = "%";
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out + "%";
+}
+
+// Sessions with their derived status, filtered by ?1..?5 (text pattern, job pattern, from, to, status).
+constexpr const char* kSessionsWithStatus = R"sql(
+WITH summary AS (
+  SELECT s.id, s.candidate_id, c.name, COALESCE(c.email, '') AS email, COALESCE(s.job, '') AS job, s.created_at,
+    CASE WHEN count(r.id) = 0 THEN 'empty'
+         WHEN sum(r.status = 'receiving') > 0 THEN 'recording'
+         WHEN sum(r.status = 'finalizing') > 0 THEN 'processing'
+         WHEN sum(r.status = 'ready') > 0 THEN 'ready'
+         ELSE 'failed' END AS status
+  FROM sessions s JOIN candidates c ON c.id = s.candidate_id LEFT JOIN recordings r ON r.session_id = s.id
+  WHERE (?1 = '%%' OR lower(c.name) LIKE ?1 ESCAPE '\' OR lower(COALESCE(c.email, '')) LIKE ?1 ESCAPE '\')
+    AND (?2 = '%%' OR lower(COALESCE(s.job, '')) LIKE ?2 ESCAPE '\')
+    AND s.created_at >= ?3 AND s.created_at <= ?4
+  GROUP BY s.id)
+)sql";
+
+}  // namespace
+
+Status SqliteIndex::AppendAudit(const AuditEntry& entry) {
+  std::lock_guard lock(impl_->mu);
+  return InsertAudit(impl_->db.get(), entry);
+}
+
+Result<std::vector<AuditEntry>> SqliteIndex::AuditEntries(int limit) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(), "SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?");
+  s.Bind(1, int64_t{limit});
+  return ReadAll<AuditEntry>(s, [](Stmt& row) {
+    return AuditEntry{row.Int(0), row.Int(1), row.Text(2), row.Text(3), row.Text(4), row.Text(5)};
+  });
+}
+
+// ---- the results read model ----
+
+Result<SessionPage> SqliteIndex::ListSessions(const SessionFilter& filter) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  auto bind_filter = [&](Stmt& s) -> Stmt& {
+    return s.Bind(1, LikePattern(filter.text)).Bind(2, LikePattern(filter.job)).Bind(3, filter.created_from)
+        .Bind(4, filter.created_to).Bind(5, filter.status);
+  };
+  SessionPage page;
+  Stmt count(db, (std::string(kSessionsWithStatus) + "SELECT count(*) FROM summary WHERE ?5 = '' OR status = ?5").c_str());
+  auto row = bind_filter(count).Step();
+  if (!row.ok()) return row.status();
+  page.total = count.Int(0);
+
+  Stmt list(db, (std::string(kSessionsWithStatus) +
+                 "SELECT id, candidate_id, name, email, job, created_at, status FROM summary "
+                 "WHERE ?5 = '' OR status = ?5 ORDER BY created_at DESC, id LIMIT ?6 OFFSET ?7").c_str());
+  bind_filter(list).Bind(6, int64_t{filter.limit}).Bind(7, int64_t{filter.offset});
+  auto sessions = ReadAll<SessionSummary>(list, [](Stmt& r) {
+    return SessionSummary{r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6), {}};
+  });
+  if (!sessions.ok()) return sessions.status();
+  for (SessionSummary& summary : *sessions) {
+    Stmt recs(db, (std::string(kRecordingColumns) + "WHERE session_id = ? ORDER BY id").c_str());
+    recs.Bind(1, summary.session_id);
+    auto recordings = ReadAll<Recording>(recs, ReadRecording);
+    if (!recordings.ok()) return recordings.status();
+    summary.recordings = std::move(*recordings);
+  }
+  page.sessions = std::move(*sessions);
+  return page;
+}
+
+Result<SessionSummary> SqliteIndex::GetSessionSummary(const std::string& session_id) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  Stmt s(db, (std::string(kSessionsWithStatus) +
+              "SELECT id, candidate_id, name, email, job, created_at, status FROM summary WHERE id = ?5").c_str());
+  auto row = s.Bind(1, std::string("%%")).Bind(2, std::string("%%")).Bind(3, int64_t{0}).Bind(4, INT64_MAX)
+                 .Bind(5, session_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no session " + session_id);
+  SessionSummary summary{s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Int(5), s.Text(6), {}};
+  Stmt recs(db, (std::string(kRecordingColumns) + "WHERE session_id = ? ORDER BY id").c_str());
+  recs.Bind(1, session_id);
+  auto recordings = ReadAll<Recording>(recs, ReadRecording);
+  if (!recordings.ok()) return recordings.status();
+  summary.recordings = std::move(*recordings);
+  return summary;
+}
+
+Result<std::vector<std::string>> SqliteIndex::SessionIdsOfCandidate(int64_t candidate_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt c(impl_->db.get(), "SELECT 1 FROM candidates WHERE id = ?");
+  auto row = c.Bind(1, candidate_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no candidate " + std::to_string(candidate_id));
+  Stmt s(impl_->db.get(), "SELECT id FROM sessions WHERE candidate_id = ? ORDER BY created_at");
+  s.Bind(1, candidate_id);
+  return ReadAll<std::string>(s, [](Stmt& r) { return r.Text(0); });
+}
+
+// ---- deletion ----
+
+namespace {
+
+// Deletes a session's rows, and its candidate's when no session is left. REQUIRES: in a transaction.
+Status DeleteSessionRows(sqlite3* db, const std::string& session_id) {
+  Stmt find(db, "SELECT candidate_id FROM sessions WHERE id = ?");
+  auto row = find.Bind(1, session_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no session " + session_id);
+  int64_t candidate_id = find.Int(0);
+  for (const char* sql : {
+           "DELETE FROM session_events WHERE session_id = ?1",
+           "DELETE FROM jobs WHERE recording_id IN (SELECT id FROM recordings WHERE session_id = ?1)",
+           "DELETE FROM uploads WHERE recording_id IN (SELECT id FROM recordings WHERE session_id = ?1)",
+           "DELETE FROM recordings WHERE session_id = ?1",
+           "DELETE FROM sessions WHERE id = ?1",
+       }) {
+    RETURN_IF_ERROR(Stmt(db, sql).Bind(1, session_id).Run());
+  }
+  return Stmt(db, "DELETE FROM candidates WHERE id = ? AND NOT EXISTS (SELECT 1 FROM sessions WHERE candidate_id = ?)")
+      .Bind(1, candidate_id).Bind(2, candidate_id)
+      .Run();
+}
+
+Status CheckSessionIdle(sqlite3* db, const std::string& session_id) {
+  Stmt busy(db, "SELECT count(*) FROM recordings WHERE session_id = ? AND status IN ('receiving', 'finalizing')");
+  auto row = busy.Bind(1, session_id).Step();
+  if (!row.ok()) return row.status();
+  if (busy.Int(0) > 0) return FailedPrecondition("session " + session_id + " has recordings in progress");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<StoredFiles> SqliteIndex::PrepareSessionDeletion(const std::string& session_id) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  StoredFiles files;
+  Status s = impl_->Transaction([&]() -> Status {
+    Stmt revoke(db, "UPDATE sessions SET token_expires_at = 0 WHERE id = ?");
+    RETURN_IF_ERROR(revoke.Bind(1, session_id).Run());
+    if (sqlite3_changes(db) == 0) return NotFound("no session " + session_id);
+    RETURN_IF_ERROR(CheckSessionIdle(db, session_id));
+    Stmt recs(db, "SELECT path, bytes FROM recordings WHERE session_id = ?");
+    recs.Bind(1, session_id);
+    for (;;) {
+      auto row = recs.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::Ok();
+      files.paths.push_back(recs.Text(0));
+      files.bytes += static_cast<uint64_t>(recs.Int(1));
+    }
+  });
+  if (!s.ok()) return s;
+  return files;
+}
+
+Status SqliteIndex::DeleteSession(const std::string& session_id, const AuditEntry& audit) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  return impl_->Transaction([&]() -> Status {
+    RETURN_IF_ERROR(CheckSessionIdle(db, session_id));
+    RETURN_IF_ERROR(DeleteSessionRows(db, session_id));
+    return InsertAudit(db, audit);
+  });
+}
+
+Result<std::vector<Recording>> SqliteIndex::RecordingsCreatedBefore(int64_t cutoff) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(),
+         (std::string(kRecordingColumns) + "WHERE created_at < ? AND status IN ('ready', 'failed') ORDER BY id").c_str());
+  s.Bind(1, cutoff);
+  return ReadAll<Recording>(s, ReadRecording);
+}
+
+Status SqliteIndex::DeleteRecording(int64_t recording_id, const AuditEntry& audit) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db.get();
+  return impl_->Transaction([&]() -> Status {
+    Stmt find(db, "SELECT session_id FROM recordings WHERE id = ?");
+    auto row = find.Bind(1, recording_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return NotFound("no recording " + std::to_string(recording_id));
+    std::string session_id = find.Text(0);
+    RETURN_IF_ERROR(find.Run());
+    for (const char* sql : {
+             "DELETE FROM session_events WHERE upload_id IN (SELECT id FROM uploads WHERE recording_id = ?1)",
+             "DELETE FROM jobs WHERE recording_id = ?1",
+             "DELETE FROM uploads WHERE recording_id = ?1",
+             "DELETE FROM recordings WHERE id = ?1",
+         }) {
+      RETURN_IF_ERROR(Stmt(db, sql).Bind(1, recording_id).Run());
+    }
+    Stmt left(db, "SELECT count(*) FROM recordings WHERE session_id = ?");
+    auto count = left.Bind(1, session_id).Step();
+    if (!count.ok()) return count.status();
+    if (left.Int(0) == 0) RETURN_IF_ERROR(DeleteSessionRows(db, session_id));
+    return InsertAudit(db, audit);
+  });
 }
 
 }  // namespace recorder::server

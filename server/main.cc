@@ -1,12 +1,15 @@
 // recorder-server: the ingest server. Flags (and their environment variables) are in --help.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <thread>
 
 #include "app.h"
@@ -26,6 +29,58 @@ bool ParseListen(const std::string& listen, std::string* host, int* port) {
   }
   *host = listen.substr(0, colon);
   return true;
+}
+
+// One line from stdin; without echo and asked twice when stdin is a terminal.
+bool ReadPassword(std::string* password) {
+  if (!isatty(STDIN_FILENO)) return static_cast<bool>(std::getline(std::cin, *password));
+  termios saved;
+  tcgetattr(STDIN_FILENO, &saved);
+  termios quiet = saved;
+  quiet.c_lflag &= ~ECHO;
+  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::string again;
+  std::fprintf(stderr, "password: ");
+  bool ok = static_cast<bool>(std::getline(std::cin, *password));
+  std::fprintf(stderr, "\nagain: ");
+  ok = ok && std::getline(std::cin, again);
+  std::fprintf(stderr, "\n");
+  tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  if (ok && *password != again) {
+    std::fprintf(stderr, "recorder-server: the passwords differ\n");
+    return false;
+  }
+  return ok;
+}
+
+// `recorder-server admin create`: adds an HR account to the data folder's index. Safe while the
+// server runs (SQLite WAL); the server reads accounts at each login.
+int CreateAccount(const std::string& data_dir, const std::string& username, const std::string& role) {
+  using namespace recorder::server;
+  auto index = App::OpenIndex(data_dir);
+  if (!index.ok()) {
+    std::fprintf(stderr, "recorder-server: cannot open the index in %s: %s\n", data_dir.c_str(),
+                 index.status().message().c_str());
+    return 1;
+  }
+  std::string password;
+  if (!ReadPassword(&password)) {
+    std::fprintf(stderr, "recorder-server: no password on stdin\n");
+    return 1;
+  }
+  SystemClock clock;
+  Accounts accounts({}, index->get(), &clock);
+  auto account = accounts.Create(username, password, role);
+  if (!account.ok()) {
+    std::fprintf(stderr, "recorder-server: cannot create %s: %s%s%s\n", username.c_str(),
+                 Spec(account.error().err).message, account.error().detail.empty() ? "" : ": ",
+                 account.error().detail.c_str());
+    return 1;
+  }
+  (void)(*index)->AppendAudit({0, clock.NowSeconds(), "cli", "account_create", "account:" + username,
+                               "{\"role\":\"" + role + "\"}"});
+  std::printf("created %s %s\n", role.c_str(), username.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -60,7 +115,30 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--keep-alive-seconds", config.keep_alive_seconds, "idle keep-alive timeout")->capture_default_str();
   cli.add_option("--job-poll-ms", config.job_poll_ms, "job runner poll interval")->capture_default_str();
+  cli.add_flag("--secure-cookies", config.secure_cookies, "mark HR cookies Secure (set when served over TLS)")
+      ->envname("RECORDER_SECURE_COOKIES");
+  cli.add_option("--login-hours", config.login_hours, "an HR login lasts this long")->capture_default_str();
+  cli.add_option("--retention-days", config.retention_days, "delete recordings this many days old; 0: never")
+      ->envname("RECORDER_RETENTION_DAYS")->capture_default_str();
+  cli.add_option("--retention-sweep-seconds", config.retention_sweep_seconds, "how often the sweeper runs")
+      ->capture_default_str();
+
+  // recorder-server admin create --data DIR --username NAME [--role admin|reviewer] (password on stdin)
+  std::string username, role = "admin";
+  CLI::App* admin = cli.add_subcommand("admin", "manage HR accounts in the data folder");
+  CLI::App* create = admin->add_subcommand("create", "create an HR account; the password is read from stdin");
+  create->add_option("--username", username, "login name (A-Z a-z 0-9 . _ @ -)")->required();
+  create->add_option("--role", role, "admin or reviewer")->check(CLI::IsMember({"admin", "reviewer"}))
+      ->capture_default_str();
+  admin->require_subcommand(1);
+  cli.fallthrough();  // --data may come after the sub-command
+  admin->fallthrough();
+  create->fallthrough();
   CLI11_PARSE(cli, argc, argv);
+  if (create->parsed()) {
+    spdlog::set_level(spdlog::level::warn);
+    return CreateAccount(config.data_dir, username, role);
+  }
   config.ingest.token_ttl_seconds = token_ttl_hours * 3600;
 
   auto level = spdlog::level::from_str(log_level);

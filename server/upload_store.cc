@@ -118,6 +118,16 @@ Status FileUploadStore::Remove(const std::string& rel) {
   return SyncFolder(path->parent_path());
 }
 
+Status FileUploadStore::RemoveFolderIfEmpty(const std::string& rel) {
+  auto path = ResolveInside(root_, rel);
+  if (!path.ok()) return path.status();
+  if (::rmdir(path->c_str()) != 0) {
+    if (errno == ENOTEMPTY || errno == EEXIST || errno == ENOENT) return Status::Ok();
+    return Errno("remove folder", *path);
+  }
+  return SyncFolder(path->parent_path());
+}
+
 Result<std::string> FileUploadStore::AbsolutePath(const std::string& rel) {
   auto path = ResolveInside(root_, rel);
   if (!path.ok()) return path.status();
@@ -177,6 +187,8 @@ Status MemoryUploadStore::Remove(const std::string& rel) {
   files_.erase(rel);
   return Status::Ok();
 }
+
+Status MemoryUploadStore::RemoveFolderIfEmpty(const std::string&) { return Status::Ok(); }  // no folders
 
 Result<std::string> MemoryUploadStore::AbsolutePath(const std::string& rel) {
   return Unsupported("memory store has no path for " + rel);

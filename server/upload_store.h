@@ -31,6 +31,8 @@ class UploadStore {
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
   // Ok when the file is gone (also when it never existed).
   virtual Status Remove(const std::string& rel) = 0;
+  // Removes a folder that holds nothing; Ok (and the folder kept) when it is not empty or gone.
+  virtual Status RemoveFolderIfEmpty(const std::string& rel) = 0;
   // The absolute path, for tools that need a real file (the WebM finalizer).
   virtual Result<std::string> AbsolutePath(const std::string& rel) = 0;
 };
@@ -48,6 +50,7 @@ class FileUploadStore : public UploadStore {
   Status Sync(const std::string& rel) override;
   Status Rename(const std::string& from, const std::string& to) override;
   Status Remove(const std::string& rel) override;
+  Status RemoveFolderIfEmpty(const std::string& rel) override;
   Result<std::string> AbsolutePath(const std::string& rel) override;
 
  private:
@@ -64,6 +67,7 @@ class MemoryUploadStore : public UploadStore {
   Status Sync(const std::string& rel) override;
   Status Rename(const std::string& from, const std::string& to) override;
   Status Remove(const std::string& rel) override;
+  Status RemoveFolderIfEmpty(const std::string& rel) override;
   Result<std::string> AbsolutePath(const std::string& rel) override;
 
   void DropUnsynced();

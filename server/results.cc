@@ -1,0 +1,143 @@
+#include "results.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "names.h"
+
+namespace recorder::server {
+
+Expected<SessionPage> Results::List(const SessionFilter& filter) {
+  auto page = index_->ListSessions(filter);
+  if (!page.ok()) return InternalError(page.status());
+  return page.value();
+}
+
+Expected<SessionSummary> Results::Get(const std::string& session_id) {
+  auto summary = index_->GetSessionSummary(session_id);
+  if (!summary.ok()) {
+    if (summary.status().code() == StatusCode::kNotFound) return Err::kSessionNotFound;
+    return InternalError(summary.status());
+  }
+  return summary.value();
+}
+
+Expected<std::vector<SessionEvent>> Results::Markers(const std::string& session_id) {
+  auto events = index_->SessionEvents(session_id);
+  if (!events.ok()) return InternalError(events.status());
+  return events.value();
+}
+
+Expected<std::string> Results::SessionOfRecording(int64_t recording_id) {
+  auto recording = index_->GetRecording(recording_id);
+  if (!recording.ok()) {
+    if (recording.status().code() == StatusCode::kNotFound) return Err::kRecordingNotFound;
+    return InternalError(recording.status());
+  }
+  return recording->session_id;
+}
+
+Expected<MediaFile> Results::Media(int64_t recording_id) {
+  auto recording = index_->GetRecording(recording_id);
+  if (!recording.ok()) {
+    if (recording.status().code() == StatusCode::kNotFound) return Err::kRecordingNotFound;
+    return InternalError(recording.status());
+  }
+  if (recording->status != "ready") return ApiError{Err::kRecordingNotReady, "status is " + recording->status};
+  // The stored path is checked like user input: it must resolve inside the data folder.
+  auto path = store_->AbsolutePath(recording->path);
+  if (!path.ok()) {
+    spdlog::error("recording {}: stored path refused: {}", recording_id, path.status().ToString());
+    return InternalError(path.status());
+  }
+  auto size = store_->Size(recording->path);
+  if (!size.ok()) {
+    spdlog::error("recording {} is ready but its file is unreadable: {}", recording_id, size.status().ToString());
+    return ApiError{Err::kRecordingNotReady, "the file is missing"};
+  }
+  // The file name says which track it is; the session id, not the candidate's name, identifies it.
+  std::string name = "interview_" + recording->session_id;
+  if (recording->kind != "camera") name += "_" + recording->kind;
+  return MediaFile{*path, *size, name + ".webm"};
+}
+
+Status Results::RemoveFiles(const std::string& path) {
+  for (const std::string& file : {path, path + std::string(kPartSuffix), path + ".finalizing"}) {
+    RETURN_IF_ERROR(store_->Remove(file));
+  }
+  size_t slash = path.rfind('/');
+  if (slash != std::string::npos) (void)store_->RemoveFolderIfEmpty(path.substr(0, slash));
+  return Status::Ok();
+}
+
+Expected<StoredFiles> Results::DeleteSession(const std::string& session_id, const std::string& actor) {
+  auto files = index_->PrepareSessionDeletion(session_id);
+  if (!files.ok()) {
+    if (files.status().code() == StatusCode::kNotFound) return Err::kSessionNotFound;
+    if (files.status().code() == StatusCode::kFailedPrecondition) return Err::kSessionBusy;
+    return InternalError(files.status());
+  }
+  for (const std::string& path : files->paths) {
+    if (Status s = RemoveFiles(path); !s.ok()) return InternalError(s);
+  }
+  nlohmann::json detail = {{"recordings", files->paths.size()}, {"bytes", files->bytes}};
+  Status s = index_->DeleteSession(session_id, {0, clock_->NowSeconds(), actor, "delete_session",
+                                                "session:" + session_id, detail.dump()});
+  if (s.code() == StatusCode::kFailedPrecondition) return Err::kSessionBusy;
+  if (!s.ok()) return InternalError(s);
+  spdlog::info("session {} deleted by {}: {} recordings, {} bytes", session_id, actor, files->paths.size(),
+               files->bytes);
+  return files.value();
+}
+
+Expected<StoredFiles> Results::DeleteCandidate(int64_t candidate_id, const std::string& actor) {
+  auto sessions = index_->SessionIdsOfCandidate(candidate_id);
+  if (!sessions.ok()) {
+    if (sessions.status().code() == StatusCode::kNotFound) return Err::kCandidateNotFound;
+    return InternalError(sessions.status());
+  }
+  StoredFiles all;
+  for (const std::string& id : *sessions) {
+    auto deleted = DeleteSession(id, actor);
+    if (!deleted.ok()) return deleted.error();
+    all.paths.insert(all.paths.end(), deleted->paths.begin(), deleted->paths.end());
+    all.bytes += deleted->bytes;
+  }
+  nlohmann::json detail = {{"sessions", sessions->size()}, {"recordings", all.paths.size()}, {"bytes", all.bytes}};
+  if (Status s = Audit(actor, "delete_candidate", "candidate:" + std::to_string(candidate_id), detail.dump()); !s.ok()) {
+    return InternalError(s);
+  }
+  return all;
+}
+
+Result<int> Results::SweepRetention(int64_t max_age_seconds) {
+  int64_t now = clock_->NowSeconds();
+  auto expired = index_->RecordingsCreatedBefore(now - max_age_seconds);
+  if (!expired.ok()) return expired.status();
+  int deleted = 0;
+  for (const Recording& r : *expired) {
+    RETURN_IF_ERROR(RemoveFiles(r.path));
+    nlohmann::json detail = {{"session", r.session_id}, {"kind", r.kind}, {"bytes", r.bytes},
+                             {"created_at", r.created_at}, {"max_age_days", max_age_seconds / 86400}};
+    RETURN_IF_ERROR(index_->DeleteRecording(
+        r.id, {0, now, "system:retention", "retention_delete", "recording:" + std::to_string(r.id), detail.dump()}));
+    spdlog::info("retention: recording {} of session {} deleted ({} bytes, created {} s ago)", r.id, r.session_id,
+                 r.bytes, now - r.created_at);
+    ++deleted;
+  }
+  return deleted;
+}
+
+Status Results::Audit(const std::string& actor, const std::string& action, const std::string& target,
+                      const std::string& detail_json) {
+  return index_->AppendAudit({0, clock_->NowSeconds(), actor, action, target, detail_json});
+}
+
+Expected<std::vector<AuditEntry>> Results::AuditLog(int limit) {
+  auto entries = index_->AuditEntries(limit);
+  if (!entries.ok()) return InternalError(entries.status());
+  return entries.value();
+}
+
+}  // namespace recorder::server

@@ -1,0 +1,59 @@
+// The results side of the server: what HR reviewers and the host platform read (sessions,
+// recordings, markers, the media files), deletion of a candidate's data, the retention sweeper and
+// the audit log. Knows nothing of HTTP. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "errors.h"
+#include "index.h"
+#include "upload_store.h"
+
+namespace recorder::server {
+
+// A finalized recording file, ready to be streamed.
+struct MediaFile {
+  std::string absolute_path;
+  uint64_t size = 0;
+  std::string download_name;  // interview_<session_id>[_screen|_audio][_<n>].webm
+};
+
+class Results {
+ public:
+  Results(Index* index, UploadStore* store, const Clock* clock) : index_(index), store_(store), clock_(clock) {}
+
+  Expected<SessionPage> List(const SessionFilter& filter);
+  Expected<SessionSummary> Get(const std::string& session_id);  // kSessionNotFound
+  Expected<std::vector<SessionEvent>> Markers(const std::string& session_id);
+  // kRecordingNotFound, kRecordingNotReady (not finalized, or its file is gone).
+  Expected<MediaFile> Media(int64_t recording_id);
+  // The recording's session id; kRecordingNotFound.
+  Expected<std::string> SessionOfRecording(int64_t recording_id);
+
+  // Deletes the session's files, then its rows (and the candidate's, when it was their last
+  // session), with one audit entry by `actor`. kSessionNotFound, kSessionBusy.
+  Expected<StoredFiles> DeleteSession(const std::string& session_id, const std::string& actor);
+  // Every session of the candidate, then the candidate. kCandidateNotFound, kSessionBusy.
+  Expected<StoredFiles> DeleteCandidate(int64_t candidate_id, const std::string& actor);
+  // Deletes ready and failed recordings created more than `max_age_seconds` ago (and sessions and
+  // candidates left without any); audited as system:retention. Returns how many went.
+  Result<int> SweepRetention(int64_t max_age_seconds);
+
+  // Appends to the audit log; an audit that cannot be written fails the request that needs it.
+  Status Audit(const std::string& actor, const std::string& action, const std::string& target,
+               const std::string& detail_json = "{}");
+  Expected<std::vector<AuditEntry>> AuditLog(int limit);
+
+ private:
+  // Removes a recording's final, .part and .finalizing files, and its folder once empty.
+  Status RemoveFiles(const std::string& path);
+
+  Index* index_;
+  UploadStore* store_;
+  const Clock* clock_;
+};
+
+}  // namespace recorder::server
