@@ -209,7 +209,7 @@ class Index {
 
   // Deletion is two steps so the files go before the rows (a crash in between leaves rows a retry
   // deletes, never unindexed files). Step 1 revokes the session's upload token and lists its files;
-  // FailedPrecondition while a recording is receiving or finalizing.
+  // when it fails (FailedPrecondition: a recording is still receiving or finalizing) nothing changes.
   virtual Result<StoredFiles> PrepareSessionDeletion(const std::string& session_id) = 0;
   // Step 2: deletes the session's rows (events, jobs, uploads, recordings, the session, and the
   // candidate when this was its last session) and appends `audit`, in one transaction.

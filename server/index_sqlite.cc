@@ -650,7 +650,7 @@ std::string LikePattern(const std::string& text) {
 // Sessions with their derived status, filtered by ?1..?5 (text pattern, job pattern, from, to, status).
 constexpr const char* kSessionsWithStatus = R"sql(
 WITH summary AS (
-  SELECT s.id, s.candidate_id, c.name, COALESCE(c.email, '') AS email, COALESCE(s.job, '') AS job, s.created_at,
+  SELECT s.rowid AS seq, s.id, s.candidate_id, c.name, COALESCE(c.email, '') AS email, COALESCE(s.job, '') AS job, s.created_at,
     CASE WHEN count(r.id) = 0 THEN 'empty'
          WHEN sum(r.status = 'receiving') > 0 THEN 'recording'
          WHEN sum(r.status = 'finalizing') > 0 THEN 'processing'
@@ -696,7 +696,7 @@ Result<SessionPage> SqliteIndex::ListSessions(const SessionFilter& filter) {
 
   Stmt list(db, (std::string(kSessionsWithStatus) +
                  "SELECT id, candidate_id, name, email, job, created_at, status FROM summary "
-                 "WHERE ?5 = '' OR status = ?5 ORDER BY created_at DESC, id LIMIT ?6 OFFSET ?7").c_str());
+                 "WHERE ?5 = '' OR status = ?5 ORDER BY created_at DESC, seq DESC LIMIT ?6 OFFSET ?7").c_str());
   bind_filter(list).Bind(6, int64_t{filter.limit}).Bind(7, int64_t{filter.offset});
   auto sessions = ReadAll<SessionSummary>(list, [](Stmt& r) {
     return SessionSummary{r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6), {}};

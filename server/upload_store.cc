@@ -114,7 +114,10 @@ Status FileUploadStore::Rename(const std::string& from, const std::string& to) {
 Status FileUploadStore::Remove(const std::string& rel) {
   auto path = ResolveInside(root_, rel);
   if (!path.ok()) return path.status();
-  if (::unlink(path->c_str()) != 0 && errno != ENOENT) return Errno("remove", *path);
+  if (::unlink(path->c_str()) != 0) {
+    // Already gone (its folder too, perhaps): nothing changed, so there is nothing to sync.
+    return errno == ENOENT ? Status::Ok() : Errno("remove", *path);
+  }
   return SyncFolder(path->parent_path());
 }
 

@@ -1,0 +1,497 @@
+// The results side over real HTTP in process: HR logins (cookie, CSRF, roles, throttling, expiry),
+// what a candidate's upload token cannot reach, the host read API, Range playback, downloads,
+// deletion with its audit entry, and the retention sweeper with the clock moved forward.
+#include <sqlite3.h>
+
+#include "server_fixture.h"
+
+namespace recorder::server::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kAdminPassword = "correct horse battery";
+constexpr const char* kReviewerPassword = "reviewer password 1";
+
+struct HrLogin {
+  std::string cookie;  // "recorder_hr=..."
+  std::string csrf;
+};
+
+struct RecordedSession {
+  std::string id;
+  std::string token;
+  std::string upload_url;
+  int64_t recording_id = 0;
+  std::string bytes;
+};
+
+class ResultsTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    config_.retention_days = 90;
+    config_.retention_sweep_seconds = 1;
+  }
+
+  void StartWithAccounts() {
+    Start();
+    ASSERT_TRUE(app_->accounts().Create("boss", kAdminPassword, "admin").ok());
+    ASSERT_TRUE(app_->accounts().Create("rita", kReviewerPassword, "reviewer").ok());
+  }
+
+  httplib::Result Login(const std::string& user, const std::string& password, httplib::Headers headers = {}) {
+    return http().Post("/api/v1/hr/login", headers, json{{"username", user}, {"password", password}}.dump(),
+                       "application/json");
+  }
+
+  HrLogin LoginAs(const std::string& user, const std::string& password) {
+    auto res = Login(user, password);
+    EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no response");
+    if (!res || res->status != 200) return {};
+    std::string set_cookie = res->get_header_value("Set-Cookie");
+    return {set_cookie.substr(0, set_cookie.find(';')), json::parse(res->body)["csrf_token"]};
+  }
+
+  httplib::Headers As(const HrLogin& login, bool with_csrf = false) {
+    httplib::Headers h = {{"Cookie", "theme=dark; " + login.cookie}};
+    if (with_csrf) h.emplace("X-CSRF-Token", login.csrf);
+    return h;
+  }
+
+  json SessionJson(const std::string& name) {
+    auto res = http().Post("/api/v1/sessions", {{"Authorization", "Bearer test-api-key"}},
+                           json{{"candidate_name", name}, {"job", "Backend engineer"}}.dump(), "application/json");
+    EXPECT_TRUE(res && res->status == 201);
+    return res ? json::parse(res->body) : json();
+  }
+
+  // A session with one complete camera recording, finalized (the fixture's finalizer copies bytes).
+  RecordedSession Record(const std::string& name, const std::string& kind = "camera") {
+    RecordedSession s;
+    json session = SessionJson(name);
+    s.id = session["session_id"];
+    s.token = session["upload_token"];
+    s.bytes = "recording of " + name + std::string(5000, 'x');
+    s.upload_url = NewUpload(s.token, s.bytes.size(), kind);
+    auto res = Patch(s.token, s.upload_url, 0, s.bytes);
+    EXPECT_TRUE(res && res->status == 204);
+    EXPECT_TRUE(WaitFor([&] {
+      auto recs = app_->index().RecordingsOfSession(s.id);
+      return recs.ok() && !recs->empty() && recs->front().status == "ready";
+    }, std::chrono::seconds(10)));
+    s.recording_id = app_->index().RecordingsOfSession(s.id)->front().id;
+    return s;
+  }
+
+  std::vector<std::string> AuditActions() {
+    std::vector<std::string> actions;
+    auto entries = app_->index().AuditEntries(100);  // kept alive: the loop reads into it
+    for (const AuditEntry& e : entries.value()) actions.push_back(e.action + " " + e.target);
+    return actions;
+  }
+};
+
+bool Contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+TEST_F(ResultsTest, LoginSetsAnHttpOnlySameSiteCookieAndMeAnswersWithTheCsrfToken) {
+  StartWithAccounts();
+  auto res = Login("boss", kAdminPassword);
+  ASSERT_TRUE(res && res->status == 200) << res->body;
+  std::string cookie = res->get_header_value("Set-Cookie");
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+  EXPECT_EQ(cookie.find("Secure"), std::string::npos) << "plain HTTP: a Secure cookie would never come back";
+  json body = json::parse(res->body);
+  EXPECT_EQ(body["role"], "admin");
+  EXPECT_EQ(body["csrf_token"].get<std::string>().size(), 64u);
+
+  HrLogin login{cookie.substr(0, cookie.find(';')), body["csrf_token"]};
+  auto me = http().Get("/api/v1/hr/me", As(login));
+  ASSERT_TRUE(me && me->status == 200);
+  EXPECT_EQ(json::parse(me->body)["csrf_token"], login.csrf);
+  EXPECT_EQ(json::parse(me->body)["username"], "boss");
+
+  auto behind_tls = Login("boss", kAdminPassword, {{"X-Forwarded-Proto", "https"}});
+  ASSERT_TRUE(behind_tls && behind_tls->status == 200);
+  EXPECT_NE(behind_tls->get_header_value("Set-Cookie").find("; Secure"), std::string::npos);
+}
+
+TEST_F(ResultsTest, WrongPasswordAndUnknownUserAre401AndAudited) {
+  StartWithAccounts();
+  auto wrong = Login("boss", "not the password");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_EQ(json::parse(wrong->body)["error"], "invalid_credentials");
+  auto unknown = Login("nobody", "whatever password");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 401);
+  EXPECT_EQ(wrong->body, unknown->body) << "the answer must not tell which usernames exist";
+  auto malformed = http().Post("/api/v1/hr/login", "{\"username\": 3}", "application/json");
+  ASSERT_TRUE(malformed);
+  EXPECT_EQ(malformed->status, 400);
+  auto actions = AuditActions();
+  EXPECT_TRUE(Contains(actions, "login_failed account:boss"));
+  EXPECT_TRUE(Contains(actions, "login_failed account:nobody"));
+}
+
+TEST_F(ResultsTest, RepeatedBadLoginsAreThrottledEvenForTheRightPasswordUntilTheWindowPasses) {
+  StartWithAccounts();
+  for (int i = 0; i < 5; ++i) {
+    auto res = Login("BOSS", "guess " + std::to_string(i));  // usernames match case-insensitively
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 401);
+  }
+  auto throttled = Login("boss", kAdminPassword);
+  ASSERT_TRUE(throttled);
+  EXPECT_EQ(throttled->status, 429);
+  EXPECT_EQ(json::parse(throttled->body)["error"], "too_many_login_attempts");
+  int retry_after = std::stoi(throttled->get_header_value("Retry-After"));
+  EXPECT_GT(retry_after, 0);
+  EXPECT_LE(retry_after, 15 * 60);
+  // Another account from the same address is not locked out by these five.
+  auto other = Login("rita", kReviewerPassword);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200);
+
+  clock_->Advance(retry_after);
+  auto later = Login("boss", kAdminPassword);
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->status, 200);
+}
+
+TEST_F(ResultsTest, ManyUsernamesFromOneAddressAreThrottledToo) {
+  StartWithAccounts();
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(Login("user" + std::to_string(i), "guess guess")->status, 401);
+  auto res = Login("boss", kAdminPassword);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429);
+}
+
+TEST_F(ResultsTest, EveryHrRouteNeedsALoginAndAnExpiredOrLoggedOutCookieIsRefused) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  std::string rec = std::to_string(s.recording_id);
+  for (const std::string& path : std::vector<std::string>{"/api/v1/hr/me", "/api/v1/hr/sessions", "/api/v1/hr/sessions/" + s.id,
+                                  "/api/v1/hr/recordings/" + rec + "/media",
+                                  "/api/v1/hr/recordings/" + rec + "/download", "/api/v1/hr/audit"}) {
+    auto res = http().Get(path.c_str());
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 401) << path;
+    EXPECT_EQ(json::parse(res->body)["error"], "login_required") << path;
+    auto forged = http().Get(path.c_str(), {{"Cookie", "recorder_hr=" + std::string(64, 'a')}});
+    EXPECT_EQ(forged->status, 401) << path;
+  }
+  auto del = http().Delete(("/api/v1/hr/sessions/" + s.id).c_str());
+  EXPECT_EQ(del->status, 401);
+
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  EXPECT_EQ(http().Get("/api/v1/hr/sessions", As(login))->status, 200);
+  clock_->Advance(12 * 3600 + 1);
+  EXPECT_EQ(http().Get("/api/v1/hr/sessions", As(login))->status, 401) << "a login lasts 12 hours";
+
+  HrLogin again = LoginAs("rita", kReviewerPassword);
+  EXPECT_EQ(http().Post("/api/v1/hr/logout", As(again, true), "", "application/json")->status, 204);
+  EXPECT_EQ(http().Get("/api/v1/hr/sessions", As(again))->status, 401);
+}
+
+TEST_F(ResultsTest, AnUploadTokenReachesNothingOfTheResults) {
+  StartWithAccounts();
+  RecordedSession mine = Record("Jane Doe");
+  RecordedSession other = Record("John Roe");
+  httplib::Headers bearer = {{"Authorization", "Bearer " + mine.token}};
+  for (const std::string& path : std::vector<std::string>{std::string("/api/v1/sessions"), "/api/v1/sessions/" + mine.id, "/api/v1/sessions/" + other.id,
+        "/api/v1/hr/sessions", "/api/v1/hr/sessions/" + mine.id,
+        "/api/v1/hr/recordings/" + std::to_string(mine.recording_id) + "/download"}) {
+    auto res = http().Get(path.c_str(), bearer);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 401) << path;
+    EXPECT_EQ(res->body.find("recording of"), std::string::npos) << path;
+  }
+  // Nor can it write into another session, or read another's upload.
+  auto head = http().Head(other.upload_url.c_str(), Tus(mine.token));
+  EXPECT_EQ(head->status, 403);
+  auto events = http().Post(("/api/v1/sessions/" + other.id + "/events").c_str(), bearer,
+                            R"({"events":[{"id":"x","type":"marker","label":"Q","recording_time_ms":1}]})",
+                            "application/json");
+  EXPECT_EQ(events->status, 403);
+}
+
+TEST_F(ResultsTest, CsrfTokenAndSameOriginAreRequiredForStateChangesAndReviewersCannotDelete) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  std::string path = "/api/v1/hr/sessions/" + s.id;
+  HrLogin admin = LoginAs("boss", kAdminPassword);
+
+  auto no_token = http().Delete(path.c_str(), As(admin));
+  EXPECT_EQ(no_token->status, 403);
+  EXPECT_EQ(json::parse(no_token->body)["error"], "csrf_rejected");
+  auto wrong = As(admin);
+  wrong.emplace("X-CSRF-Token", std::string(64, '0'));
+  EXPECT_EQ(http().Delete(path.c_str(), wrong)->status, 403);
+  auto cross_site = As(admin, true);
+  cross_site.emplace("Origin", "https://evil.example");
+  EXPECT_EQ(http().Delete(path.c_str(), cross_site)->status, 403);
+  auto cross_site_login = Login("boss", kAdminPassword, {{"Origin", "https://evil.example"}});
+  EXPECT_EQ(cross_site_login->status, 403);
+
+  HrLogin reviewer = LoginAs("rita", kReviewerPassword);
+  auto as_reviewer = http().Delete(path.c_str(), As(reviewer, true));
+  EXPECT_EQ(as_reviewer->status, 403);
+  EXPECT_EQ(json::parse(as_reviewer->body)["error"], "admin_only");
+  EXPECT_EQ(http().Get("/api/v1/hr/audit", As(reviewer))->status, 403);
+  auto account = http().Post("/api/v1/hr/accounts", As(reviewer, true),
+                             json{{"username", "eve"}, {"password", "long enough pw"}, {"role", "admin"}}.dump(),
+                             "application/json");
+  EXPECT_EQ(account->status, 403);
+
+  EXPECT_TRUE(fs::exists(OnlyRecordingFile())) << "nothing was deleted by the refused requests";
+  auto same_origin = As(admin, true);
+  same_origin.emplace("Origin", "http://127.0.0.1:" + std::to_string(port_));
+  EXPECT_EQ(http().Delete(path.c_str(), same_origin)->status, 204);
+}
+
+TEST_F(ResultsTest, GuessedOrMalformedIdsAre404AndNeverLeaveTheDataFolder) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  HrLogin login = LoginAs("boss", kAdminPassword);
+  for (const std::string& path : std::vector<std::string>{"/api/v1/hr/sessions/" + std::string(32, 'f'), std::string("/api/v1/hr/recordings/999/media"),
+        std::string("/api/v1/hr/recordings/-1/download"), std::string("/api/v1/hr/recordings/1abc/media"),
+        std::string("/api/v1/hr/recordings/..%2F..%2Fetc%2Fpasswd/media"),
+        std::string("/api/v1/hr/sessions/..%2F..%2Fetc")}) {
+    auto res = http().Get(path.c_str(), As(login));
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 404) << path;
+  }
+  EXPECT_EQ(http().Delete("/api/v1/hr/candidates/abc", As(login, true))->status, 404);
+  EXPECT_EQ(http().Delete("/api/v1/hr/candidates/424242", As(login, true))->status, 404);
+
+  // A stored path that points outside DATA (a corrupted or tampered index) is refused, not served.
+  WriteFile(dir_.path() / "outside.webm", "SECRET");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((fs::path(config_.data_dir) / ".recorder/index.sqlite3").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    std::string sql = "UPDATE recordings SET path = '../outside.webm' WHERE id = " + std::to_string(s.recording_id);
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string(s.recording_id) + "/download").c_str(), As(login));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500);
+  EXPECT_EQ(res->body.find("SECRET"), std::string::npos);
+}
+
+TEST_F(ResultsTest, MediaIsServedWithRangesAndTheDownloadIsNamedBySessionAndAudited) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  std::string media = "/api/v1/hr/recordings/" + std::to_string(s.recording_id) + "/media";
+
+  auto headers = As(login);
+  headers.emplace("Range", "bytes=100-199");
+  auto part = http().Get(media.c_str(), headers);
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->body, s.bytes.substr(100, 100));
+  EXPECT_EQ(part->get_header_value("Content-Range"), "bytes 100-199/" + std::to_string(s.bytes.size()));
+  EXPECT_EQ(part->get_header_value("Content-Type"), "video/webm");
+
+  auto tail_headers = As(login);
+  tail_headers.emplace("Range", "bytes=-10");
+  EXPECT_EQ(http().Get(media.c_str(), tail_headers)->body, s.bytes.substr(s.bytes.size() - 10));
+
+  auto past_end = As(login);
+  past_end.emplace("Range", "bytes=999999-");
+  auto unsatisfiable = http().Get(media.c_str(), past_end);
+  EXPECT_EQ(unsatisfiable->status, 416);
+  EXPECT_EQ(unsatisfiable->get_header_value("Content-Range"), "bytes */" + std::to_string(s.bytes.size()));
+
+  auto whole = http().Get(media.c_str(), As(login));
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->body, s.bytes);
+  EXPECT_EQ(whole->get_header_value("Accept-Ranges"), "bytes");
+
+  auto download =
+      http().Get(("/api/v1/hr/recordings/" + std::to_string(s.recording_id) + "/download").c_str(), As(login));
+  ASSERT_TRUE(download);
+  EXPECT_EQ(download->status, 200);
+  EXPECT_EQ(download->body, ReadFile(OnlyRecordingFile()));
+  EXPECT_EQ(download->get_header_value("Content-Disposition"),
+            "attachment; filename=\"interview_" + s.id + ".webm\"");
+  EXPECT_TRUE(Contains(AuditActions(), "download recording:" + std::to_string(s.recording_id)));
+
+  // A recording still receiving cannot be played.
+  json session = SessionJson("Late Candidate");
+  NewUpload(session["upload_token"], std::nullopt);
+  auto receiving = app_->index().RecordingsOfSession(session["session_id"]);
+  auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string(receiving->front().id) + "/media").c_str(),
+                        As(login));
+  EXPECT_EQ(res->status, 409);
+  EXPECT_EQ(json::parse(res->body)["error"], "recording_not_ready");
+}
+
+TEST_F(ResultsTest, ListFiltersBySearchJobStatusAndDateAndTheHostApiSeesTheSame) {
+  StartWithAccounts();
+  Record("Jane Doe");
+  clock_->Advance(2 * 86400);
+  RecordedSession john = Record("John Roe");
+  json empty = SessionJson("Ann Empty");
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  auto list = [&](const std::string& query) {
+    auto res = http().Get(("/api/v1/hr/sessions" + query).c_str(), As(login));
+    EXPECT_TRUE(res && res->status == 200) << query << ": " << (res ? res->body : "");
+    return res && res->status == 200 ? json::parse(res->body) : json();
+  };
+  json all = list("");
+  EXPECT_EQ(all["total"], 3);
+  EXPECT_EQ(all["sessions"][0]["candidate_name"], "Ann Empty") << "newest first";
+  EXPECT_EQ(list("?q=jOhN")["sessions"][0]["session_id"], john.id);
+  EXPECT_EQ(list("?q=jOhN")["total"], 1);
+  EXPECT_EQ(list("?q=%25")["total"], 0) << "LIKE wildcards in the search match literally";
+  EXPECT_EQ(list("?status=empty")["sessions"][0]["session_id"], empty["session_id"]);
+  EXPECT_EQ(list("?status=ready")["total"], 2);
+  EXPECT_EQ(list("?job=backend")["total"], 3);
+  EXPECT_EQ(list("?to=2026-01-02")["total"], 1) << "kStartTime is 2026-01-01; the others came two days later";
+  EXPECT_EQ(list("?from=2026-01-03")["total"], 2);
+  json page = list("?limit=1&offset=1");
+  EXPECT_EQ(page["total"], 3);
+  EXPECT_EQ(page["sessions"].size(), 1u);
+  json ready = list("?q=john")["sessions"][0];
+  EXPECT_EQ(ready["status"], "ready");
+  EXPECT_EQ(ready["recordings"][0]["kind"], "camera");
+  EXPECT_EQ(ready["recordings"][0]["bytes"], john.bytes.size());
+
+  for (const char* bad : {"?status=done", "?from=2026-13-01", "?to=yesterday", "?limit=0", "?limit=501", "?offset=-1"}) {
+    auto res = http().Get((std::string("/api/v1/hr/sessions") + bad).c_str(), As(login));
+    EXPECT_EQ(res->status, 400) << bad;
+    EXPECT_EQ(json::parse(res->body)["error"], "invalid_filter") << bad;
+  }
+
+  httplib::Headers key = {{"Authorization", "Bearer test-api-key"}};
+  auto host = http().Get("/api/v1/sessions?q=john", key);
+  ASSERT_TRUE(host && host->status == 200);
+  EXPECT_EQ(json::parse(host->body)["sessions"][0]["status"], "ready");
+  auto one = http().Get(("/api/v1/sessions/" + john.id).c_str(), key);
+  ASSERT_TRUE(one && one->status == 200);
+  EXPECT_EQ(json::parse(one->body)["recordings"][0]["status"], "ready");
+  EXPECT_TRUE(json::parse(one->body)["markers"].is_array());
+  EXPECT_EQ(http().Get("/api/v1/sessions", {{"Authorization", "Bearer wrong"}})->status, 401);
+  EXPECT_EQ(http().Get(("/api/v1/sessions/" + std::string(32, '0')).c_str(), key)->status, 404);
+}
+
+TEST_F(ResultsTest, DeletingASessionRemovesFilesRowsAndTokenAndLeavesOnlyAnAuditEntry) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  auto events = http().Post(("/api/v1/sessions/" + s.id + "/events").c_str(), {{"Authorization", "Bearer " + s.token}},
+                            json{{"events", {{{"id", "q1"}, {"type", "marker"}, {"label", "Q1"},
+                                              {"recording_time_ms", 500}, {"upload_url", s.upload_url}}}}}.dump(),
+                            "application/json");
+  ASSERT_EQ(events->status, 201);
+  // A second, still receiving recording makes the session busy: nothing is deleted.
+  std::string live = NewUpload(s.token, std::nullopt);
+  HrLogin admin = LoginAs("boss", kAdminPassword);
+  auto busy = http().Delete(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin, true));
+  EXPECT_EQ(busy->status, 409);
+  EXPECT_EQ(json::parse(busy->body)["error"], "session_busy");
+  // The refused deletion changed nothing: the interview goes on with its token and files.
+  EXPECT_EQ(Patch(s.token, live, 0, "more bytes")->status, 204);
+  EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / app_->index().RecordingsOfSession(s.id)->front().path));
+  ASSERT_EQ(http().Delete(live.c_str(), Tus(s.token))->status, 204);  // the candidate ends that upload
+
+  fs::path folder = OnlyRecordingFile().parent_path();
+  auto deleted = http().Delete(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin, true));
+  ASSERT_EQ(deleted->status, 204) << deleted->body;
+  EXPECT_FALSE(fs::exists(folder)) << "the candidate's folder goes with their last file";
+  EXPECT_EQ(http().Get(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin))->status, 404);
+  EXPECT_EQ(app_->index().SessionEvents(s.id)->size(), 0u);
+  EXPECT_EQ(app_->index().RecordingsOfSession(s.id)->size(), 0u);
+  EXPECT_EQ(json::parse(http().Get("/api/v1/hr/sessions?q=jane", As(admin))->body)["total"], 0);
+
+  auto audit = json::parse(http().Get("/api/v1/hr/audit", As(admin))->body)["entries"];
+  ASSERT_EQ(audit[0]["action"], "delete_session");
+  EXPECT_EQ(audit[0]["actor"], "hr:boss");
+  EXPECT_EQ(audit[0]["target"], "session:" + s.id);
+  EXPECT_EQ(audit.dump().find("Jane"), std::string::npos) << "the audit log keeps no candidate data";
+  EXPECT_EQ(http().Delete(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin, true))->status, 404);
+  EXPECT_EQ(HeadOffset(s.token, s.upload_url), -1) << "the session's upload token is gone with it";
+}
+
+TEST_F(ResultsTest, DeletingACandidateRemovesEverySessionOfTheirs) {
+  StartWithAccounts();
+  RecordedSession first = Record("Jane Doe");
+  RecordedSession second = Record("Jane Doe");
+  RecordedSession other = Record("John Roe");
+  HrLogin admin = LoginAs("boss", kAdminPassword);
+  json jane = json::parse(http().Get(("/api/v1/hr/sessions/" + first.id).c_str(), As(admin))->body);
+  auto res = http().Delete(("/api/v1/hr/candidates/" + std::to_string(jane["candidate_id"].get<int64_t>())).c_str(),
+                           As(admin, true));
+  ASSERT_EQ(res->status, 204) << res->body;
+  EXPECT_EQ(http().Get(("/api/v1/hr/sessions/" + second.id).c_str(), As(admin))->status, 404);
+  EXPECT_EQ(http().Get(("/api/v1/hr/sessions/" + other.id).c_str(), As(admin))->status, 200);
+  EXPECT_FALSE(fs::exists(fs::path(config_.data_dir) / "Jane_Doe"));
+  EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / "John_Roe"));
+  EXPECT_TRUE(Contains(AuditActions(), "delete_candidate candidate:" + std::to_string(jane["candidate_id"].get<int64_t>())));
+}
+
+TEST_F(ResultsTest, RetentionSweeperDeletesExactlyTheRecordingsPastTheirAge) {
+  StartWithAccounts();
+  RecordedSession old_one = Record("Old Candidate");
+  clock_->Advance(60 * 86400);
+  RecordedSession recent = Record("Recent Candidate");
+  EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / "Old_Candidate"));
+
+  clock_->Advance(30 * 86400 + 3600);  // the old one is 90 days and an hour old, the recent one 30 days
+  ASSERT_TRUE(WaitFor([&] { return !app_->index().GetSessionSummary(old_one.id).ok(); }, std::chrono::seconds(10)));
+  EXPECT_FALSE(fs::exists(fs::path(config_.data_dir) / "Old_Candidate"));
+  auto kept = app_->index().GetSessionSummary(recent.id);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->recordings.size(), 1u);
+  EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / kept->recordings[0].path));
+  EXPECT_TRUE(Contains(AuditActions(), "retention_delete recording:" + std::to_string(old_one.recording_id)))
+      << ::testing::PrintToString(AuditActions());
+  EXPECT_FALSE(Contains(AuditActions(), "retention_delete recording:" + std::to_string(recent.recording_id)));
+}
+
+TEST_F(ResultsTest, AdminsCreateAccountsOverTheApiWithValidation) {
+  StartWithAccounts();
+  HrLogin admin = LoginAs("boss", kAdminPassword);
+  auto create = [&](const json& body) {
+    return http().Post("/api/v1/hr/accounts", As(admin, true), body.dump(), "application/json");
+  };
+  EXPECT_EQ(create({{"username", "newbie"}, {"password", "ten chars!"}, {"role", "reviewer"}})->status, 201);
+  EXPECT_EQ(create({{"username", "newbie"}, {"password", "ten chars!"}, {"role", "reviewer"}})->status, 409);
+  EXPECT_EQ(create({{"username", "bad name"}, {"password", "ten chars!"}, {"role", "reviewer"}})->status, 400);
+  EXPECT_EQ(create({{"username", "shorty"}, {"password", "short"}, {"role", "reviewer"}})->status, 400);
+  EXPECT_EQ(create({{"username", "king"}, {"password", "ten chars!"}, {"role", "root"}})->status, 400);
+  EXPECT_EQ(Login("newbie", "ten chars!")->status, 200);
+  EXPECT_TRUE(Contains(AuditActions(), "account_create account:newbie"));
+}
+
+TEST(AdminCommand, CreatesAnAccountFromStdinAndRefusesADuplicate) {
+  TempDir dir;
+  std::string base = std::string(RECORDER_SERVER_BIN) + " admin create --data " + dir.path().string();
+  fs::create_directories(dir.path() / ".recorder");
+  CommandResult created = RunCommand("echo 'a long password' | " + base + " --username alice --role reviewer");
+  EXPECT_EQ(created.exit_code, 0) << created.output;
+  EXPECT_NE(created.output.find("created reviewer alice"), std::string::npos);
+  CommandResult again = RunCommand("echo 'a long password' | " + base + " --username alice");
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.output.find("exists"), std::string::npos) << again.output;
+  CommandResult weak = RunCommand("echo 'short' | " + base + " --username bob");
+  EXPECT_EQ(weak.exit_code, 1);
+
+  auto index = SqliteIndex::Open((dir.path() / ".recorder/index.sqlite3").string());
+  ASSERT_TRUE(index.ok());
+  auto account = (*index)->AccountByName("alice");
+  ASSERT_TRUE(account.ok());
+  EXPECT_EQ(account->role, "reviewer");
+  EXPECT_EQ(account->password_hash.rfind("$argon2id$", 0), 0u);
+  EXPECT_TRUE(VerifyPassword(account->password_hash, "a long password"));
+  EXPECT_FALSE(VerifyPassword(account->password_hash, "a long passwor"));
+}
+
+}  // namespace
+}  // namespace recorder::server::testing
