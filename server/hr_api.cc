@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http_api.h"
+#include "tus_protocol.h"
 
 namespace recorder::server {
 namespace {
@@ -88,8 +89,22 @@ Expected<SessionFilter> ParseFilter(const Request& req) {
   return filter;
 }
 
+// What the recorder said of a recording when it created the upload: its part number within the
+// session and start_ms, where the file's time zero sits on the session clock (the clock markers
+// use). null when the client did not say (e.g. another tus client).
+json RecordingTiming(const Recording& r, const char* key) {
+  auto metadata = tus::ParseMetadata(r.upload_metadata);
+  if (!metadata) return nullptr;
+  auto it = metadata->find(key);
+  uint64_t value;
+  if (it == metadata->end() || !tus::ParseUnsigned(it->second, &value)) return nullptr;
+  return value;
+}
+
 json RecordingJson(const Recording& r) {
   return {{"id", r.id},
+          {"part", RecordingTiming(r, "part")},
+          {"start_ms", RecordingTiming(r, "start_ms")},
           {"kind", r.kind},
           {"status", r.status},
           {"duration_ms", r.duration_ms},

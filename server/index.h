@@ -51,6 +51,7 @@ struct Recording {
   bool incomplete = false;
   int64_t created_at = 0;
   int64_t finalized_at = 0;  // 0: not yet
+  std::string upload_metadata;  // the Upload-Metadata header its upload was created with
 };
 
 // A marker (question start/end) or client event (e.g. face not detected) the page sent during a

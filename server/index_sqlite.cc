@@ -194,7 +194,7 @@ Upload ReadUpload(Stmt& s) {
 
 constexpr const char* kRecordingColumns =
     "SELECT id, session_id, kind, path, status, failure_reason, bytes, duration_ms, incomplete, created_at, "
-    "finalized_at FROM recordings ";
+    "finalized_at, (SELECT metadata FROM uploads WHERE recording_id = recordings.id) FROM recordings ";
 
 Recording ReadRecording(Stmt& s) {
   Recording r;
@@ -209,6 +209,7 @@ Recording ReadRecording(Stmt& s) {
   r.incomplete = s.Int(8) != 0;
   r.created_at = s.Int(9);
   r.finalized_at = s.Int(10);
+  r.upload_metadata = s.Text(11);
   return r;
 }
 

@@ -455,6 +455,25 @@ TEST_F(ResultsTest, RetentionSweeperDeletesExactlyTheRecordingsPastTheirAge) {
   EXPECT_FALSE(Contains(AuditActions(), "retention_delete recording:" + std::to_string(recent.recording_id)));
 }
 
+TEST_F(ResultsTest, RecordingsCarryTheirPartAndStartOnTheSessionClockFromTheUploadMetadata) {
+  StartWithAccounts();
+  json session = SessionJson("Jane Doe");
+  auto headers = Tus(session["upload_token"]);
+  headers.emplace("Upload-Defer-Length", "1");
+  headers.emplace("Upload-Metadata", "kind " + tus::Base64Encode("camera") + ",part " + tus::Base64Encode("2") +
+                                         ",start_ms " + tus::Base64Encode("45120"));
+  ASSERT_EQ(http().Post("/files/", headers, "", "application/offset+octet-stream")->status, 201);
+  NewUpload(session["upload_token"], std::nullopt, "screen");  // a client that says neither
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  json detail = json::parse(
+      http().Get(("/api/v1/hr/sessions/" + session["session_id"].get<std::string>()).c_str(), As(login))->body);
+  ASSERT_EQ(detail["recordings"].size(), 2u);
+  EXPECT_EQ(detail["recordings"][0]["part"], 2);
+  EXPECT_EQ(detail["recordings"][0]["start_ms"], 45120);
+  EXPECT_TRUE(detail["recordings"][1]["start_ms"].is_null());
+  EXPECT_EQ(detail["status"], "recording");
+}
+
 TEST_F(ResultsTest, AdminsCreateAccountsOverTheApiWithValidation) {
   StartWithAccounts();
   HrLogin admin = LoginAs("boss", kAdminPassword);

@@ -8,7 +8,8 @@ const PAGE_SIZE = 50;
 const MAX_DRIFT_S = 0.25;  // the screen video is re-aligned to the camera beyond this
 
 const $ = (selector) => document.querySelector(selector);
-const state = { me: null, sessions: [], total: 0, listSeq: 0, current: null, notice: null, unlink: null };
+const state = { me: null, sessions: [], total: 0, listSeq: 0, current: null, notice: null, unlink: null,
+  players: { main: [], screen: [] } };
 window.hrPage = state;  // for debugging and tests
 
 class ApiError extends Error {
@@ -260,35 +261,67 @@ function renderRecordings(session) {
   $('#recordings').replaceChildren(...rows);
 }
 
+// Times: markers are on the session clock; each recording file starts at its start_ms on that
+// clock (0 when the client did not say). A session may hold several parts per kind (continuations
+// after a reload); the players load the part that covers the time asked for.
+const startS = (rec) => (rec?.start_ms ?? 0) / 1000;
+
+// The ready parts of one kind in session-clock order.
+function partsOf(session, kind) {
+  return session.recordings.filter((r) => r.kind === kind && r.status === 'ready')
+    .sort((a, b) => (a.start_ms ?? 0) - (b.start_ms ?? 0) || (a.part ?? 0) - (b.part ?? 0) || a.id - b.id);
+}
+
+// The last part starting at or before `sessionS`, else the first.
+function partAt(parts, sessionS) {
+  return parts.filter((r) => startS(r) <= sessionS).pop() ?? parts[0];
+}
+
 // Camera (or audio) drives; the screen follows its play, pause, seeks, rate and time.
 function setupPlayers(session) {
   stopPlayers();
-  const ready = (kind) => session.recordings.find((r) => r.kind === kind && r.status === 'ready');
-  const main = ready('camera') ?? ready('audio');
-  const screen = ready('screen');
-  const sources = [[$('#camera'), $('#camera-box'), main], [$('#screen'), $('#screen-box'), screen]];
-  for (const [video, box, rec] of sources) {
-    box.hidden = !rec;
-    if (rec) video.src = `${API}/recordings/${encodeURIComponent(rec.id)}/media`;
-  }
+  const camera = partsOf(session, 'camera');
+  state.players = { main: camera.length ? camera : partsOf(session, 'audio'), screen: partsOf(session, 'screen') };
+  const main = state.players.main[0];
+  const screen = main ? partAt(state.players.screen, startS(main)) : state.players.screen[0];
+  load($('#camera'), $('#camera-box'), main);
+  load($('#screen'), $('#screen-box'), screen);
   // Without a camera the screen plays alone, with its own controls.
   $('#screen').controls = !main;
   if (main && screen) state.unlink = linkVideos($('#camera'), $('#screen'));
-  return main ? $('#camera') : screen ? $('#screen') : null;
+  const master = main ? $('#camera') : screen ? $('#screen') : null;
+  // At the end of a part, the next part (a continuation after a reload) plays on.
+  if (master) {
+    master.onended = () => {
+      const parts = main ? state.players.main : state.players.screen;
+      const next = parts[parts.indexOf(master.recording) + 1];
+      if (next) seekToSession(master, startS(next)).then(() => master.play().catch(() => {}));
+    };
+  }
+  return master;
+}
+
+function load(video, box, rec) {
+  box.hidden = !rec;
+  video.recording = rec ?? null;
+  if (rec) video.src = `${API}/recordings/${encodeURIComponent(rec.id)}/media`;
 }
 
 function linkVideos(master, follower) {
   const stop = new AbortController();
   const on = (type, handler) => master.addEventListener(type, handler, { signal: stop.signal });
+  // The follower's time for the master's, across their start offsets.
+  const target = () => master.currentTime + startS(master.recording) - startS(follower.recording);
   const align = () => {
-    if (follower.seeking || master.currentTime > (follower.duration || Infinity)) return;
-    if (Math.abs(follower.currentTime - master.currentTime) > MAX_DRIFT_S) follower.currentTime = master.currentTime;
+    const t = target();
+    if (follower.seeking || t < 0 || t > (follower.duration || Infinity)) return;
+    if (Math.abs(follower.currentTime - t) > MAX_DRIFT_S) follower.currentTime = t;
   };
   on('play', () => { align(); follower.play().catch(() => {}); });
   on('playing', () => { if (follower.paused) follower.play().catch(() => {}); });
   on('pause', () => follower.pause());
   on('waiting', () => follower.pause());
-  on('seeking', () => { follower.currentTime = Math.min(master.currentTime, follower.duration || Infinity); });
+  on('seeking', () => { follower.currentTime = Math.max(0, Math.min(target(), follower.duration || Infinity)); });
   on('timeupdate', align);
   on('ratechange', () => { follower.playbackRate = master.playbackRate; });
   return () => stop.abort();
@@ -318,15 +351,26 @@ function renderTimeline(session, player) {
     title: m.type === 'client_event' ? `Event: ${m.label}` : m.label,
     'aria-label': `${m.label} at ${formatTime(m.recording_time_ms)}: play from here`,
     disabled: !player,
-    onclick: () => seekTo(player, m.recording_time_ms / 1000),
+    onclick: () => seekToSession(player, m.recording_time_ms / 1000),
   }, `${m.label} · ${formatTime(m.recording_time_ms)}`));
   $('#timeline').replaceChildren(el('div', { className: 'bar', 'aria-hidden': 'true' }), ...buttons);
   $('#timeline').hidden = !markers.length;
   $('#no-markers').hidden = markers.length > 0;
 }
 
-function seekTo(player, seconds) {
-  player.currentTime = seconds;
+// Seeks the players to a session-clock time, loading the parts that cover it when they differ.
+async function seekToSession(player, sessionS) {
+  const screenVideo = $('#screen');
+  const parts = player === screenVideo ? state.players.screen : state.players.main;
+  const rec = partAt(parts, sessionS);
+  if (rec && player.recording?.id !== rec.id) {
+    load(player, player.parentElement, rec);
+    if (player !== screenVideo && state.players.screen.length) {
+      load(screenVideo, $('#screen-box'), partAt(state.players.screen, sessionS));
+    }
+    await new Promise((resolve) => player.addEventListener('loadedmetadata', resolve, { once: true }));
+  }
+  player.currentTime = Math.max(0, sessionS - startS(player.recording));
   player.focus();
 }
 
