@@ -220,14 +220,10 @@ class ResultsApi {
   void HrSession(const Request& req, Response& res) {
     auto user = RequireUser(req, res, false);
     if (!user) return;
-    auto session = d_.results->Get(req.matches[1]);
-    if (!session.ok()) return WriteError(req, res, session.error());
-    auto markers = d_.results->Markers(session->session_id);
-    if (!markers.ok()) return WriteError(req, res, markers.error());
-    if (!Audit(req, res, *user, "view", "session:" + session->session_id)) return;
-    json out = SessionJson(session.value());
-    out["markers"] = MarkersJson(markers.value());
-    WriteJson(res, out);
+    auto detail = SessionDetail(req.matches[1]);
+    if (!detail.ok()) return WriteError(req, res, detail.error());
+    if (!Audit(req, res, *user, "view", "session:" + detail.value()["session_id"].get<std::string>())) return;
+    WriteJson(res, detail.value());
   }
 
   void HrMedia(const Request& req, Response& res) { ServeMedia(req, res, /*download=*/false); }
@@ -277,13 +273,9 @@ class ResultsApi {
 
   void HostSession(const Request& req, Response& res) {
     if (!RequireApiKey(req, res)) return;
-    auto session = d_.results->Get(req.matches[1]);
-    if (!session.ok()) return WriteError(req, res, session.error());
-    auto markers = d_.results->Markers(session->session_id);
-    if (!markers.ok()) return WriteError(req, res, markers.error());
-    json out = SessionJson(session.value());
-    out["markers"] = MarkersJson(markers.value());
-    WriteJson(res, out);
+    auto detail = SessionDetail(req.matches[1]);
+    if (!detail.ok()) return WriteError(req, res, detail.error());
+    WriteJson(res, detail.value());
   }
 
  private:
@@ -350,6 +342,17 @@ class ResultsApi {
     Status s = d_.results->Audit(Actor(user), action, target, detail.dump());
     if (!s.ok()) WriteError(req, res, InternalError(s));
     return s.ok();
+  }
+
+  // A session with its recordings and markers.
+  Expected<json> SessionDetail(const std::string& session_id) {
+    auto session = d_.results->Get(session_id);
+    if (!session.ok()) return session.error();
+    auto markers = d_.results->Markers(session_id);
+    if (!markers.ok()) return markers.error();
+    json out = SessionJson(session.value());
+    out["markers"] = MarkersJson(markers.value());
+    return out;
   }
 
   void List(const Request& req, Response& res) {
