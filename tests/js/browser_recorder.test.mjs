@@ -8,10 +8,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  createSession, fakeMedia, interviewUrl, launchBrowser, pageState, recordingFiles, sleep, startInterview,
-  startServer,
+  createSession, fakeMedia, finalizedFiles, indexDump, interviewUrl, launchBrowser, pageState, sleep,
+  startInterview, startServer,
 } from './lib/browser.mjs';
-import { ffprobeJson, readY4m } from './lib/media.mjs';
+import { readY4m } from './lib/media.mjs';
 
 const T = { timeout: 120_000 };
 
@@ -40,20 +40,6 @@ function until(page, predicate, arg, timeout = 30_000) {
 
 const progress = (page) => page.evaluate(() => window.interviewPage.recorder.progress());
 const recordings = (page) => page.evaluate(() => window.interviewPage.recorder.recordings());
-
-// The finalized recordings: waits until `count` files exist and each has a duration.
-async function finalizedFiles(dataDir, count, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const files = recordingFiles(dataDir);
-    const probes = files.map((f) => ffprobeJson(f, ['-show_format', '-show_streams']));
-    if (files.length >= count && probes.every((p) => Number(p.format.duration) > 0)) {
-      return files.map((file, i) => ({ file, probe: probes[i], duration: Number(probes[i].format.duration) }));
-    }
-    if (Date.now() > deadline) throw new Error(`expected ${count} finalized recordings, have ${files.join(', ')}`);
-    await sleep(300);
-  }
-}
 
 // The server's view of an upload (tus HEAD): {offset, length}.
 async function serverUpload(url, token) {
@@ -123,11 +109,6 @@ function alignedPsnrY(file, reference, seconds = 8) {
   }
   const meanMse = total / frames.length;
   return { psnr: 10 * Math.log10((255 * 255) / Math.max(meanMse, 1e-9)), frames: frames.length };
-}
-
-// What the server's index holds, as SQL text (schema-agnostic lookups by value).
-function indexDump(dataDir) {
-  return execFileSync('sqlite3', [path.join(dataDir, '.recorder', 'index.sqlite3'), '.dump'], { encoding: 'utf8' });
 }
 
 test('camera+microphone: 30 s with questions, 10 s offline and a reload arrive whole, finalized, seekable, ' +
