@@ -431,3 +431,54 @@ test('camera track ended: the page says the camera stopped; continuing records a
     await finalizedFiles(server.dataDir, 2);
   });
 });
+
+// Sets the page origin's camera permission as the candidate would in the site settings. One CDP
+// session for the whole test: Chromium drops a session's permission overrides when it detaches.
+async function setCameraPermission(cdp, server, setting) {
+  await cdp.send('Browser.setPermission', { permission: { name: 'camera' }, setting, origin: new URL(server.url).origin });
+}
+
+test('camera permission revoked mid-recording: the page says access was turned off, what was recorded is ' +
+  'uploaded, allowing it again continues', T, async () => {
+  // Real permissions instead of --use-fake-ui-for-media-stream, which would grant any request,
+  // also one the site settings block.
+  await withSetup({ grant: false }, async ({ server, session, page }) => {
+    await page.context().grantPermissions(['camera', 'microphone'], { origin: new URL(server.url).origin });
+    const cdp = await page.context().newCDPSession(page);
+    await page.goto(interviewUrl(server, session));
+    await startInterview(page);
+    await sleep(5000);
+    await setCameraPermission(cdp, server, 'denied');
+    await until(page, () => window.interviewPage.state === 'interrupted', null, 15_000);
+    assert.match(await page.textContent('#interrupted-message'),
+      /Access to your camera was turned off during the interview.*everything so far is saved.*Allow access again/);
+    assert.equal(await page.evaluate(() => window.interviewPage.recorder.streams.camera), null, 'devices released');
+
+    // What was recorded before the revocation is uploaded and finalized while the page waits.
+    const [file] = await finalizedFiles(server.dataDir, 1, 30_000);
+    const [part1] = await recordings(page);
+    assert.equal(part1.state, 'complete');
+    assert.deepEqual(await serverUpload(part1.uploadUrl, session.upload_token), { offset: part1.storedBytes, length: part1.storedBytes });
+    const recorded = (part1.endMs - part1.startMs) / 1000;
+    assert.ok(recorded > 3, `recorded ${recorded} s before the revocation`);
+    assert.ok(Math.abs(file.duration - recorded) <= 0.5, `file ${file.duration} s, recorded ${recorded} s`);
+    assert.deepEqual(file.probe.streams.map((s) => s.codec_name).sort(), ['opus', 'vp9']);
+
+    // Continuing while access is still blocked explains how to allow it; once allowed, part 2 records.
+    await page.click('#continue');
+    await until(page, () => window.interviewPage.state === 'blocked', null, 15_000);
+    assert.match(await page.textContent('#blocked-message'), /Access to your camera and microphone is blocked/);
+    await setCameraPermission(cdp, server, 'granted');
+    await page.click('#retry');
+    await until(page, () => window.interviewPage.state === 'ready', null, 15_000);
+    await page.click('#start');
+    await until(page, () => window.interviewPage.state === 'recording', null, 15_000);
+    await sleep(3000);
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 45_000);
+    const recs = await recordings(page);
+    assert.deepEqual(recs.map((r) => [r.part, r.state]), [[1, 'complete'], [2, 'complete']]);
+    assert.equal(recs[1].continuationOf, recs[0].id);
+    await finalizedFiles(server.dataDir, 2);
+  });
+});
