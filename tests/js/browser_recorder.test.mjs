@@ -48,6 +48,13 @@ async function serverUpload(url, token) {
   return { offset: Number(res.headers.get('Upload-Offset')), length: Number(res.headers.get('Upload-Length')) };
 }
 
+// The session's markers and client events in the server's index, by recording time.
+function sessionEvents(dataDir) {
+  const out = execFileSync('sqlite3', ['-json', path.join(dataDir, '.recorder', 'index.sqlite3'),
+    'SELECT type, label, recording_time_ms, upload_id FROM session_events ORDER BY recording_time_ms, id'], { encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : [];
+}
+
 // Seekable: the file has a Duration and Cues, and decoding can start in the middle.
 function assertSeekable(file, duration) {
   const info = execFileSync('mkvinfo', ['-a', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
@@ -112,7 +119,7 @@ function alignedPsnrY(file, reference, seconds = 8) {
 }
 
 test('camera+microphone: 30 s with questions, 10 s offline and a reload arrive whole, finalized, seekable, ' +
-  'matching the camera', T, async () => {
+  'matching the camera, with the three question markers in the index', T, async () => {
   await withSetup({}, async ({ server, session, page }) => {
     await page.goto(interviewUrl(server, session));
     await startInterview(page);
@@ -187,6 +194,27 @@ test('camera+microphone: 30 s with questions, 10 s offline and a reload arrive w
       const { psnr, frames } = alignedPsnrY(f.file, video);
       console.log(`${path.basename(f.file)}: ${f.duration.toFixed(2)} s, aligned PSNR-Y ${psnr.toFixed(2)} dB over ${frames} frames`);
       assert.ok(psnr >= 26, `aligned PSNR-Y ${psnr} dB`);
+    }
+
+    // The three questions' markers are in the server's index, once each, in order, at the times
+    // they were clicked, and attached to the upload that was recording then.
+    assert.equal((await progress(page)).pendingEvents, 0, 'every marker acknowledged');
+    const zeroMs = await page.evaluate(() => window.interviewPage.recorder.sessionStartMs);
+    const events = sessionEvents(server.dataDir);
+    const markers = events.filter((e) => e.type === 'marker');
+    assert.deepEqual(markers.map((e) => e.label), ['question_1_start', 'question_1_end', 'question_2_start',
+      'question_2_end', 'question_3_start', 'question_3_end']);
+    assert.ok(events.some((e) => e.type === 'client_event' && e.label === 'resumed'), 'the reload is in the index');
+    const at = Object.fromEntries(markers.map((e) => [e.label, e]));
+    assert.ok(at.question_1_start.recording_time_ms < 1000, `question 1 at ${at.question_1_start.recording_time_ms} ms`);
+    assert.ok(Math.abs(at.question_2_start.recording_time_ms - 4000) < 1500, `question 2 at ${at.question_2_start.recording_time_ms} ms`);
+    const uploadId = (r) => r.uploadUrl.slice(r.uploadUrl.lastIndexOf('/') + 1);
+    for (const [label, rec] of [['question_1_start', recs[0]], ['question_2_start', recs[0]], ['question_3_start', recs[1]],
+      ['question_3_end', recs[1]]]) {
+      const e = at[label];
+      assert.equal(e.upload_id, uploadId(rec), `${label} belongs to part ${rec.part}`);
+      assert.ok(e.recording_time_ms >= rec.startMs - zeroMs - 100 && e.recording_time_ms <= rec.endMs - zeroMs + 1500,
+        `${label} at ${e.recording_time_ms} ms lies in part ${rec.part} (${rec.startMs - zeroMs}..${rec.endMs - zeroMs} ms)`);
     }
   });
 });
