@@ -34,14 +34,21 @@ export class Encoder {
   // onChunk(info, data: ArrayBuffer) for each chunk, in order; onStats(stats) after each chunk;
   // onFailure(EncoderFailedError) once if the encoder dies; onRejected(code, message) for a single
   // input the core refused.
-  constructor({ onChunk, onStats, onFailure, onRejected }) {
-    this.callbacks = { onChunk, onStats, onFailure, onRejected };
+  // The callbacks may also be given later with bind() (an encoder started ahead of its recording).
+  constructor({ onChunk, onStats, onFailure, onRejected } = {}) {
+    const none = () => {};
+    this.callbacks = { onChunk: onChunk ?? none, onStats: onStats ?? none, onFailure: onFailure ?? none,
+      onRejected: onRejected ?? none };
     this.videoInFlight = 0;
     this.failed = null;
     this.pending = null;  // {type, resolve, reject} awaiting 'ready' or 'stopped'
     this.worker = startWorker(WORKER_URL);
     this.worker.onmessage = (event) => this.onMessage(event.data);
     this.worker.onerror = (event) => this.fail('WorkerError', event.message || 'the worker failed to load');
+  }
+
+  bind({ onChunk, onStats, onFailure, onRejected }) {
+    this.callbacks = { onChunk, onStats, onFailure, onRejected };
   }
 
   // `config`: the core's config (video/audio/chunkDurationMs, see wasm/recorder-driver.js).
