@@ -367,6 +367,13 @@ class Api {
   HttpDeps d_;
 };
 
+// The recorder ES module and its WASM core, which other sites' pages load from this server: their
+// encoder Web Worker imports the scripts with importScripts (a no-cors request, which
+// Cross-Origin-Resource-Policy: same-origin would block). Everything else stays same-origin.
+bool IsEmbeddableStaticPath(const std::string& path) {
+  return path.rfind("/recorder/", 0) == 0 || path.rfind("/gen/", 0) == 0;
+}
+
 // Static pages: cross-origin isolated (SharedArrayBuffer for the threaded WASM encoder).
 void InstallStaticPages(httplib::Server& http, const std::string& web_dir) {
   if (web_dir.empty()) return;
@@ -378,10 +385,10 @@ void InstallStaticPages(httplib::Server& http, const std::string& web_dir) {
   http.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
   http.set_file_extension_and_mimetype_mapping("wasm", "application/wasm");
   http.set_file_extension_and_mimetype_mapping("webm", "video/webm");
-  http.set_file_request_handler([](const httplib::Request&, httplib::Response& res) {
+  http.set_file_request_handler([](const httplib::Request& req, httplib::Response& res) {
     res.set_header("Cross-Origin-Opener-Policy", "same-origin");
     res.set_header("Cross-Origin-Embedder-Policy", "require-corp");
-    res.set_header("Cross-Origin-Resource-Policy", "same-origin");
+    res.set_header("Cross-Origin-Resource-Policy", IsEmbeddableStaticPath(req.path) ? "cross-origin" : "same-origin");
     res.set_header("Cache-Control", "no-cache");
   });
 }

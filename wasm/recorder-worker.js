@@ -20,8 +20,17 @@
 //   {type: 'stats', stats}             after every chunk
 //   {type: 'error', code, message, during}   the message that failed is named in `during`
 //   {type: 'stopped', stats}
+//
+// Loading: `new Worker(url)` where url is this script when the page has the same origin as the
+// module's files. A page of another origin (a host platform embedding web/recorder/ from the
+// recorder server) cannot start a Worker from a cross-origin URL, so it starts a blob: worker that
+// sets `self.recorderScriptUrl` to this script's absolute URL and importScripts it (see
+// web/recorder/encoder.js); every file is then resolved against that URL, and the core's pthread
+// workers are started the same way. The server sends Cross-Origin-Resource-Policy: cross-origin
+// for these files, which importScripts from another origin needs.
 'use strict';
-importScripts('recorder-driver.js');
+const SCRIPT_URL = self.recorderScriptUrl || self.location.href;
+importScripts(new URL('recorder-driver.js', SCRIPT_URL).href);
 
 // The smallest module that uses a SIMD128 instruction (i8x16.splat); valid only where SIMD is.
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
@@ -47,11 +56,11 @@ async function handle(msg) {
     case 'init': {
       if (driver) throw new RecorderError('FailedPrecondition', 'init was already called');
       const variant = pickVariant(msg.variant);
-      const script = new URL(`recorder-core-${variant}.js`, self.location.href).href;
+      const script = new URL(`recorder-core-${variant}.js`, SCRIPT_URL).href;
       importScripts(script);
       const module = await createRecorderCore({
         mainScriptUrlOrBlob: script,
-        locateFile: (file) => new URL(file, self.location.href).href,
+        locateFile: locateFile,
       });
       const video = msg.config.video;
       if (video && !video.threads) {
@@ -94,6 +103,15 @@ async function handle(msg) {
     default:
       throw new RecorderError('InvalidArgument', `unknown message type ${msg.type}`);
   }
+}
+
+// Where the core finds its files. A pthread worker script of another origin (see "Loading") is
+// started through a same-origin blob: bootstrap that imports it.
+function locateFile(file) {
+  const url = new URL(file, SCRIPT_URL);
+  if (!file.endsWith('.worker.js') || url.origin === self.location.origin) return url.href;
+  return URL.createObjectURL(new Blob([`importScripts(${JSON.stringify(url.href)});`],
+    { type: 'text/javascript' }));
 }
 
 function requireDriver() {

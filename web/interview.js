@@ -62,7 +62,7 @@ function go(next, detail = {}) {
   if (next === 'ready') showPreview('preview');
   if (next === 'recording') showPreview('self-view');
   if (next !== 'ready' && next !== 'recording') stopMeter();
-  if (next === 'done' || next === 'failed') showWarning(null);
+  if (next === 'done' || next === 'failed') clearWarnings();
 }
 
 // ---- actions ----
@@ -165,7 +165,9 @@ function onRecorderError({ detail: { error } }) {
     if (state === 'interrupted') $('interrupted-message').textContent = error.message;
     if (state === 'failed') $('failed-message').textContent = error.message;
   } else {
-    showWarning(error.message, error.code === 'server_unreachable' ? null : 10_000);
+    if (error.code === 'server_unreachable') warnings.lasting = error.message;
+    else warnings.passing = error.message;
+    showWarnings(error.code === 'server_unreachable' ? null : 10_000);
   }
 }
 
@@ -175,7 +177,10 @@ function onProgress({ detail: p }) {
   if (waiting < 3 && !p.retrying) {
     health.textContent = 'All saved';
     health.classList.remove('waiting');
-    if (currentWarningCode === 'server') showWarning(null);
+    if (warnings.lasting) {
+      warnings.lasting = null;
+      showWarnings();
+    }
   } else {
     health.textContent = `${waiting} s waiting to upload` + (p.retrying ? ' (cannot reach the server, retrying)' : '');
     health.classList.add('waiting');
@@ -191,14 +196,29 @@ function onProgress({ detail: p }) {
 
 // ---- view helpers ----
 
-let currentWarningCode = null;
-function showWarning(message, clearAfterMs) {
-  clearTimeout(warningTimer);
+// The warning box shows the lasting warning (the server is unreachable: until uploads succeed
+// again) and the latest passing one (e.g. the encoder is behind: for 10 s), both when both apply,
+// so one never hides the other.
+const warnings = { lasting: null, passing: null };
+function showWarnings(clearPassingAfterMs) {
+  if (clearPassingAfterMs) {
+    clearTimeout(warningTimer);
+    warningTimer = setTimeout(() => {
+      warnings.passing = null;
+      showWarnings();
+    }, clearPassingAfterMs);
+  }
   const box = $('warning');
-  box.hidden = !message;
-  box.textContent = message || '';
-  currentWarningCode = message && !clearAfterMs ? 'server' : null;
-  if (message && clearAfterMs) warningTimer = setTimeout(() => showWarning(null), clearAfterMs);
+  const lines = [warnings.lasting, warnings.passing].filter(Boolean);
+  box.replaceChildren(...lines.map((text) => Object.assign(document.createElement('p'), { textContent: text })));
+  box.hidden = lines.length === 0;
+}
+
+function clearWarnings() {
+  clearTimeout(warningTimer);
+  warnings.lasting = null;
+  warnings.passing = null;
+  showWarnings();
 }
 
 function showQuestion() {

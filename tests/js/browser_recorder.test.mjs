@@ -8,10 +8,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  createSession, fakeMedia, interviewUrl, launchBrowser, pageState, recordingFiles, sleep, startInterview,
-  startServer,
+  createSession, fakeMedia, finalizedFiles, indexDump, interviewUrl, launchBrowser, pageState, sleep,
+  startInterview, startServer,
 } from './lib/browser.mjs';
-import { ffprobeJson, readY4m } from './lib/media.mjs';
+import { readY4m } from './lib/media.mjs';
 
 const T = { timeout: 120_000 };
 
@@ -41,25 +41,18 @@ function until(page, predicate, arg, timeout = 30_000) {
 const progress = (page) => page.evaluate(() => window.interviewPage.recorder.progress());
 const recordings = (page) => page.evaluate(() => window.interviewPage.recorder.recordings());
 
-// The finalized recordings: waits until `count` files exist and each has a duration.
-async function finalizedFiles(dataDir, count, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const files = recordingFiles(dataDir);
-    const probes = files.map((f) => ffprobeJson(f, ['-show_format', '-show_streams']));
-    if (files.length >= count && probes.every((p) => Number(p.format.duration) > 0)) {
-      return files.map((file, i) => ({ file, probe: probes[i], duration: Number(probes[i].format.duration) }));
-    }
-    if (Date.now() > deadline) throw new Error(`expected ${count} finalized recordings, have ${files.join(', ')}`);
-    await sleep(300);
-  }
-}
-
 // The server's view of an upload (tus HEAD): {offset, length}.
 async function serverUpload(url, token) {
   const res = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200, `HEAD ${url}`);
   return { offset: Number(res.headers.get('Upload-Offset')), length: Number(res.headers.get('Upload-Length')) };
+}
+
+// The session's markers and client events in the server's index, by recording time.
+function sessionEvents(dataDir) {
+  const out = execFileSync('sqlite3', ['-json', path.join(dataDir, '.recorder', 'index.sqlite3'),
+    'SELECT type, label, recording_time_ms, upload_id FROM session_events ORDER BY recording_time_ms, id'], { encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : [];
 }
 
 // Seekable: the file has a Duration and Cues, and decoding can start in the middle.
@@ -125,13 +118,8 @@ function alignedPsnrY(file, reference, seconds = 8) {
   return { psnr: 10 * Math.log10((255 * 255) / Math.max(meanMse, 1e-9)), frames: frames.length };
 }
 
-// What the server's index holds, as SQL text (schema-agnostic lookups by value).
-function indexDump(dataDir) {
-  return execFileSync('sqlite3', [path.join(dataDir, '.recorder', 'index.sqlite3'), '.dump'], { encoding: 'utf8' });
-}
-
 test('camera+microphone: 30 s with questions, 10 s offline and a reload arrive whole, finalized, seekable, ' +
-  'matching the camera', T, async () => {
+  'matching the camera, with the three question markers in the index', T, async () => {
   await withSetup({}, async ({ server, session, page }) => {
     await page.goto(interviewUrl(server, session));
     await startInterview(page);
@@ -206,6 +194,27 @@ test('camera+microphone: 30 s with questions, 10 s offline and a reload arrive w
       const { psnr, frames } = alignedPsnrY(f.file, video);
       console.log(`${path.basename(f.file)}: ${f.duration.toFixed(2)} s, aligned PSNR-Y ${psnr.toFixed(2)} dB over ${frames} frames`);
       assert.ok(psnr >= 26, `aligned PSNR-Y ${psnr} dB`);
+    }
+
+    // The three questions' markers are in the server's index, once each, in order, at the times
+    // they were clicked, and attached to the upload that was recording then.
+    assert.equal((await progress(page)).pendingEvents, 0, 'every marker acknowledged');
+    const zeroMs = await page.evaluate(() => window.interviewPage.recorder.sessionStartMs);
+    const events = sessionEvents(server.dataDir);
+    const markers = events.filter((e) => e.type === 'marker');
+    assert.deepEqual(markers.map((e) => e.label), ['question_1_start', 'question_1_end', 'question_2_start',
+      'question_2_end', 'question_3_start', 'question_3_end']);
+    assert.ok(events.some((e) => e.type === 'client_event' && e.label === 'resumed'), 'the reload is in the index');
+    const at = Object.fromEntries(markers.map((e) => [e.label, e]));
+    assert.ok(at.question_1_start.recording_time_ms < 1000, `question 1 at ${at.question_1_start.recording_time_ms} ms`);
+    assert.ok(Math.abs(at.question_2_start.recording_time_ms - 4000) < 1500, `question 2 at ${at.question_2_start.recording_time_ms} ms`);
+    const uploadId = (r) => r.uploadUrl.slice(r.uploadUrl.lastIndexOf('/') + 1);
+    for (const [label, rec] of [['question_1_start', recs[0]], ['question_2_start', recs[0]], ['question_3_start', recs[1]],
+      ['question_3_end', recs[1]]]) {
+      const e = at[label];
+      assert.equal(e.upload_id, uploadId(rec), `${label} belongs to part ${rec.part}`);
+      assert.ok(e.recording_time_ms >= rec.startMs - zeroMs - 100 && e.recording_time_ms <= rec.endMs - zeroMs + 1500,
+        `${label} at ${e.recording_time_ms} ms lies in part ${rec.part} (${rec.startMs - zeroMs}..${rec.endMs - zeroMs} ms)`);
     }
   });
 });
@@ -447,6 +456,57 @@ test('camera track ended: the page says the camera stopped; continuing records a
     await until(page, () => window.interviewPage.state === 'done', null, 45_000);
     const recs = await recordings(page);
     assert.deepEqual(recs.map((r) => [r.part, r.state]), [[1, 'complete'], [2, 'complete']]);
+    await finalizedFiles(server.dataDir, 2);
+  });
+});
+
+// Sets the page origin's camera permission as the candidate would in the site settings. One CDP
+// session for the whole test: Chromium drops a session's permission overrides when it detaches.
+async function setCameraPermission(cdp, server, setting) {
+  await cdp.send('Browser.setPermission', { permission: { name: 'camera' }, setting, origin: new URL(server.url).origin });
+}
+
+test('camera permission revoked mid-recording: the page says access was turned off, what was recorded is ' +
+  'uploaded, allowing it again continues', T, async () => {
+  // Real permissions instead of --use-fake-ui-for-media-stream, which would grant any request,
+  // also one the site settings block.
+  await withSetup({ grant: false }, async ({ server, session, page }) => {
+    await page.context().grantPermissions(['camera', 'microphone'], { origin: new URL(server.url).origin });
+    const cdp = await page.context().newCDPSession(page);
+    await page.goto(interviewUrl(server, session));
+    await startInterview(page);
+    await sleep(5000);
+    await setCameraPermission(cdp, server, 'denied');
+    await until(page, () => window.interviewPage.state === 'interrupted', null, 15_000);
+    assert.match(await page.textContent('#interrupted-message'),
+      /Access to your camera was turned off during the interview.*everything so far is saved.*Allow access again/);
+    assert.equal(await page.evaluate(() => window.interviewPage.recorder.streams.camera), null, 'devices released');
+
+    // What was recorded before the revocation is uploaded and finalized while the page waits.
+    const [file] = await finalizedFiles(server.dataDir, 1, 30_000);
+    const [part1] = await recordings(page);
+    assert.equal(part1.state, 'complete');
+    assert.deepEqual(await serverUpload(part1.uploadUrl, session.upload_token), { offset: part1.storedBytes, length: part1.storedBytes });
+    const recorded = (part1.endMs - part1.startMs) / 1000;
+    assert.ok(recorded > 3, `recorded ${recorded} s before the revocation`);
+    assert.ok(Math.abs(file.duration - recorded) <= 0.5, `file ${file.duration} s, recorded ${recorded} s`);
+    assert.deepEqual(file.probe.streams.map((s) => s.codec_name).sort(), ['opus', 'vp9']);
+
+    // Continuing while access is still blocked explains how to allow it; once allowed, part 2 records.
+    await page.click('#continue');
+    await until(page, () => window.interviewPage.state === 'blocked', null, 15_000);
+    assert.match(await page.textContent('#blocked-message'), /Access to your camera and microphone is blocked/);
+    await setCameraPermission(cdp, server, 'granted');
+    await page.click('#retry');
+    await until(page, () => window.interviewPage.state === 'ready', null, 15_000);
+    await page.click('#start');
+    await until(page, () => window.interviewPage.state === 'recording', null, 15_000);
+    await sleep(3000);
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 45_000);
+    const recs = await recordings(page);
+    assert.deepEqual(recs.map((r) => [r.part, r.state]), [[1, 'complete'], [2, 'complete']]);
+    assert.equal(recs[1].continuationOf, recs[0].id);
     await finalizedFiles(server.dataDir, 2);
   });
 });

@@ -455,5 +455,24 @@ TEST_F(ServerTest, StaticPagesAreCrossOriginIsolatedWithMimeTypesAndNoTraversal)
   }
 }
 
+TEST_F(ServerTest, RecorderModuleAndCoreMayBeLoadedByOtherOrigins) {
+  fs::path web = dir_.path() / "web";
+  fs::create_directories(web / "gen");
+  fs::create_directories(web / "recorder");
+  WriteFile(web / "interview.html", "<h1>hi</h1>");
+  WriteFile(web / "recorder" / "index.js", "export {}");
+  WriteFile(web / "gen" / "recorder-worker.js", "var x;");
+  config_.web_dir = web.string();
+  Start();
+  httplib::Headers origin = {{"Origin", "https://host.example"}};
+  for (const char* path : {"/recorder/index.js", "/gen/recorder-worker.js"}) {
+    auto res = http().Get(path, origin);
+    ASSERT_EQ(res->status, 200) << path;
+    EXPECT_EQ(res->get_header_value("Cross-Origin-Resource-Policy"), "cross-origin") << path;
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), "https://host.example") << path;
+  }
+  EXPECT_EQ(http().Get("/interview.html")->get_header_value("Cross-Origin-Resource-Policy"), "same-origin");
+}
+
 }  // namespace
 }  // namespace recorder::server::testing

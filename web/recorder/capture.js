@@ -70,9 +70,16 @@ export function watchStream(stream, device, onLost) {
     stop();
     onLost(err);
   };
-  const check = () => {
+  // A revoked permission also ends the tracks, and the 'ended' event may come before the
+  // permission's 'change': an ended camera or microphone track is blamed on the device only if its
+  // permission is still granted.
+  const check = async () => {
     const ended = stream.getTracks().find((t) => t.readyState === 'ended');
-    if (ended) report(device === 'screen' ? new ScreenShareEndedError() : new DeviceLostError(trackName(ended)));
+    if (!ended || reported) return;
+    if (device === 'screen') return report(new ScreenShareEndedError());
+    const name = trackName(ended);
+    const state = await navigator.permissions?.query({ name }).then((s) => s.state, () => null);
+    report(state === 'denied' ? new PermissionRevokedError(name) : new DeviceLostError(name));
   };
   const tracks = stream.getTracks();
   tracks.forEach((t) => t.addEventListener('ended', check));

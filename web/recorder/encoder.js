@@ -10,6 +10,23 @@ import { EncoderFailedError } from './errors.js';
 
 const WORKER_URL = new URL('../gen/recorder-worker.js', import.meta.url);
 
+// A Worker runs only a script of the page's origin. A page of another origin (a site embedding
+// this module from the recorder server) gets a blob: worker that imports the script by its
+// absolute URL; the worker resolves its other files against `recorderScriptUrl`.
+function startWorker(url) {
+  if (url.origin === location.origin) return new Worker(url);
+  const bootstrap = `self.recorderScriptUrl = ${JSON.stringify(url.href)};\n` +
+    `importScripts(self.recorderScriptUrl);\n`;
+  const blobUrl = URL.createObjectURL(new Blob([bootstrap], { type: 'text/javascript' }));
+  const worker = new Worker(blobUrl);
+  // Revoked once the worker runs (it answers 'ready' or fails), not before: the worker's script
+  // may be fetched after the constructor returns.
+  const revoke = () => URL.revokeObjectURL(blobUrl);
+  worker.addEventListener('message', revoke, { once: true });
+  worker.addEventListener('error', revoke, { once: true });
+  return worker;
+}
+
 // Core errors that reject one input and leave the encoder usable (see shared/recorder/recorder.h).
 const RECOVERABLE = new Set(['InvalidArgument', 'Unsupported']);
 
@@ -17,14 +34,21 @@ export class Encoder {
   // onChunk(info, data: ArrayBuffer) for each chunk, in order; onStats(stats) after each chunk;
   // onFailure(EncoderFailedError) once if the encoder dies; onRejected(code, message) for a single
   // input the core refused.
-  constructor({ onChunk, onStats, onFailure, onRejected }) {
-    this.callbacks = { onChunk, onStats, onFailure, onRejected };
+  // The callbacks may also be given later with bind() (an encoder started ahead of its recording).
+  constructor({ onChunk, onStats, onFailure, onRejected } = {}) {
+    const none = () => {};
+    this.callbacks = { onChunk: onChunk ?? none, onStats: onStats ?? none, onFailure: onFailure ?? none,
+      onRejected: onRejected ?? none };
     this.videoInFlight = 0;
     this.failed = null;
     this.pending = null;  // {type, resolve, reject} awaiting 'ready' or 'stopped'
-    this.worker = new Worker(WORKER_URL);
+    this.worker = startWorker(WORKER_URL);
     this.worker.onmessage = (event) => this.onMessage(event.data);
     this.worker.onerror = (event) => this.fail('WorkerError', event.message || 'the worker failed to load');
+  }
+
+  bind({ onChunk, onStats, onFailure, onRejected }) {
+    this.callbacks = { onChunk, onStats, onFailure, onRejected };
   }
 
   // `config`: the core's config (video/audio/chunkDurationMs, see wasm/recorder-driver.js).

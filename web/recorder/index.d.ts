@@ -22,11 +22,11 @@ export interface RecorderOptions {
   uploadToken: string;
   /** Default: camera and microphone, no screen. */
   tracks?: { camera?: boolean; microphone?: boolean; screen?: boolean };
-  /** Camera video; default 640x480, 30 fps, 300 kbps. */
+  /** Camera video; default 640x480, 30 fps, 250 kbps. */
   video?: VideoOptions;
-  /** Screen video; default up to 1920x1080, 15 fps, 600 kbps. */
+  /** Screen video; default up to 1920x1080, 15 fps, 2500 kbps. */
   screenVideo?: VideoOptions;
-  /** Opus bitrate; default 32 kbps. */
+  /** Opus bitrate; default 64 kbps. */
   audio?: { kbps?: number };
   /** Tests only: the encoder worker waits this long before each video frame. */
   debug?: { videoDelayMs?: number };
@@ -139,7 +139,8 @@ export class Recorder extends EventTarget {
   readonly streams: { camera: MediaStream | null; screen: MediaStream | null };
   /** The session clock's zero (ms since the epoch) once recording started, also after a reload. */
   readonly sessionStartMs: number | null;
-  /** Opens storage (resuming uploads a previous page left) and the devices. Call from a user gesture. */
+  /** Opens storage (resuming uploads a previous page left) and the devices, and starts the encoders
+   *  (so that start() records at once). Call from a user gesture. */
   prepare(): Promise<void>;
   /** Starts recording (prepares first if needed); from 'interrupted' it records a new part. */
   start(): Promise<void>;

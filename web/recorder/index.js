@@ -23,7 +23,7 @@ import { ChunkStore } from './chunk-store.js';
 import { isoTime, nowMs } from './clock.js';
 import { InvalidUseError, RecorderError } from './errors.js';
 import { EventSender } from './events.js';
-import { Recording, newId } from './recording.js';
+import { Recording, newId, startEncoder } from './recording.js';
 import { TusClient } from './tus-client.js';
 import { Uploader } from './uploader.js';
 
@@ -83,6 +83,7 @@ export class Recorder extends EventTarget {
     this.session = null;
     this.store = null;
     this.progressTimer = null;
+    this.warm = new Map();      // kind -> encoder started in prepare(), adopted by start()
   }
 
   // The session clock's zero (ms since the epoch), once the session's first recording started.
@@ -90,8 +91,8 @@ export class Recorder extends EventTarget {
     return this.session?.zeroMs ?? null;
   }
 
-  // Opens storage (resuming what a previous page left) and the devices; the streams are then
-  // available in `streams` for a preview. Call from a user gesture (screen sharing and audio
+  // Opens storage (resuming what a previous page left) and the devices, and starts the encoders
+  // (start() adopts them); the streams are then available in `streams` for a preview. Call from a user gesture (screen sharing and audio
   // need one). On a device error the recorder returns to its previous state and rethrows.
   async prepare() {
     const previous = this.state;
@@ -102,6 +103,7 @@ export class Recorder extends EventTarget {
       this.streams.camera = await openCamera(this.tracks, this.video);
       if (this.tracks.screen) this.streams.screen = await openScreen(this.screenVideo);
       this.watchDevices();
+      this.warmUp();
       this.setState('ready');
     } catch (err) {
       this.releaseDevices();
@@ -114,10 +116,8 @@ export class Recorder extends EventTarget {
   async start() {
     if (this.state === 'idle' || this.state === 'interrupted') await this.prepare();
     if (this.state !== 'ready') throw new InvalidUseError(`start() in state ${this.state}`);
-    const wanted = [[this.tracks.camera ? 'camera' : 'audio', this.streams.camera, this.video]];
-    if (this.streams.screen) wanted.push(['screen', this.streams.screen, this.screenVideo]);
     const previousParts = await this.store.recordingsOf(this.sessionId);
-    this.live = wanted.map(([kind, stream, video]) => new Recording({
+    this.live = this.wanted().map(([kind, stream, video]) => new Recording({
       store: this.store, tus: this.tus, session: this.session, kind, part: ++this.session.parts,
       continuationOf: lastOfKind(previousParts, kind)?.id ?? null, stream, video, audio: this.audio,
       debug: this.debug, hooks: this.hooks(),
@@ -127,7 +127,9 @@ export class Recorder extends EventTarget {
       for (const rec of this.live) {
         await rec.create();
         this.track(rec.uploader);
-        await rec.open();
+        const warm = this.warm.get(rec.kind) ?? null;
+        this.warm.delete(rec.kind);
+        await rec.open(warm);
       }
       for (const rec of this.live) await rec.begin();
     } catch (err) {
@@ -247,6 +249,26 @@ export class Recorder extends EventTarget {
     };
   }
 
+  // The recordings a start() makes: [kind, stream, video options].
+  wanted() {
+    const wanted = [[this.tracks.camera ? 'camera' : 'audio', this.streams.camera, this.video]];
+    if (this.streams.screen) wanted.push(['screen', this.streams.screen, this.screenVideo]);
+    return wanted;
+  }
+
+  // Starts the encoders while the candidate checks the devices, so that start() records at once.
+  warmUp() {
+    this.coolDown();
+    for (const [kind, stream, video] of this.wanted()) {
+      this.warm.set(kind, startEncoder(kind, stream, video, this.audio, this.debug));
+    }
+  }
+
+  coolDown() {
+    for (const { encoder } of this.warm.values()) encoder.terminate();
+    this.warm.clear();
+  }
+
   watchDevices() {
     const lost = (err) => this.interrupt(err);
     this.unwatch.push(watchStream(this.streams.camera, deviceName(this.tracks), lost));
@@ -254,6 +276,7 @@ export class Recorder extends EventTarget {
   }
 
   releaseDevices() {
+    this.coolDown();
     this.unwatch.splice(0).forEach((stop) => stop());
     stopStream(this.streams.camera);
     stopStream(this.streams.screen);

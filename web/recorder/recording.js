@@ -54,25 +54,29 @@ export class Recording {
     this.uploader.storedBytes = 0;
   }
 
-  // Starts the encoder worker. REQUIRES: create().
-  async open() {
-    const videoTrack = this.stream.getVideoTracks()[0];
-    const audioTrack = this.stream.getAudioTracks()[0];
-    // The encoder takes frames of exactly its configured size: use what the device delivers.
-    const settings = videoTrack?.getSettings() ?? {};
-    this.frameSize = videoTrack && { width: even(settings.width || this.video.width), height: even(settings.height || this.video.height) };
-    this.encoder = new Encoder({
+  // Starts the encoder worker, or adopts `warm` (an encoder the recorder started ahead of time
+  // for the same stream, see startEncoder) if it came up with the same configuration.
+  // REQUIRES: create().
+  async open(warm = null) {
+    const { config, frameSize } = encoderConfig(this.kind, this.stream, this.video, this.audio);
+    this.frameSize = frameSize;
+    const callbacks = {
       onChunk: (info, data) => this.onChunk(info, data),
       onStats: (stats) => this.onStats(stats),
       onFailure: (err) => this.fail(err),
       onRejected: (code, message) => console.warn(`recorder: ${this.kind} input rejected: ${code}: ${message}`),
-    });
-    await this.encoder.init({
-      video: videoTrack ? { ...this.frameSize, fps: this.video.fps, kbps: this.video.kbps,
-        content: this.kind === 'screen' ? 'screen' : 'camera', threads: this.video.threads } : undefined,
-      audio: audioTrack ? { sampleRate: 48000, channels: 1, kbps: this.audio.kbps } : undefined,
-      chunkDurationMs: 1000,
-    }, { debug: this.debug });
+    };
+    if (warm && warm.key === encoderKey(config, this.debug)) {
+      const ready = await warm.ready.then(() => true, () => false);
+      if (ready && !warm.encoder.failed) {
+        warm.encoder.bind(callbacks);
+        this.encoder = warm.encoder;
+        return;
+      }
+    }
+    warm?.encoder.terminate();
+    this.encoder = new Encoder(callbacks);
+    await this.encoder.init(config, { debug: this.debug });
   }
 
   // Starts the sources. Nothing is recorded until the owner sets `startAtMs` (one instant for
@@ -159,6 +163,37 @@ export class Recording {
     this.uploader.wake();
     return rec;
   }
+}
+
+// The core's configuration for recording `stream`, and the frame size the sources scale to.
+function encoderConfig(kind, stream, video, audio) {
+  const videoTrack = stream.getVideoTracks()[0];
+  const audioTrack = stream.getAudioTracks()[0];
+  // The encoder takes frames of exactly its configured size: use what the device delivers.
+  const settings = videoTrack?.getSettings() ?? {};
+  const frameSize = videoTrack && { width: even(settings.width || video.width), height: even(settings.height || video.height) };
+  const config = {
+    video: videoTrack ? { ...frameSize, fps: video.fps, kbps: video.kbps,
+      content: kind === 'screen' ? 'screen' : 'camera', threads: video.threads } : undefined,
+    audio: audioTrack ? { sampleRate: 48000, channels: 1, kbps: audio.kbps } : undefined,
+    chunkDurationMs: 1000,
+  };
+  return { config, frameSize };
+}
+
+function encoderKey(config, debug) {
+  return JSON.stringify({ config, debug: debug ?? null });
+}
+
+// Starts an encoder for a stream ahead of its recording (loading and compiling the WASM core and
+// starting its threads take a second or more): Recording.open(warm) adopts it. Nothing is encoded
+// until then; terminate the encoder if it is not used.
+export function startEncoder(kind, stream, video, audio, debug) {
+  const { config } = encoderConfig(kind, stream, video, audio);
+  const encoder = new Encoder();
+  const ready = encoder.init(config, { debug });
+  ready.catch(() => {});  // a failed start is handled by open(), which starts a fresh encoder
+  return { encoder, ready, key: encoderKey(config, debug) };
 }
 
 function even(n) {

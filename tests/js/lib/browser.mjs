@@ -1,13 +1,13 @@
 // Browser test harness: a real recorder-server on a free port with a temporary data folder, a
 // session created with the API key, and headless Chromium (Debian's, driven by playwright-core)
 // with fake camera/microphone fed from the test clips.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-import { makeWav, makeY4m, repoDir, tempDir } from './media.mjs';
+import { ffprobeJson, makeWav, makeY4m, repoDir, tempDir } from './media.mjs';
 
 export const API_KEY = 'test-api-key-0123456789';
 
@@ -33,14 +33,14 @@ export function freePort() {
 }
 
 // Starts recorder-server serving web/; resolves once /healthz answers. `port` and `dataDir` may
-// be given to restart a server on the same address and data.
-export async function startServer({ port, dataDir } = {}) {
+// be given to restart a server on the same address and data; `args`: more server flags.
+export async function startServer({ port, dataDir, args = [] } = {}) {
   port ??= await freePort();
   dataDir ??= tempDir('recorder-data-');
   const logFile = path.join(dataDir, '..', `${path.basename(dataDir)}.log`);
   const log = fs.openSync(logFile, 'a');
   const child = spawn(serverBinary(), ['--listen', `127.0.0.1:${port}`, '--data', dataDir,
-    '--web', path.join(repoDir, 'web'), '--api-key', API_KEY, '--job-poll-ms', '200'],
+    '--web', path.join(repoDir, 'web'), '--api-key', API_KEY, '--job-poll-ms', '200', ...args],
   { stdio: ['ignore', log, log] });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
@@ -154,4 +154,23 @@ export function recordingFiles(dataDir) {
     }
   }
   return out.sort();
+}
+
+// The finalized recordings: waits until `count` files exist and each has a duration.
+export async function finalizedFiles(dataDir, count, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const files = recordingFiles(dataDir);
+    const probes = files.map((f) => ffprobeJson(f, ['-show_format', '-show_streams']));
+    if (files.length >= count && probes.every((p) => Number(p.format.duration) > 0)) {
+      return files.map((file, i) => ({ file, probe: probes[i], duration: Number(probes[i].format.duration) }));
+    }
+    if (Date.now() > deadline) throw new Error(`expected ${count} finalized recordings, have ${files.join(', ')}`);
+    await sleep(300);
+  }
+}
+
+// What the server's index holds, as SQL text (schema-agnostic lookups by value).
+export function indexDump(dataDir) {
+  return execFileSync('sqlite3', [path.join(dataDir, '.recorder', 'index.sqlite3'), '.dump'], { encoding: 'utf8' });
 }

@@ -1,0 +1,328 @@
+#!/usr/bin/env node
+// Browser recording benchmark: our recorder (WASM VP9/Opus in a Web Worker, chunks kept in
+// IndexedDB and streamed over tus) against Chromium's own MediaRecorder at the same bitrates, in
+// one run, in the same headless Chromium setup: the same page (the server's /index.html, cross-origin
+// isolated like the interview page), the same fake camera (a 640x480 30 fps y4m made from
+// tests/media/FourPeople_1280x720_60.mp4) and fake microphone (tests/media/speech_orig_16k.wav at
+// 48 kHz), both uploading to the same recorder-server.
+//
+//   ours       createRecorder() camera 640x480@30 + microphone, default bitrates (250 + 64 kbps)
+//   reference  MediaRecorder 'video/webm;codecs=vp9,opus' at the same bitrates, timeslice 1000 ms;
+//              every chunk is PATCHed to a tus upload on the same server as it arrives (the
+//              recorder module's own tus client, no local storage)
+//
+// Measured per run, over a fixed window of --seconds (default 20) that starts --warmup seconds
+// (default 3) after recording started:
+//   browser CPU   utime+stime of every Chromium process (the browser's process tree, from
+//                 /proc/<pid>/stat) over the window, as % of one core; the server's CPU apart
+//   dropped       ours: frames dropped by the encoder core + skipped before it (stats events),
+//                 in the window
+//   first ack     ms from the start call to the server's acknowledgement of the first PATCH
+//                 carrying media (a WebM Cluster). Start is called --ready-seconds (default 3) after
+//                 the devices were opened, as after the interview page's device check (our
+//                 recorder starts its encoder then, so start() does not wait for the WASM core)
+//   output        frames per second and kbps of the file the server finalized
+// Runs alternate (ours, reference, reference, ours, ...) --repeat times each (default 2); the table
+// shows every run and the medians, then the ratios ours/reference; the last line is JSON.
+//
+//   node bench/browser/record.mjs [--seconds 20] [--warmup 3] [--ready-seconds 3] [--repeat 2]
+// Needs build/native (recorder-server) and web/gen (toolchains/build.sh native wasm-simd wasm-plain).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+
+import {
+  createSession, finalizedFiles, launchBrowser, sleep, startServer,
+} from '../../tests/js/lib/browser.mjs';
+import { makeWav, makeY4m } from '../../tests/js/lib/media.mjs';
+
+const { values: opt } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '3' },
+    'ready-seconds': { type: 'string', default: '3' },
+    repeat: { type: 'string', default: '2' },
+  },
+});
+const WINDOW_S = Number(opt.seconds);
+const WARMUP_S = Number(opt.warmup);
+const REPEAT = Math.max(1, Number(opt.repeat));
+const READY_S = Number(opt['ready-seconds']);
+const VIDEO_KBPS = 250;  // the recorder's defaults (web/recorder/index.js)
+const AUDIO_KBPS = 64;
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+const media = {
+  video: makeY4m('FourPeople_1280x720_60.mp4', 'fps=30,scale=640:480', 'fourpeople_640x480_30.y4m'),
+  audio: makeWav('speech_orig_16k.wav', 'speech_48k_mono.wav'),
+};
+
+// ---- CPU of a process tree from /proc ----
+
+function procStat(pid) {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');  // fields from 3 (state) on
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };  // utime + stime
+  } catch {
+    return null;  // exited
+  }
+}
+
+function allProcesses() {
+  const out = new Map();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = procStat(name);
+    if (s) out.set(Number(name), s);
+  }
+  return out;
+}
+
+// Ticks per pid of `root` and its descendants.
+function treeTicks(root) {
+  const procs = allProcesses();
+  const children = new Map();
+  for (const [pid, s] of procs) {
+    if (!children.has(s.ppid)) children.set(s.ppid, []);
+    children.get(s.ppid).push(pid);
+  }
+  const ticks = new Map();
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop();
+    if (!procs.has(pid)) continue;
+    ticks.set(pid, procs.get(pid).ticks);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return ticks;
+}
+
+// CPU seconds of the tree between two snapshots (processes born in between count from 0; those
+// that exited in between are lost, which undercounts slightly).
+function cpuSeconds(before, after) {
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
+  return ticks / CLK_TCK;
+}
+
+// The Chromium that Playwright started: our child process running /usr/lib/chromium.
+function chromiumRoot(excluded) {
+  for (const [pid, s] of allProcesses()) {
+    if (s.ppid !== process.pid || excluded.has(pid)) continue;
+    const exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    if (exe.includes('chromium')) return pid;
+  }
+  throw new Error('no Chromium child process found');
+}
+
+function serverPid(server) {
+  // startServer's child: the one recorder-server child of this process serving server.dataDir.
+  for (const [pid, s] of allProcesses()) {
+    if (s.ppid !== process.pid) continue;
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (cmd.includes('recorder-server') && cmd.includes(server.dataDir)) return pid;
+  }
+  throw new Error('recorder-server process not found');
+}
+
+// ---- in the page ----
+
+// Timestamps every PATCH the page sends to /files/ and whether its body held a WebM Cluster.
+function instrumentPage() {
+  const CLUSTER = [0x1f, 0x43, 0xb6, 0x75];
+  const hasCluster = (buffer) => {
+    const b = new Uint8Array(buffer);
+    for (let i = 0; i + 3 < b.length; i++) {
+      if (b[i] === CLUSTER[0] && b[i + 1] === CLUSTER[1] && b[i + 2] === CLUSTER[2] && b[i + 3] === CLUSTER[3]) return true;
+    }
+    return false;
+  };
+  window.bench = { patches: [], startAt: null, stats: [] };
+  const original = window.fetch;
+  window.fetch = async (url, init = {}) => {
+    const res = await original(url, init);
+    if (init.method === 'PATCH' && String(url).includes('/files/')) {
+      const body = init.body ?? new ArrayBuffer(0);
+      window.bench.patches.push({ at: performance.now(), status: res.status, bytes: body.byteLength,
+        media: res.ok && hasCluster(body.buffer ?? body) });
+    }
+    return res;
+  };
+}
+
+async function prepareOurs(page, server, session) {
+  await page.evaluate(async ({ server, session }) => {
+    const { createRecorder } = await import('/recorder/index.js');
+    const recorder = createRecorder({ server, sessionId: session.session_id, uploadToken: session.upload_token });
+    recorder.addEventListener('stats', (e) => window.bench.stats.push({ at: performance.now(), ...e.detail.stats }));
+    recorder.addEventListener('error', (e) => console.warn(`recorder ${e.detail.error.code}: ${e.detail.error.detail || e.detail.error.message}`));
+    await recorder.prepare();
+    window.bench.recorder = recorder;
+  }, { server: server.url, session });
+}
+
+async function startOurs(page) {
+  await page.evaluate(async () => {
+    window.bench.startAt = performance.now();
+    await window.bench.recorder.start();
+  });
+}
+
+async function stopOurs(page) {
+  await page.evaluate(() => window.bench.recorder.stop());
+}
+
+async function prepareReference(page, server, session) {
+  await page.evaluate(async ({ server, session, videoKbps, audioKbps }) => {
+    const { TusClient } = await import('/recorder/tus-client.js');
+    const stream = await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true },
+    });
+    const mimeType = 'video/webm;codecs=vp9,opus';
+    if (!MediaRecorder.isTypeSupported(mimeType)) throw new Error(`${mimeType} is not supported`);
+    const tus = new TusClient({ endpoint: new URL('/files/', server).href, token: session.upload_token });
+    const ref = { stream, tus, url: null, offset: 0, queue: Promise.resolve(), ended: null };
+    ref.recorder = new MediaRecorder(stream, { mimeType, videoBitsPerSecond: videoKbps * 1000,
+      audioBitsPerSecond: audioKbps * 1000 });
+    // Chunks go out in order, one PATCH each, as they arrive; the last one declares the length.
+    const send = (blob, last) => {
+      ref.queue = ref.queue.then(async () => {
+        const body = await blob.arrayBuffer();
+        if (!ref.url) {
+          ref.url = await tus.create({ kind: 'camera', filename: 'mediarecorder.webm', part: 1, start_ms: 0 });
+        }
+        ref.offset = await tus.patch(ref.url, ref.offset, body, last ? { finalLength: ref.offset + body.byteLength } : {});
+      });
+    };
+    ref.recorder.ondataavailable = (e) => {
+      if (e.data.size > 0 || ref.recorder.state === 'inactive') send(e.data, ref.recorder.state === 'inactive');
+    };
+    ref.ended = new Promise((resolve) => { ref.recorder.onstop = resolve; });
+    window.bench.reference = ref;
+  }, { server: server.url, session, videoKbps: VIDEO_KBPS, audioKbps: AUDIO_KBPS });
+}
+
+async function startReference(page) {
+  await page.evaluate(() => {
+    window.bench.startAt = performance.now();
+    window.bench.reference.recorder.start(1000);
+  });
+}
+
+async function stopReference(page) {
+  await page.evaluate(async () => {
+    const ref = window.bench.reference;
+    ref.recorder.stop();
+    await ref.ended;
+    await ref.queue;
+    ref.stream.getTracks().forEach((t) => t.stop());
+  });
+}
+
+// ---- one run ----
+
+async function run(kind) {
+  const server = await startServer();
+  const session = await createSession(server);
+  const excluded = new Set([serverPid(server)]);
+  const browser = await launchBrowser({ devices: false, args: ['--use-fake-device-for-media-stream',
+    `--use-file-for-fake-video-capture=${media.video}`, `--use-file-for-fake-audio-capture=${media.audio}`] });
+  const { page } = browser;
+  const fetched = [];
+  browser.context.on('request', (r) => fetched.push(r.url()));
+  try {
+    const browserPid = chromiumRoot(excluded);
+    await page.addInitScript(instrumentPage);
+    await page.goto(`${server.url}/index.html`);
+    const ours = kind === 'ours';
+    await (ours ? prepareOurs : prepareReference)(page, server, session);
+    await sleep(READY_S * 1000);  // the candidate on the device check, before pressing start
+    await (ours ? startOurs : startReference)(page);
+    await sleep(WARMUP_S * 1000);
+    const statsBefore = await page.evaluate(() => window.bench.stats.at(-1) ?? null);
+    const cpu0 = { browser: treeTicks(browserPid), server: treeTicks(excluded.values().next().value) };
+    const t0 = performance.now();
+    await sleep(WINDOW_S * 1000);
+    const cpu1 = { browser: treeTicks(browserPid), server: treeTicks(excluded.values().next().value) };
+    const elapsed = (performance.now() - t0) / 1000;
+    const statsAfter = await page.evaluate(() => window.bench.stats.at(-1) ?? null);
+    await (ours ? stopOurs : stopReference)(page);
+    const { patches, startAt } = await page.evaluate(() => ({ patches: window.bench.patches, startAt: window.bench.startAt }));
+    const firstMedia = patches.find((p) => p.media);
+    const [file] = await finalizedFiles(server.dataDir, 1, 60_000);
+    const video = file.probe.streams.find((s) => s.codec_type === 'video');
+    const frames = Number(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets',
+      '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file.file], { encoding: 'utf8' }).trim());
+    const dropped = (s) => (s ? s.videoFramesDropped + s.videoFramesSkipped : 0);
+    const result = {
+      kind,
+      variant: ours ? (fetched.some((u) => u.endsWith('recorder-core-simd.wasm')) ? 'wasm simd' : 'wasm plain') : 'MediaRecorder',
+      browserCpuPct: (100 * cpuSeconds(cpu0.browser, cpu1.browser)) / elapsed,
+      serverCpuPct: (100 * cpuSeconds(cpu0.server, cpu1.server)) / elapsed,
+      droppedFrames: ours ? dropped(statsAfter) - dropped(statsBefore) : null,
+      framesIn: ours && statsAfter ? statsAfter.videoFramesIn - (statsBefore?.videoFramesIn ?? 0) : null,
+      firstAckMs: firstMedia ? firstMedia.at - startAt : null,
+      outputSeconds: file.duration,
+      outputFps: frames / file.duration,
+      outputKbps: (fs.statSync(file.file).size * 8) / file.duration / 1000,
+      size: `${video.width}x${video.height}`,
+      codecs: file.probe.streams.map((s) => s.codec_name).sort().join('+'),
+    };
+    server.remove();
+    return result;
+  } catch (err) {
+    console.error(`--- ${kind}: page console ---\n${browser.logs.slice(-30).join('\n')}\n--- server log ${server.logFile}`);
+    throw err;
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+// ---- main ----
+
+const order = [];
+for (let i = 0; i < REPEAT; i++) order.push(...(i % 2 === 0 ? ['ours', 'reference'] : ['reference', 'ours']));
+const rows = [];
+for (const kind of order) {
+  const r = await run(kind);
+  rows.push(r);
+  process.stderr.write(`${kind}: browser CPU ${r.browserCpuPct.toFixed(1)} %, first ack ${r.firstAckMs?.toFixed(0)} ms\n`);
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return null;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const f = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const summary = {};
+for (const kind of ['ours', 'reference']) {
+  const mine = rows.filter((r) => r.kind === kind);
+  summary[kind] = { kind, variant: mine[0].variant, runs: mine.length };
+  for (const key of ['browserCpuPct', 'serverCpuPct', 'droppedFrames', 'framesIn', 'firstAckMs', 'outputFps', 'outputKbps', 'outputSeconds']) {
+    summary[kind][key] = median(mine.map((r) => r[key]));
+  }
+}
+
+console.log(`camera 640x480@30 (FourPeople) + microphone, ${VIDEO_KBPS}+${AUDIO_KBPS} kbps, ${WINDOW_S} s window after ${WARMUP_S} s, ` +
+  `${os.availableParallelism()} cores, headless Chromium without GPU`);
+console.log('| run | recorder | browser CPU % of a core | server CPU % | frames dropped (ours) | first ack ms | output fps | output kbps | output s |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+rows.forEach((r, i) => console.log(`| ${i + 1} | ${r.kind === 'ours' ? 'ours' : 'MediaRecorder'} (${r.variant}) | ${f(r.browserCpuPct)} | ` +
+  `${f(r.serverCpuPct)} | ${r.droppedFrames ?? '–'}${r.framesIn ? ` of ${r.framesIn}` : ''} | ${f(r.firstAckMs, 0)} | ${f(r.outputFps)} | ` +
+  `${f(r.outputKbps, 0)} | ${f(r.outputSeconds)} |`));
+for (const s of [summary.ours, summary.reference]) {
+  console.log(`| median | ${s.kind === 'ours' ? 'ours' : 'MediaRecorder'} (${s.variant}) | ${f(s.browserCpuPct)} | ${f(s.serverCpuPct)} | ` +
+    `${s.droppedFrames ?? '–'}${s.framesIn ? ` of ${s.framesIn}` : ''} | ${f(s.firstAckMs, 0)} | ${f(s.outputFps)} | ${f(s.outputKbps, 0)} | ${f(s.outputSeconds)} |`);
+}
+const ratio = (key) => (summary.reference[key] ? summary.ours[key] / summary.reference[key] : null);
+const ratios = { browserCpu: ratio('browserCpuPct'), firstAck: ratio('firstAckMs'), outputFps: ratio('outputFps'),
+  outputKbps: ratio('outputKbps') };
+console.log(`ours/MediaRecorder: browser CPU ${f(ratios.browserCpu, 2)}, first ack ${f(ratios.firstAck, 2)}, ` +
+  `output fps ${f(ratios.outputFps, 2)}, output kbps ${f(ratios.outputKbps, 2)}`);
+console.log(JSON.stringify({ windowSeconds: WINDOW_S, warmupSeconds: WARMUP_S, videoKbps: VIDEO_KBPS, audioKbps: AUDIO_KBPS,
+  runs: rows, summary, ratios }));

@@ -1,0 +1,145 @@
+// Cross-origin embedding: a host platform's page, served from another origin than the recorder
+// server, imports the recorder ES module from the recorder server by its absolute URL (as a site
+// embeds a vendor's SDK) and records to that server. What must work across origins: the module
+// import and the audio worklet (CORS), the encoder Web Worker (a blob: bootstrap, since a Worker
+// cannot start from another origin's URL) and, on a cross-origin isolated page, the WASM core's
+// pthread workers (importScripts, which needs Cross-Origin-Resource-Policy: cross-origin), tus and
+// the events endpoint (CORS with preflights; the server allows only the host's origin).
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { test } from 'node:test';
+
+import {
+  createSession, finalizedFiles, freePort, indexDump, launchBrowser, sleep, startServer,
+} from './lib/browser.mjs';
+
+const T = { timeout: 120_000 };
+
+// The host platform's page: its own markup and code, the recorder imported from the server.
+function hostPage(serverUrl, session) {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Acme Careers: video interview</title></head>
+<body>
+  <h1>Acme Careers</h1>
+  <button id="start" type="button">Start</button>
+  <button id="end" type="button">Finish</button>
+  <p id="message" role="status"></p>
+  <script type="module">
+    import { createRecorder } from '${serverUrl}/recorder/index.js';
+    const recorder = createRecorder({ server: '${serverUrl}', sessionId: '${session.session_id}',
+      uploadToken: '${session.upload_token}' });
+    const host = window.host = { recorder, errors: [], states: [], stats: null, done: false, failure: null };
+    recorder.addEventListener('state', (e) => host.states.push(e.detail.state));
+    recorder.addEventListener('stats', (e) => { host.stats = e.detail.stats; });
+    recorder.addEventListener('error', (e) => {
+      const { code, fatal, detail, message } = e.detail.error;
+      host.errors.push({ code, fatal, detail: detail || message });
+      document.getElementById('message').textContent = e.detail.error.message;
+    });
+    document.getElementById('start').onclick = async () => {
+      try {
+        await recorder.start();
+        await recorder.mark('question_1_start', { question: 1 });
+      } catch (err) {
+        host.failure = String(err.detail || err.message);
+      }
+    };
+    document.getElementById('end').onclick = async () => {
+      try {
+        await recorder.mark('question_1_end', { question: 1 });
+        await recorder.stop();
+        host.done = true;
+      } catch (err) {
+        host.failure = String(err.detail || err.message);
+      }
+    };
+  </script>
+</body>
+</html>`;
+}
+
+// The host platform's web server on `port`: one page, optionally cross-origin isolated.
+async function startHost(port, page, { isolated }) {
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/interview') {
+      res.writeHead(404).end();
+      return;
+    }
+    const headers = { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' };
+    if (isolated) {
+      headers['Cross-Origin-Opener-Policy'] = 'same-origin';
+      headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
+    }
+    res.writeHead(200, headers).end(page);
+  });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+async function recordFromOtherOrigin({ isolated }) {
+  // The host page's origin is known before the server starts: the server allows only it.
+  const hostPort = await freePort();
+  const hostOrigin = `http://127.0.0.1:${hostPort}`;
+  const server = await startServer({ args: ['--allowed-origins', hostOrigin] });
+  const session = await createSession(server);
+  const browser = await launchBrowser();
+  const { page, context } = browser;
+  const fetched = [];
+  context.on('request', (r) => fetched.push(r.url()));
+  let host = null;
+  try {
+    host = await startHost(hostPort, hostPage(server.url, session), { isolated });
+    assert.notEqual(new URL(host.url).origin, new URL(server.url).origin);
+    await page.goto(`${host.url}/interview`);
+    await page.waitForFunction(() => window.host, null, { timeout: 15_000 });
+    assert.equal(await page.evaluate(() => window.crossOriginIsolated), isolated);
+    await page.click('#start');
+    await page.waitForFunction(() => window.host.states.includes('recording') || window.host.failure,
+      null, { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => window.host.failure), null);
+    await sleep(5000);
+    await page.click('#end');
+    await page.waitForFunction(() => window.host.done || window.host.failure, null, { timeout: 45_000, polling: 250 });
+    const result = await page.evaluate(() => ({ failure: window.host.failure, errors: window.host.errors,
+      stats: window.host.stats, progress: window.host.recorder.progress() }));
+    assert.equal(result.failure, null);
+    // Warnings may come (a busy machine makes the single-threaded core skip frames); failures may not.
+    assert.deepEqual(result.errors.filter((e) => e.fatal || e.code !== 'encoder_behind'), []);
+    // The worker encodes (how many frames depends on the machine's load: the plain core is slow).
+    assert.ok(result.stats?.videoFramesEncoded > 10, `frames encoded: ${result.stats?.videoFramesEncoded}`);
+    assert.equal(result.progress.pendingBytes, 0);
+    assert.equal(result.progress.pendingEvents, 0, 'markers acknowledged through CORS');
+
+    // The core variant the worker chose: threads + SIMD only where the host page is isolated.
+    const variant = isolated ? 'simd' : 'plain';
+    assert.ok(fetched.some((u) => u === `${server.url}/gen/recorder-core-${variant}.wasm`),
+      `the ${variant} core was loaded from the server: ${fetched.filter((u) => u.includes('/gen/')).join(', ')}`);
+
+    const [file] = await finalizedFiles(server.dataDir, 1);
+    assert.deepEqual(file.probe.streams.map((s) => s.codec_name).sort(), ['opus', 'vp9']);
+    assert.ok(file.duration > 3.5, `recorded ${file.duration} s`);
+    const dump = indexDump(server.dataDir);
+    for (const label of ['question_1_start', 'question_1_end']) assert.ok(dump.includes(label), `${label} in the index`);
+
+    // Another origin than the allowed one gets no CORS grant.
+    const denied = await fetch(`${server.url}/files/`, { method: 'OPTIONS',
+      headers: { Origin: 'http://127.0.0.1:1', 'Access-Control-Request-Method': 'POST' } });
+    assert.equal(denied.headers.get('access-control-allow-origin'), null);
+    server.remove();
+  } catch (err) {
+    console.log(`--- page console ---\n${browser.logs.slice(-40).join('\n')}\n` +
+      `--- server data ${server.dataDir}, log ${server.logFile}`);
+    throw err;
+  } finally {
+    await browser.close();
+    await host?.close();
+    await server.stop();
+  }
+}
+
+test('a host page of another origin imports the recorder from the server and records to it', T,
+  () => recordFromOtherOrigin({ isolated: false }));
+
+test('the same from a cross-origin isolated host page: threads + SIMD core with its pthread workers', T,
+  () => recordFromOtherOrigin({ isolated: true }));
