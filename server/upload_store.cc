@@ -73,6 +73,12 @@ Status FileUploadStore::Append(const std::string& rel, uint64_t offset, std::str
     done += static_cast<size_t>(n);
   }
   if (::fdatasync(file.fd) != 0) return Errno("fdatasync", *path);
+  // The bytes are on disk and nobody reads them before finalize: drop their now clean pages from
+  // the page cache. Otherwise a thousand recordings fill memory with cache, and every write copies
+  // into never-used pages, which on this VM costs 3x the CPU of reusing pages (bench/ingest:
+  // throughput 1.7x -> see the README).
+  (void)::posix_fadvise(file.fd, static_cast<off_t>(offset), static_cast<off_t>(bytes.size()),
+                        POSIX_FADV_DONTNEED);
   return Status::Ok();
 }
 

@@ -2,8 +2,8 @@
 # Installs and builds everything the project needs, on a fresh Debian 12 machine or again on a
 # prepared one. Safe to re-run: each step checks a stamp or the installed state first and does
 # nothing when it is already done.
-# Steps: Debian packages, npm modules, Debian source packages of the codec libraries, their WASM
-# builds.
+# Steps: Debian packages, npm modules, Debian source packages (codec libraries, cpp-httplib), the
+# patched header-only cpp-httplib, the WASM builds of the codec libraries.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +13,7 @@ source "$repo/toolchains/common.sh"
 packages=(
   build-essential cmake ninja-build pkg-config git dpkg-dev
   libvpx-dev libopus-dev libyuv-dev                       # recorder core, native build
-  libcpp-httplib-dev libspdlog-dev libsqlite3-dev libssl-dev  # server
+  libspdlog-dev libsqlite3-dev libssl-dev                 # server (cpp-httplib comes from source)
   nlohmann-json3-dev libcli11-dev libargon2-dev
   libgtest-dev libbenchmark-dev                           # tests and benchmarks
   clang libclang-rt-14-dev                                # sanitizers and fuzzers
@@ -43,5 +43,23 @@ if [[ "$(cat "$repo/node_modules/.lock-hash" 2>/dev/null)" != "$lock_hash" ]]; t
   echo "$lock_hash" > "$repo/node_modules/.lock-hash"
 fi
 
-# libwebm is compiled from this source by CMake for every target (Debian ships no mkvmuxer headers).
+source "$repo/toolchains/sources.sh"
+
+# cpp-httplib, header-only, from Debian's source with toolchains/patches/cpp-httplib-*.patch, into
+# $cache_dir/httplib (CMake's deps::httplib). Debian's binary package is the same 0.11.4 compiled
+# into a shared library, which leaves no way to patch it or to set its compile-time limits.
+httplib_patches=$(find "$repo/toolchains/patches" -name 'cpp-httplib-*.patch' | sort)
+httplib_key=$(cat "$src_cpp_httplib/httplib.h" $httplib_patches | sha256sum | cut -c1-16)
+if [[ "$(cat "$cache_dir/httplib/.key" 2>/dev/null)" != "$httplib_key" ]]; then
+  log "patching cpp-httplib into $cache_dir/httplib"
+  rm -rf "$cache_dir/httplib" && mkdir -p "$cache_dir/httplib"
+  cp "$src_cpp_httplib/httplib.h" "$cache_dir/httplib/"
+  for p in $httplib_patches; do
+    patch -d "$cache_dir/httplib" -p1 --quiet --forward --no-backup-if-mismatch <"$p" ||
+      { log "cpp-httplib patch $(basename "$p") does not apply"; exit 1; }
+  done
+  echo "$httplib_key" > "$cache_dir/httplib/.key"
+fi
+
+# libwebm is compiled from its source by CMake for every target (Debian ships no mkvmuxer headers).
 "$repo/toolchains/wasm-deps.sh"

@@ -1,8 +1,8 @@
-# Fetches libvpx, opus, libwebm and libyuv from Debian's source packages, checks them against their
-# .dsc checksums and unpacks them with Debian's patches into $src_root/<package>/tree.
-# Sourced by the other toolchain scripts (needs $repo and common.sh); sets src_<package>.
+# Fetches libvpx, opus, libwebm, libyuv and cpp-httplib from Debian's source packages, checks them
+# against their .dsc checksums and unpacks them with Debian's patches into $src_root/<package>/tree.
+# Sourced by the other toolchain scripts (needs $repo and common.sh); sets src_<package> ('-' as '_').
 
-packages=(libvpx opus libwebm libyuv)
+packages=(libvpx opus libwebm libyuv cpp-httplib)
 src_root=$cache_dir/src
 
 enable_deb_src() {
@@ -43,6 +43,6 @@ fetch_source() {
 }
 
 for pkg in "${packages[@]}"; do
-  declare "src_${pkg}=$(fetch_source "$pkg")"
+  declare "src_${pkg//-/_}=$(fetch_source "$pkg")"
 done
 

@@ -12,8 +12,8 @@ source "$repo/toolchains/common.sh"
 
 source "$repo/toolchains/sources.sh"
 
-versions=$(cd "$src_root" && ls */*.dsc | sort | tr '\n' ' ')
-patch_hash=$(cat "$0" $(find "$repo/toolchains/patches" -name '*.patch' | sort) | sha256sum | cut -c1-12)
+versions=$(cd "$src_root" && ls libvpx/*.dsc opus/*.dsc libwebm/*.dsc libyuv/*.dsc | sort | tr '\n' ' ')
+patch_hash=$(cat "$0" $(find "$repo/toolchains/patches" -name 'libvpx-*.patch' | sort) | sha256sum | cut -c1-12)
 emcc_version=$(emcc --version 2>/dev/null)  # whole output: emcc dies of a broken pipe under head
 key=$(echo "$versions $patch_hash ${emcc_version%%$'\n'*}" | sha256sum | cut -c1-12)
 jobs=$(nproc)

@@ -163,16 +163,19 @@ function percentile(sorted, p) {
 // sums up acknowledged chunks, latencies, failures, CPU and memory.
 async function measure(target, uploads, chunkBytes, send) {
   const before = processUsage(target.child.pid);
+  const clientBefore = process.cpuUsage();
   const tally = { latencies: [], failures: 0, late: 0 };
   const t0 = performance.now();
   await Promise.all(uploads.map((u, i) => send(u, i, tally)));
   const wall = (performance.now() - t0) / 1000;
   const after = processUsage(target.child.pid);
+  const client = process.cpuUsage(clientBefore);
   uploads.forEach((u) => u.agent.destroy());
   const sorted = tally.latencies.sort((a, b) => a - b);
   return { accepted: sorted.length, failures: tally.failures, late: tally.late,
     p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1),
     cpuPercent: (100 * (after.cpuSeconds - before.cpuSeconds)) / wall, peakRssMb: after.peakRssMb,
+    clientCpuPercent: (client.user + client.system) / 1e4 / wall,
     mbPerSecond: (sorted.length * chunkBytes) / 1e6 / wall };
 }
 
@@ -228,11 +231,12 @@ for (const [name, run] of Object.entries(scenarios)) {
 const f = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 console.log(`streaming: ${opt.recordings} recordings x ${opt['chunk-kb']} KB/s for ${opt.seconds} s; ` +
   `throughput: ${opt.uploads} uploads x 256 KB back to back for ${opt['burst-seconds']} s`);
-console.log('| scenario | server | accepted | failed | late sends | p50 ms | p99 ms | max ms | CPU % | peak RSS MB | MB/s |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| scenario | server | accepted | failed | late sends | p50 ms | p99 ms | max ms | CPU % | peak RSS MB | MB/s | client CPU % |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.scenario} | ${r.server} | ${r.accepted} | ${r.failures} | ${r.late} | ${f(r.p50)} | ` +
-    `${f(r.p99)} | ${f(r.max)} | ${f(r.cpuPercent, 0)} | ${f(r.peakRssMb, 0)} | ${f(r.mbPerSecond)} |`);
+    `${f(r.p99)} | ${f(r.max)} | ${f(r.cpuPercent, 0)} | ${f(r.peakRssMb, 0)} | ${f(r.mbPerSecond)} | ` +
+    `${f(r.clientCpuPercent, 0)} |`);
 }
 for (const name of Object.keys(scenarios)) {
   const [ours, ref] = rows.filter((r) => r.scenario === name);
