@@ -36,6 +36,7 @@ struct Upload {
   int64_t expires_at = 0;
   std::string state = "receiving";
   std::string metadata;  // the Upload-Metadata header as received, echoed on HEAD
+  bool checksum_verified = false;  // some PATCH carried an Upload-Checksum that matched
 };
 
 // Recording status: receiving -> finalizing -> ready | failed.
@@ -156,9 +157,10 @@ class Index {
   virtual Result<Upload> CreateUpload(const Upload& upload, const std::string& kind, int64_t now) = 0;
   // NotFound when unknown.
   virtual Result<Upload> GetUpload(const std::string& upload_id) = 0;
-  // Records a durable offset (and a length given late, and the new expiry) of a receiving upload.
+  // Records a durable offset (and a length given late, and the new expiry) of a receiving upload;
+  // `checksum_verified`: the bytes just appended matched their Upload-Checksum.
   virtual Status SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
-                                   int64_t expires_at) = 0;
+                                   int64_t expires_at, bool checksum_verified) = 0;
   // Moves a receiving upload to `state` (complete | expired) with its recording to "finalizing",
   // and enqueues the finalize job, in one transaction. `incomplete` marks a recording whose upload
   // never reached its end.
@@ -243,7 +245,7 @@ class SqliteIndex : public Index {
   Result<Upload> CreateUpload(const Upload& upload, const std::string& kind, int64_t now) override;
   Result<Upload> GetUpload(const std::string& upload_id) override;
   Status SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
-                           int64_t expires_at) override;
+                           int64_t expires_at, bool checksum_verified) override;
   Status FinishUpload(const std::string& upload_id, const std::string& state, bool incomplete, int64_t now) override;
   Status TerminateUpload(const std::string& upload_id, int64_t now) override;
   Result<std::vector<Upload>> UploadsInState(const std::string& state) override;

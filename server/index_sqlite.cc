@@ -176,7 +176,7 @@ class Stmt {
 
 constexpr const char* kUploadColumns =
     "u.id, r.session_id, u.recording_id, r.path, u.upload_offset, u.upload_length, u.expires_at, u.state, "
-    "u.metadata FROM uploads u JOIN recordings r ON r.id = u.recording_id ";
+    "u.metadata, u.checksum_state FROM uploads u JOIN recordings r ON r.id = u.recording_id ";
 
 Upload ReadUpload(Stmt& s) {
   Upload u;
@@ -189,6 +189,7 @@ Upload ReadUpload(Stmt& s) {
   u.expires_at = s.Int(6);
   u.state = s.Text(7);
   u.metadata = s.Text(8);
+  u.checksum_verified = s.Text(9) == "verified";
   return u;
 }
 
@@ -392,12 +393,14 @@ Result<Upload> SqliteIndex::GetUpload(const std::string& upload_id) {
 }
 
 Status SqliteIndex::SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
-                                      int64_t expires_at) {
+                                      int64_t expires_at, bool checksum_verified) {
   std::lock_guard lock(impl_->mu);
   return Stmt(impl_->db.get(),
-              "UPDATE uploads SET upload_offset = ?, upload_length = ?, expires_at = ? "
+              "UPDATE uploads SET upload_offset = ?, upload_length = ?, expires_at = ?, "
+              "checksum_state = CASE WHEN ? THEN 'verified' ELSE checksum_state END "
               "WHERE id = ? AND state = 'receiving'")
-      .Bind(1, static_cast<int64_t>(offset)).Bind(2, length).Bind(3, expires_at).Bind(4, upload_id)
+      .Bind(1, static_cast<int64_t>(offset)).Bind(2, length).Bind(3, expires_at)
+      .Bind(4, int64_t{checksum_verified}).Bind(5, upload_id)
       .Run();
 }
 

@@ -194,7 +194,8 @@ Expected<Upload> Ingest::Append(const Session& session, const std::string& uploa
     }
   }
   int64_t now = clock_->NowSeconds();
-  Status indexed = index_->SetUploadProgress(upload.id, end, effective_length, now + options_.upload_expiry_seconds);
+  Status indexed = index_->SetUploadProgress(upload.id, end, effective_length, now + options_.upload_expiry_seconds,
+                                             checksum.has_value());
   if (!indexed.ok()) {
     // The bytes are durable; Reconcile() picks the size up at the next start.
     spdlog::error("upload {}: index update to offset {} failed: {}", upload.id, end, indexed.ToString());
@@ -273,7 +274,7 @@ Status Ingest::Reconcile() {
       spdlog::log(log_level, "upload {}: index offset {} but {} bytes on disk; resuming at {}", upload.id,
                   upload.offset, *size, *size);
       upload.offset = *size;
-      RETURN_IF_ERROR(index_->SetUploadProgress(upload.id, upload.offset, upload.length, upload.expires_at));
+      RETURN_IF_ERROR(index_->SetUploadProgress(upload.id, upload.offset, upload.length, upload.expires_at, false));
     }
     if (upload.length && upload.offset >= *upload.length) RETURN_IF_ERROR(FinishUpload(upload, "complete", false));
   }

@@ -69,7 +69,11 @@ TEST(SqliteIndexTest, JobsAreClaimedOnceRetriedLaterAndRequeuedAfterACrash) {
   auto created = index->CreateUpload(upload, "camera", 1);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   EXPECT_EQ(index->CreateUpload(upload, "camera", 1).status().code(), StatusCode::kAlreadyExists);
-  ASSERT_TRUE(index->SetUploadProgress("u1", 10, 10, 60).ok());
+  ASSERT_TRUE(index->SetUploadProgress("u1", 5, std::nullopt, 60, false).ok());
+  EXPECT_FALSE(index->GetUpload("u1")->checksum_verified);
+  ASSERT_TRUE(index->SetUploadProgress("u1", 8, std::nullopt, 60, true).ok());
+  ASSERT_TRUE(index->SetUploadProgress("u1", 10, 10, 60, false).ok());
+  EXPECT_TRUE(index->GetUpload("u1")->checksum_verified) << "a verified chunk keeps the upload verified";
   ASSERT_TRUE(index->FinishUpload("u1", "complete", false, 5).ok());
   EXPECT_EQ(index->GetRecording(created->recording_id)->status, "finalizing");
   EXPECT_EQ(index->GetRecording(created->recording_id)->bytes, 10u);

@@ -335,12 +335,15 @@ TEST_F(TusTest, ChecksumMismatchIs460AndNothingIsAppended) {
 }
 
 TEST_F(TusTest, MatchingSha1AndSha256ChecksumsAreAccepted) {
+  const std::string upload_id = url_.substr(url_.rfind('/') + 1);
+  EXPECT_FALSE(app_->index().GetUpload(upload_id)->checksum_verified);
   auto sha1 = Patch(token_, url_, 5, "ab", {{"Upload-Checksum", "sha1 " + tus::Base64Encode(*tus::Digest("sha1", "ab"))}});
   EXPECT_EQ(sha1->status, 204);
   auto sha256 =
       Patch(token_, url_, 7, "cd", {{"Upload-Checksum", "sha256 " + tus::Base64Encode(*tus::Digest("sha256", "cd"))}});
   EXPECT_EQ(sha256->status, 204);
   EXPECT_EQ(ReadFile(OnlyRecordingFile()), "helloabcd");
+  EXPECT_TRUE(app_->index().GetUpload(upload_id)->checksum_verified);
 }
 
 TEST_F(TusTest, BadOrMissingUploadTokenIs401) {
