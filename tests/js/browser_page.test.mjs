@@ -2,11 +2,10 @@
 // real in headless Chromium against a real recorder-server, with the message the page shows.
 // Setup as in browser_recorder.test.mjs (lib/browser.mjs).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 
 import {
-  assertArrived, captureStoredChunks, finalizedFiles, interviewUrl, progress, recordings, sleep, startInterview,
+  assertArrived, audioMeanDb, captureStoredChunks, finalizedFiles, interviewUrl, progress, recordings, sleep, startInterview,
   until, untilState, withSetup,
 } from './lib/browser.mjs';
 
@@ -99,7 +98,7 @@ test('screen sharing denied: the page explains that the interview needs the scre
 });
 
 // A tab titled "Shared tab" that plays a tone; Chromium picks it for getDisplayMedia.
-const TAB_CAPTURE = { grant: false, args: ['--auto-select-tab-capture-source-by-title=Shared tab'] };
+const TAB_CAPTURE = { grant: false, mute: false, args: ['--auto-select-tab-capture-source-by-title=Shared tab'] };
 async function openSharedTab(context) {
   const tab = await context.newPage();
   await tab.setContent(`<title>Shared tab</title><p>Shared tab</p><script>
@@ -136,33 +135,17 @@ async function recordSharedTab({ server, session, page }) {
   return files.find((f) => f.file.endsWith('_screen.webm'));
 }
 
-test('screen sharing ended (the shared tab closed): its ended event pauses the recording with a message', T, async () => {
+test('a shared tab: the _screen file carries the tab\'s sound; closing the tab ends the share, whose ended event ' +
+  'pauses the recording with a message', T, async () => {
   await withSetup(TAB_CAPTURE, async ({ server, session, page }) => {
     const screen = await recordSharedTab({ server, session, page });
     assert.equal(await page.evaluate(() => window.screenEndedEvent), true, 'the track fired ended');
     assert.match(await page.textContent('#interrupted-message'), /Screen sharing stopped.*everything so far is saved/);
     assert.deepEqual(await fatalCodes(page), ['screen_share_ended']);
-    assert.deepEqual(screen.probe.streams.map((s) => s.codec_name).sort(), ['opus', 'vp9'], 'the screen file has the tab audio track');
+    assert.deepEqual(screen.probe.streams.map((s) => s.codec_name).sort(), ['opus', 'vp9']);
     assert.ok(screen.duration > 3, `screen ${screen.duration} s`);
-  });
-});
-
-// Mean volume (dB) of a file's audio track.
-function audioMeanDb(file) {
-  const run = execFileSync('sh', ['-c', `ffmpeg -v info -nostats -i "${file}" -map 0:a -af volumedetect -f null - 2>&1`],
-    { encoding: 'utf8' });
-  return Number(/mean_volume: (-?[\d.]+) dB/.exec(run)?.[1] ?? -Infinity);
-}
-
-test('tab audio: the _screen file carries the shared tab\'s tone', {
-  ...T, todo: 'headless Chromium 156 captures tab audio as digital silence (checked with <audio>, WebAudio, ' +
-    'other tab and this tab, with and without audio processing, audio service in and out of process)',
-}, async () => {
-  await withSetup(TAB_CAPTURE, async ({ server, session, page }) => {
-    const screen = await recordSharedTab({ server, session, page });
     const db = audioMeanDb(screen.file);
-    console.log(`tab audio in ${screen.file}: mean ${db} dB`);
-    assert.ok(db > -40, `the tab's tone is audible: mean ${db} dB`);
+    assert.ok(db > -30, `the tab's tone is in the screen file: mean ${db} dB`);
   });
 });
 

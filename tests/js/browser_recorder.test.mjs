@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  assertArrived, captureStoredChunks, createSession, fakeMedia, finalizedFiles, indexDump, interviewUrl, launchBrowser,
+  assertArrived, audioMeanDb, captureStoredChunks, createSession, fakeMedia, finalizedFiles, indexDump, interviewUrl, launchBrowser,
   pageState, progress, recordings, sessionEvents, sleep, startInterview, startServer, storedChunkCount, until, untilState,
   withSetup,
 } from './lib/browser.mjs';
@@ -24,13 +24,6 @@ function assertSeekable(file, duration) {
   const out = execFileSync('ffmpeg', ['-v', 'error', '-ss', (duration / 2).toFixed(2), '-i', file, '-frames:v', '1',
     '-f', 'framemd5', '-'], { encoding: 'utf8' });
   assert.match(out, /^0,/m, `${file}: a video frame decodes after seeking to the middle`);
-}
-
-// Mean volume (dB) of the audio track: the fake microphone's speech is far above silence.
-function audioMeanDb(file) {
-  const run = execFileSync('sh', ['-c', `ffmpeg -v info -nostats -i "${file}" -map 0:a -af volumedetect -f null - 2>&1`],
-    { encoding: 'utf8' });
-  return Number(/mean_volume: (-?[\d.]+) dB/.exec(run)?.[1] ?? -Infinity);
 }
 
 // PSNR-Y of a real-time capture against the looping fake-camera source.

@@ -100,13 +100,15 @@ export function fakeMedia() {
 //   args           more Chromium flags
 //   profile        a profile folder to use and keep (a browser restart relaunches with it);
 //                  default: a fresh one, deleted by close()
-export async function launchBrowser({ grant = true, devices = true, args = [], profile } = {}) {
+//   mute: true     Playwright's --mute-audio; it also silences a captured tab's audio
+export async function launchBrowser({ grant = true, devices = true, args = [], profile, mute = true } = {}) {
   const media = fakeMedia();
   const keepProfile = Boolean(profile);
   profile ??= tempDir('recorder-chromium-');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
+    ignoreDefaultArgs: mute ? [] : ['--mute-audio'],
     args: [
       '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -318,4 +320,11 @@ export function storedChunkCount(page) {
       store.close();
     }
   });
+}
+
+// Mean volume (dB) of a file's audio track (the fake microphone's speech is far above silence).
+export function audioMeanDb(file) {
+  const run = execFileSync('sh', ['-c', `ffmpeg -v info -nostats -i "${file}" -map 0:a -af volumedetect -f null - 2>&1`],
+    { encoding: 'utf8' });
+  return Number(/mean_volume: (-?[\d.]+) dB/.exec(run)?.[1] ?? -Infinity);
 }
