@@ -106,12 +106,18 @@ async function handle(msg) {
 }
 
 // Where the core finds its files. A pthread worker script of another origin (see "Loading") is
-// started through a same-origin blob: bootstrap that imports it.
+// started through a same-origin blob: bootstrap that imports it: one blob: URL per script, made
+// once and reused for every pthread worker (emscripten asks again for each new one); it is freed
+// with this worker, like every blob: URL a worker makes.
+const bootstraps = new Map();
 function locateFile(file) {
   const url = new URL(file, SCRIPT_URL);
   if (!file.endsWith('.worker.js') || url.origin === self.location.origin) return url.href;
-  return URL.createObjectURL(new Blob([`importScripts(${JSON.stringify(url.href)});`],
-    { type: 'text/javascript' }));
+  if (!bootstraps.has(url.href)) {
+    bootstraps.set(url.href, URL.createObjectURL(new Blob([`importScripts(${JSON.stringify(url.href)});`],
+      { type: 'text/javascript' })));
+  }
+  return bootstraps.get(url.href);
 }
 
 function requireDriver() {

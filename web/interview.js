@@ -2,24 +2,29 @@
 //
 //   loading -> invalid-link                      the URL fragment lacks session or token
 //   loading -> welcome | done                    (done: this browser already finished the session)
+//   loading -> finishing                         the candidate ended the interview but uploads or
+//                                                markers were still waiting: they are finished now
 //   welcome/blocked --check--> ready | blocked   device check: preview, level meter, help on errors
+//                          --> elsewhere         the session is open in another tab
 //   ready --start (consent given)--> recording
 //   recording --next--> recording                markers question_N_end / question_N+1_start
 //   recording --device lost / revoked--> interrupted --continue--> ready | blocked
-//   recording --end--> finishing --all acknowledged--> done
+//   recording --end--> finishing --every byte and marker acknowledged--> done
 //   any --fatal recorder error--> failed
-// The URL fragment carries #session=<id>&token=<upload token>[&questions=N][&screen=1]; the
-// fragment never reaches the server's logs. Page progress (consent, current question) is kept in
-// localStorage so a reload continues where the candidate was.
+// The link carries #session=<id>&token=<upload token>[&questions=N][&screen=1]; the fragment never
+// reaches the server's logs. At load the token moves to sessionStorage and leaves the address
+// (history, bookmarks, screen shares); a reload of the tab reads it back. Page progress (consent,
+// current question, ended) is kept in localStorage so a reload continues where the candidate was.
 import { createRecorder, findUnfinished } from './recorder/index.js';
 
 const TRANSITIONS = {
-  loading: ['invalid-link', 'welcome', 'done', 'failed'],
-  welcome: ['ready', 'blocked', 'failed'],
-  blocked: ['ready', 'blocked', 'failed'],
+  loading: ['invalid-link', 'welcome', 'finishing', 'done', 'failed'],
+  welcome: ['ready', 'blocked', 'elsewhere', 'failed'],
+  blocked: ['ready', 'blocked', 'elsewhere', 'failed'],
+  elsewhere: ['ready', 'blocked', 'elsewhere', 'failed'],
   ready: ['recording', 'blocked', 'interrupted', 'failed'],
   recording: ['interrupted', 'finishing', 'failed'],
-  interrupted: ['ready', 'blocked', 'failed'],
+  interrupted: ['ready', 'blocked', 'elsewhere', 'failed'],
   finishing: ['done', 'failed'],
   done: [],
   failed: ['done'],
@@ -27,12 +32,20 @@ const TRANSITIONS = {
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.slice(1));
+const tokenKey = `interview-token:${params.get('session')}`;
+if (params.has('token')) {
+  sessionStorage.setItem(tokenKey, params.get('token'));
+  params.delete('token');
+  history.replaceState(history.state, '', `${location.pathname}${location.search}#${params}`);
+}
+// Test hooks: only a test sets this global (page.addInitScript); nothing in a link reaches it.
+const testHooks = window.interviewTestHooks ?? {};
 const config = {
   sessionId: params.get('session'),
-  token: params.get('token'),
+  token: sessionStorage.getItem(tokenKey),
   questions: Math.max(1, Number(params.get('questions')) || 3),
   screen: params.get('screen') === '1',
-  slowEncoderMs: Number(params.get('debugSlowEncoderMs')) || 0,  // tests only
+  slowEncoderMs: Number(testHooks.slowEncoderMs) || 0,
 };
 const saved = {
   key: `interview:${config.sessionId}`,
@@ -56,7 +69,8 @@ function go(next, detail = {}) {
   }
   $('indicator').hidden = next !== 'recording';
   if (detail.message) {
-    const target = { blocked: 'blocked-message', interrupted: 'interrupted-message', failed: 'failed-message' }[next];
+    const target = { blocked: 'blocked-message', elsewhere: 'elsewhere-message', interrupted: 'interrupted-message',
+      failed: 'failed-message' }[next];
     if (target) $(target).textContent = detail.message;
   }
   if (next === 'ready') showPreview('preview');
@@ -76,7 +90,9 @@ async function load() {
   } catch (err) {
     return go('failed', { message: err.message });
   }
-  if (saved.load().done && !unfinished?.unfinished) return go('done');
+  const page = saved.load();
+  const ended = page.done || page.ended;
+  if (ended && !unfinished?.unfinished && !unfinished?.events) return go('done');
   recorder = createRecorder({
     sessionId: config.sessionId,
     uploadToken: config.token,
@@ -87,8 +103,12 @@ async function load() {
   recorder.addEventListener('error', onRecorderError);
   recorder.addEventListener('progress', onProgress);
   window.interviewPage.recorder = recorder;
+  if (ended) {  // on an earlier visit, with uploads or markers still waiting
+    go('finishing');
+    return finish();
+  }
   $('resumed-note').hidden = !unfinished;
-  $('consent').checked = Boolean(saved.load().consent);
+  $('consent').checked = Boolean(page.consent);
   updateStartButton();
   go('welcome');
 }
@@ -98,7 +118,7 @@ async function checkDevices() {
     await recorder.prepare();
     go('ready');
   } catch (err) {
-    go('blocked', { message: err.message });
+    go(err.code === 'session_in_use' ? 'elsewhere' : 'blocked', { message: err.message });
   }
 }
 
@@ -133,10 +153,24 @@ function nextQuestion() {
 
 async function end() {
   const n = saved.load().question;
+  saved.save({ ended: true });
   go('finishing');
   await mark(`question_${n}_end`, { question: n, edge: 'end' });
+  await finish();
+}
+
+// Done only once the server has every byte and every marker: stop() waits for both, and if it
+// resolved with markers still waiting (a server without the events endpoint), so does the page.
+async function finish() {
   try {
     await recorder.stop();
+    if (recorder.progress().pendingEvents > 0) {
+      await new Promise((resolve) => recorder.addEventListener('progress', function check({ detail }) {
+        if (detail.pendingEvents > 0) return;
+        recorder.removeEventListener('progress', check);
+        resolve();
+      }));
+    }
     saved.save({ done: true });
     go('done');
   } catch (err) {
@@ -186,11 +220,11 @@ function onProgress({ detail: p }) {
     health.classList.add('waiting');
   }
   if (state === 'finishing') {
-    const total = p.storedBytes || 1;
-    $('flush').value = p.ackedBytes / total;
-    $('flush-text').textContent = p.retrying
-      ? 'Waiting for the connection to come back… Please keep this page open.'
-      : `Saved ${formatBytes(p.ackedBytes)} of ${formatBytes(p.storedBytes)}. Please keep this page open.`;
+    const markers = p.pendingEvents === 1 ? '1 marker' : `${p.pendingEvents} markers`;
+    $('flush').value = p.storedBytes ? p.ackedBytes / p.storedBytes : Number(p.pendingEvents === 0);
+    $('flush-text').textContent = (p.retrying ? 'Waiting for the connection to come back… '
+      : `Saved ${formatBytes(p.ackedBytes)} of ${formatBytes(p.storedBytes)}. `) +
+      (p.pendingEvents ? `${markers} waiting to upload. ` : '') + 'Please keep this page open.';
   }
 }
 
@@ -281,6 +315,7 @@ window.interviewPage = { get state() { return state; }, recorder: null };
 $('check').addEventListener('click', checkDevices);
 $('retry').addEventListener('click', checkDevices);
 $('continue').addEventListener('click', checkDevices);
+$('elsewhere-retry').addEventListener('click', checkDevices);
 $('consent').addEventListener('change', updateStartButton);
 $('start').addEventListener('click', start);
 $('next').addEventListener('click', nextQuestion);

@@ -22,6 +22,10 @@
 //                 the devices were opened, as after the interview page's device check (our
 //                 recorder starts its encoder then, so start() does not wait for the WASM core)
 //   output        frames per second and kbps of the file the server finalized
+//   RSS           resident memory of the Chromium processes, summed as PSS (each process's share
+//                 of its resident pages, /proc/<pid>/smaps_rollup: the many processes' shared pages
+//                 count once, which a plain RSS sum would not), sampled every 500 ms from the start
+//                 call to the stop: the peak, and at the window's end
 // Runs alternate (ours, reference, reference, ours, ...) --repeat times each (default 2); the table
 // shows every run and the medians, then the ratios ours/reference; the last line is JSON.
 //
@@ -82,21 +86,39 @@ function allProcesses() {
 
 // Ticks per pid of `root` and its descendants.
 function treeTicks(root) {
+  return new Map([...tree(root)].map(([pid, s]) => [pid, s.ticks]));
+}
+
+// Resident bytes (PSS) of `root` and its descendants.
+function treeRss(root) {
+  let kb = 0;
+  for (const pid of tree(root).keys()) {
+    try {
+      kb += Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // exited
+    }
+  }
+  return kb * 1024;
+}
+
+// procStat() per pid of `root` and its descendants.
+function tree(root) {
   const procs = allProcesses();
   const children = new Map();
   for (const [pid, s] of procs) {
     if (!children.has(s.ppid)) children.set(s.ppid, []);
     children.get(s.ppid).push(pid);
   }
-  const ticks = new Map();
+  const found = new Map();
   const stack = [root];
   while (stack.length) {
     const pid = stack.pop();
     if (!procs.has(pid)) continue;
-    ticks.set(pid, procs.get(pid).ticks);
+    found.set(pid, procs.get(pid));
     stack.push(...(children.get(pid) ?? []));
   }
-  return ticks;
+  return found;
 }
 
 // CPU seconds of the tree between two snapshots (processes born in between count from 0; those
@@ -240,6 +262,8 @@ async function run(kind) {
     const ours = kind === 'ours';
     await (ours ? prepareOurs : prepareReference)(page, server, session);
     await sleep(READY_S * 1000);  // the candidate on the device check, before pressing start
+    const rss = { peak: 0, end: 0 };
+    const rssTimer = setInterval(() => { rss.peak = Math.max(rss.peak, treeRss(browserPid)); }, 500).unref();
     await (ours ? startOurs : startReference)(page);
     await sleep(WARMUP_S * 1000);
     const statsBefore = await page.evaluate(() => window.bench.stats.at(-1) ?? null);
@@ -249,7 +273,10 @@ async function run(kind) {
     const cpu1 = { browser: treeTicks(browserPid), server: treeTicks(excluded.values().next().value) };
     const elapsed = (performance.now() - t0) / 1000;
     const statsAfter = await page.evaluate(() => window.bench.stats.at(-1) ?? null);
+    rss.end = treeRss(browserPid);
     await (ours ? stopOurs : stopReference)(page);
+    clearInterval(rssTimer);
+    rss.peak = Math.max(rss.peak, rss.end, treeRss(browserPid));
     const { patches, startAt } = await page.evaluate(() => ({ patches: window.bench.patches, startAt: window.bench.startAt }));
     const firstMedia = patches.find((p) => p.media);
     const [file] = await finalizedFiles(server.dataDir, 1, 60_000);
@@ -268,6 +295,8 @@ async function run(kind) {
       outputSeconds: file.duration,
       outputFps: frames / file.duration,
       outputKbps: (fs.statSync(file.file).size * 8) / file.duration / 1000,
+      peakRssMb: rss.peak / 1e6,
+      endRssMb: rss.end / 1e6,
       size: `${video.width}x${video.height}`,
       codecs: file.probe.streams.map((s) => s.codec_name).sort().join('+'),
     };
@@ -303,22 +332,22 @@ const summary = {};
 for (const kind of ['ours', 'reference']) {
   const mine = rows.filter((r) => r.kind === kind);
   summary[kind] = { kind, variant: mine[0].variant, runs: mine.length };
-  for (const key of ['browserCpuPct', 'serverCpuPct', 'droppedFrames', 'framesIn', 'firstAckMs', 'outputFps', 'outputKbps', 'outputSeconds']) {
+  for (const key of ['browserCpuPct', 'serverCpuPct', 'droppedFrames', 'framesIn', 'firstAckMs', 'outputFps', 'outputKbps', 'outputSeconds',
+    'peakRssMb', 'endRssMb']) {
     summary[kind][key] = median(mine.map((r) => r[key]));
   }
 }
 
 console.log(`camera 640x480@30 (FourPeople) + microphone, ${VIDEO_KBPS}+${AUDIO_KBPS} kbps, ${WINDOW_S} s window after ${WARMUP_S} s, ` +
   `${os.availableParallelism()} cores, headless Chromium without GPU`);
-console.log('| run | recorder | browser CPU % of a core | server CPU % | frames dropped (ours) | first ack ms | output fps | output kbps | output s |');
-console.log('|---|---|---|---|---|---|---|---|---|');
-rows.forEach((r, i) => console.log(`| ${i + 1} | ${r.kind === 'ours' ? 'ours' : 'MediaRecorder'} (${r.variant}) | ${f(r.browserCpuPct)} | ` +
+console.log('| run | recorder | browser CPU % of a core | server CPU % | frames dropped (ours) | first ack ms | output fps | output kbps | output s | ' +
+  'Chromium RSS MB peak / end |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+const line = (name, r) => console.log(`| ${name} | ${r.kind === 'ours' ? 'ours' : 'MediaRecorder'} (${r.variant}) | ${f(r.browserCpuPct)} | ` +
   `${f(r.serverCpuPct)} | ${r.droppedFrames ?? '–'}${r.framesIn ? ` of ${r.framesIn}` : ''} | ${f(r.firstAckMs, 0)} | ${f(r.outputFps)} | ` +
-  `${f(r.outputKbps, 0)} | ${f(r.outputSeconds)} |`));
-for (const s of [summary.ours, summary.reference]) {
-  console.log(`| median | ${s.kind === 'ours' ? 'ours' : 'MediaRecorder'} (${s.variant}) | ${f(s.browserCpuPct)} | ${f(s.serverCpuPct)} | ` +
-    `${s.droppedFrames ?? '–'}${s.framesIn ? ` of ${s.framesIn}` : ''} | ${f(s.firstAckMs, 0)} | ${f(s.outputFps)} | ${f(s.outputKbps, 0)} | ${f(s.outputSeconds)} |`);
-}
+  `${f(r.outputKbps, 0)} | ${f(r.outputSeconds)} | ${f(r.peakRssMb, 0)} / ${f(r.endRssMb, 0)} |`);
+rows.forEach((r, i) => line(i + 1, r));
+for (const s of [summary.ours, summary.reference]) line('median', s);
 const ratio = (key) => (summary.reference[key] ? summary.ours[key] / summary.reference[key] : null);
 const ratios = { browserCpu: ratio('browserCpuPct'), firstAck: ratio('firstAckMs'), outputFps: ratio('outputFps'),
   outputKbps: ratio('outputKbps') };

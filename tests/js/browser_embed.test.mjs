@@ -10,7 +10,7 @@ import http from 'node:http';
 import { test } from 'node:test';
 
 import {
-  createSession, finalizedFiles, freePort, indexDump, launchBrowser, sleep, startServer,
+  assertArrived, captureStoredChunks, finalizedFiles, freePort, indexDump, sleep, withSetup,
 } from './lib/browser.mjs';
 
 const T = { timeout: 120_000 };
@@ -81,61 +81,58 @@ async function recordFromOtherOrigin({ isolated }) {
   // The host page's origin is known before the server starts: the server allows only it.
   const hostPort = await freePort();
   const hostOrigin = `http://127.0.0.1:${hostPort}`;
-  const server = await startServer({ args: ['--allowed-origins', hostOrigin] });
-  const session = await createSession(server);
-  const browser = await launchBrowser();
-  const { page, context } = browser;
-  const fetched = [];
-  context.on('request', (r) => fetched.push(r.url()));
-  let host = null;
-  try {
-    host = await startHost(hostPort, hostPage(server.url, session), { isolated });
-    assert.notEqual(new URL(host.url).origin, new URL(server.url).origin);
-    await page.goto(`${host.url}/interview`);
-    await page.waitForFunction(() => window.host, null, { timeout: 15_000 });
-    assert.equal(await page.evaluate(() => window.crossOriginIsolated), isolated);
-    await page.click('#start');
-    await page.waitForFunction(() => window.host.states.includes('recording') || window.host.failure,
-      null, { timeout: 30_000 });
-    assert.equal(await page.evaluate(() => window.host.failure), null);
-    await sleep(5000);
-    await page.click('#end');
-    await page.waitForFunction(() => window.host.done || window.host.failure, null, { timeout: 45_000, polling: 250 });
-    const result = await page.evaluate(() => ({ failure: window.host.failure, errors: window.host.errors,
-      stats: window.host.stats, progress: window.host.recorder.progress() }));
-    assert.equal(result.failure, null);
-    // Warnings may come (a busy machine makes the single-threaded core skip frames); failures may not.
-    assert.deepEqual(result.errors.filter((e) => e.fatal || e.code !== 'encoder_behind'), []);
-    // The worker encodes (how many frames depends on the machine's load: the plain core is slow).
-    assert.ok(result.stats?.videoFramesEncoded > 10, `frames encoded: ${result.stats?.videoFramesEncoded}`);
-    assert.equal(result.progress.pendingBytes, 0);
-    assert.equal(result.progress.pendingEvents, 0, 'markers acknowledged through CORS');
+  await withSetup({ server: { args: ['--allowed-origins', hostOrigin] } }, async ({ server, session, browser, page }) => {
+    const fetched = [];
+    browser.context.on('request', (r) => fetched.push(r.url()));
+    const host = await startHost(hostPort, hostPage(server.url, session), { isolated });
+    try {
+      await recordOnHost({ server, session, page, host, isolated, fetched });
+    } finally {
+      await host.close();
+    }
+  });
+}
 
-    // The core variant the worker chose: threads + SIMD only where the host page is isolated.
-    const variant = isolated ? 'simd' : 'plain';
-    assert.ok(fetched.some((u) => u === `${server.url}/gen/recorder-core-${variant}.wasm`),
-      `the ${variant} core was loaded from the server: ${fetched.filter((u) => u.includes('/gen/')).join(', ')}`);
+// Records from the host page (served by `host`) and checks what arrived.
+async function recordOnHost({ server, session, page, host, isolated, fetched }) {
+  const stored = await captureStoredChunks(page);
+  assert.notEqual(new URL(host.url).origin, new URL(server.url).origin);
+  await page.goto(`${host.url}/interview`);
+  await page.waitForFunction(() => window.host, null, { timeout: 15_000 });
+  assert.equal(await page.evaluate(() => window.crossOriginIsolated), isolated);
+  await page.click('#start');
+  await page.waitForFunction(() => window.host.states.includes('recording') || window.host.failure,
+    null, { timeout: 30_000 });
+  assert.equal(await page.evaluate(() => window.host.failure), null);
+  await sleep(5000);
+  await page.click('#end');
+  await page.waitForFunction(() => window.host.done || window.host.failure, null, { timeout: 45_000, polling: 250 });
+  const result = await page.evaluate(() => ({ failure: window.host.failure, errors: window.host.errors,
+    stats: window.host.stats, progress: window.host.recorder.progress() }));
+  const [rec] = await page.evaluate(() => window.host.recorder.recordings());
+  assert.equal(result.failure, null);
+  // Warnings may come (a busy machine makes the single-threaded core skip frames); failures may not.
+  assert.deepEqual(result.errors.filter((e) => e.fatal || e.code !== 'encoder_behind'), []);
+  // The worker encodes (how many frames depends on the machine's load: the plain core is slow).
+  assert.ok(result.stats?.videoFramesEncoded > 10, `frames encoded: ${result.stats?.videoFramesEncoded}`);
+  assert.equal(result.progress.pendingEvents, 0, 'markers acknowledged through CORS');
 
-    const [file] = await finalizedFiles(server.dataDir, 1);
-    assert.deepEqual(file.probe.streams.map((s) => s.codec_name).sort(), ['opus', 'vp9']);
-    assert.ok(file.duration > 3.5, `recorded ${file.duration} s`);
-    const dump = indexDump(server.dataDir);
-    for (const label of ['question_1_start', 'question_1_end']) assert.ok(dump.includes(label), `${label} in the index`);
+  // The core variant the worker chose: threads + SIMD only where the host page is isolated.
+  const variant = isolated ? 'simd' : 'plain';
+  assert.ok(fetched.some((u) => u === `${server.url}/gen/recorder-core-${variant}.wasm`),
+    `the ${variant} core was loaded from the server: ${fetched.filter((u) => u.includes('/gen/')).join(', ')}`);
 
-    // Another origin than the allowed one gets no CORS grant.
-    const denied = await fetch(`${server.url}/files/`, { method: 'OPTIONS',
-      headers: { Origin: 'http://127.0.0.1:1', 'Access-Control-Request-Method': 'POST' } });
-    assert.equal(denied.headers.get('access-control-allow-origin'), null);
-    server.remove();
-  } catch (err) {
-    console.log(`--- page console ---\n${browser.logs.slice(-40).join('\n')}\n` +
-      `--- server data ${server.dataDir}, log ${server.logFile}`);
-    throw err;
-  } finally {
-    await browser.close();
-    await host?.close();
-    await server.stop();
-  }
+  const [file] = await finalizedFiles(server.dataDir, 1);
+  assert.deepEqual(file.probe.streams.map((s) => s.codec_name).sort(), ['opus', 'vp9']);
+  assert.ok(file.duration > 3.5, `recorded ${file.duration} s`);
+  await assertArrived(stored, rec, file.file, session.upload_token);  // in the host origin's IndexedDB
+  const dump = indexDump(server.dataDir);
+  for (const label of ['question_1_start', 'question_1_end']) assert.ok(dump.includes(label), `${label} in the index`);
+
+  // Another origin than the allowed one gets no CORS grant.
+  const denied = await fetch(`${server.url}/files/`, { method: 'OPTIONS',
+    headers: { Origin: 'http://127.0.0.1:1', 'Access-Control-Request-Method': 'POST' } });
+  assert.equal(denied.headers.get('access-control-allow-origin'), null);
 }
 
 test('a host page of another origin imports the recorder from the server and records to it', T,

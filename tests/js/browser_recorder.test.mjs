@@ -8,52 +8,13 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  createSession, fakeMedia, finalizedFiles, indexDump, interviewUrl, launchBrowser, pageState, sleep,
-  startInterview, startServer,
+  assertArrived, audioMeanDb, captureStoredChunks, createSession, fakeMedia, finalizedFiles, indexDump, interviewUrl, launchBrowser,
+  pageState, progress, recordings, sessionEvents, sleep, startInterview, startServer, storedChunkCount, until, untilState,
+  withSetup,
 } from './lib/browser.mjs';
 import { readY4m } from './lib/media.mjs';
 
 const T = { timeout: 120_000 };
-
-// Runs `body` with a server, a session and a browser, and always cleans up; on failure the
-// page's console is printed to help the diagnosis.
-async function withSetup(options, body) {
-  const server = await startServer();
-  const session = await createSession(server);
-  const browser = await launchBrowser(options);
-  try {
-    await body({ server, session, browser, page: browser.page });
-    server.remove();
-  } catch (err) {
-    console.log(`--- page console ---\n${browser.logs.slice(-40).join('\n')}\n` +
-      `--- server data ${server.dataDir}, log ${server.logFile}`);
-    throw err;
-  } finally {
-    await browser.close();
-    await server.stop();
-  }
-}
-
-function until(page, predicate, arg, timeout = 30_000) {
-  return page.waitForFunction(predicate, arg, { timeout, polling: 250 });
-}
-
-const progress = (page) => page.evaluate(() => window.interviewPage.recorder.progress());
-const recordings = (page) => page.evaluate(() => window.interviewPage.recorder.recordings());
-
-// The server's view of an upload (tus HEAD): {offset, length}.
-async function serverUpload(url, token) {
-  const res = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
-  assert.equal(res.status, 200, `HEAD ${url}`);
-  return { offset: Number(res.headers.get('Upload-Offset')), length: Number(res.headers.get('Upload-Length')) };
-}
-
-// The session's markers and client events in the server's index, by recording time.
-function sessionEvents(dataDir) {
-  const out = execFileSync('sqlite3', ['-json', path.join(dataDir, '.recorder', 'index.sqlite3'),
-    'SELECT type, label, recording_time_ms, upload_id FROM session_events ORDER BY recording_time_ms, id'], { encoding: 'utf8' });
-  return out.trim() ? JSON.parse(out) : [];
-}
 
 // Seekable: the file has a Duration and Cues, and decoding can start in the middle.
 function assertSeekable(file, duration) {
@@ -63,13 +24,6 @@ function assertSeekable(file, duration) {
   const out = execFileSync('ffmpeg', ['-v', 'error', '-ss', (duration / 2).toFixed(2), '-i', file, '-frames:v', '1',
     '-f', 'framemd5', '-'], { encoding: 'utf8' });
   assert.match(out, /^0,/m, `${file}: a video frame decodes after seeking to the middle`);
-}
-
-// Mean volume (dB) of the audio track: the fake microphone's speech is far above silence.
-function audioMeanDb(file) {
-  const run = execFileSync('sh', ['-c', `ffmpeg -v info -nostats -i "${file}" -map 0:a -af volumedetect -f null - 2>&1`],
-    { encoding: 'utf8' });
-  return Number(/mean_volume: (-?[\d.]+) dB/.exec(run)?.[1] ?? -Infinity);
 }
 
 // PSNR-Y of a real-time capture against the looping fake-camera source.
@@ -121,7 +75,15 @@ function alignedPsnrY(file, reference, seconds = 8) {
 test('camera+microphone: 30 s with questions, 10 s offline and a reload arrive whole, finalized, seekable, ' +
   'matching the camera, with the three question markers in the index', T, async () => {
   await withSetup({}, async ({ server, session, page }) => {
-    await page.goto(interviewUrl(server, session));
+    const stored = await captureStoredChunks(page);
+    await page.goto(interviewUrl(server, session, '&debugSlowEncoderMs=150'));
+    await untilState(page, 'welcome');
+    // The token moved from the address (history, bookmarks, screen shares) to sessionStorage: the
+    // reload below resumes with it. A test hook in a link does nothing.
+    const hash = await page.evaluate(() => location.hash);
+    assert.ok(!hash.includes('token') && !hash.includes(session.upload_token), `address after load: ${hash}`);
+    assert.ok(hash.includes(`session=${session.session_id}`), hash);
+    assert.equal(await page.evaluate(() => window.interviewPage.recorder.debug), undefined);
     await startInterview(page);
     const startedAt = Date.now();
     await sleep(4000);
@@ -158,9 +120,7 @@ test('camera+microphone: 30 s with questions, 10 s offline and a reload arrive w
     assert.equal(recs.length, 2);
     assert.deepEqual(recs.map((r) => [r.kind, r.part, r.state]), [['camera', 1, 'complete'], ['camera', 2, 'complete']]);
     assert.equal(recs[1].continuationOf, recs[0].id);
-    for (const r of recs) assert.equal(r.ackedBytes, r.storedBytes, 'every stored byte acknowledged');
-    const after = await progress(page);
-    assert.equal(after.pendingBytes, 0);
+    assert.equal(await storedChunkCount(page), 0, 'no chunk left in IndexedDB');
 
     const files = await finalizedFiles(server.dataDir, 2);
     assert.match(files[0].file, /Jane_Doe\/interview_video_\d{8}_\d{6}(_\d+)?\.webm$/);
@@ -168,9 +128,8 @@ test('camera+microphone: 30 s with questions, 10 s offline and a reload arrive w
       const kinds = f.probe.streams.map((s) => s.codec_name).sort();
       assert.deepEqual(kinds, ['opus', 'vp9'], `${f.file} has video and audio`);
       assertSeekable(f.file, f.duration);
-      // Every byte stored locally arrived: the server's upload is complete at the local size.
-      assert.deepEqual(await serverUpload(recs[i].uploadUrl, session.upload_token),
-        { offset: recs[i].storedBytes, length: recs[i].storedBytes });
+      // Every chunk stored locally arrived, once: the file's frames are the stored chunks' frames.
+      await assertArrived(stored, recs[i], f.file, session.upload_token);
       assert.ok(audioMeanDb(f.file) > -45, `${f.file}: the microphone's speech is audible`);
     }
 
@@ -180,9 +139,11 @@ test('camera+microphone: 30 s with questions, 10 s offline and a reload arrive w
     const sumFiles = files.reduce((s, f) => s + f.duration, 0);
     const sumRecorded = recorded.reduce((s, x) => s + x, 0);
     assert.ok(Math.abs(sumFiles - sumRecorded) <= 0.5, `files ${sumFiles} s vs recorded ${sumRecorded} s`);
-    // Part 1 ran from start to the reload, less the chunk still in the encoder (<= ~1.5 s).
+    // Part 1 ran from start to the reload, less what a reload loses (web/recorder/README.md): the
+    // chunk the encoder was assembling (at most 1 s) and the frames still being encoded and stored.
     const part1Wall = (beforeReload - startedAt) / 1000;
-    assert.ok(files[0].duration > part1Wall - 2.5 && files[0].duration < part1Wall + 0.5,
+    console.log(`part 1: ${files[0].duration.toFixed(2)} s recorded of ${part1Wall.toFixed(2)} s before the reload`);
+    assert.ok(files[0].duration > part1Wall - 1.5 && files[0].duration < part1Wall + 0.5,
       `part 1 ${files[0].duration} s, wall ${part1Wall} s`);
     const part2Wall = (endedAt - resumedAt) / 1000;
     assert.ok(files[1].duration > 9 && files[1].duration < part2Wall + 0.5, `part 2 ${files[1].duration} s`);
@@ -293,6 +254,7 @@ test('a PATCH whose answer is lost is not stored twice: 409, HEAD, resync, compl
       }
       return route.continue();
     });
+    const stored = await captureStoredChunks(page);
     const seen = { conflicts: 0, heads: 0 };
     page.on('response', (r) => {
       if (r.status() === 409) seen.conflicts += 1;
@@ -305,8 +267,8 @@ test('a PATCH whose answer is lost is not stored twice: 409, HEAD, resync, compl
     await until(page, () => window.interviewPage.state === 'done', null, 45_000);
     assert.ok(seen.conflicts >= 1 && seen.heads >= 1, `409s ${seen.conflicts}, HEADs ${seen.heads}`);
     const [rec] = await recordings(page);
-    assert.deepEqual(await serverUpload(rec.uploadUrl, session.upload_token), { offset: rec.storedBytes, length: rec.storedBytes });
     const [file] = await finalizedFiles(server.dataDir, 1);
+    await assertArrived(stored, rec, file.file, session.upload_token);
     assertSeekable(file.file, file.duration);
     execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file.file, '-f', 'null', '-']);
   });
@@ -379,6 +341,7 @@ test('server unreachable: recording continues, the page says so, and catches up 
   const { page } = browser;
   let restarted = null;
   try {
+    const stored = await captureStoredChunks(page);
     await page.goto(interviewUrl(server, session));
     await startInterview(page);
     await sleep(3000);
@@ -392,7 +355,7 @@ test('server unreachable: recording continues, the page says so, and catches up 
     await until(page, () => window.interviewPage.state === 'done', null, 45_000);
     const [file] = await finalizedFiles(server.dataDir, 1);
     const [rec] = await recordings(page);
-    assert.deepEqual(await serverUpload(rec.uploadUrl, session.upload_token), { offset: rec.storedBytes, length: rec.storedBytes });
+    await assertArrived(stored, rec, file.file, session.upload_token);
     assertSeekable(file.file, file.duration);
   } catch (err) {
     console.log(`--- page console ---\n${browser.logs.slice(-40).join('\n')}`);
@@ -404,30 +367,10 @@ test('server unreachable: recording continues, the page says so, and catches up 
   }
 });
 
-test('storage quota exhausted: recording stops with a message and what was stored still uploads', T, async () => {
-  await withSetup({}, async ({ server, session, page }) => {
-    // IndexedDB refuses new chunks once the test says so, as a full disk would.
-    await page.addInitScript(() => {
-      const add = IDBObjectStore.prototype.add;
-      IDBObjectStore.prototype.add = function (...args) {
-        if (this.name === 'chunks' && window.quotaFull) throw new DOMException('quota', 'QuotaExceededError');
-        return add.apply(this, args);
-      };
-    });
-    await page.goto(interviewUrl(server, session));
-    await startInterview(page);
-    await sleep(4000);
-    await page.evaluate(() => { window.quotaFull = true; });
-    await until(page, () => window.interviewPage.state === 'failed', null, 15_000);
-    assert.match(await page.textContent('#failed-message'), /run out of storage space/);
-    const [file] = await finalizedFiles(server.dataDir, 1, 30_000);
-    assert.ok(file.duration > 2, `stored part uploaded: ${file.duration} s`);
-  });
-});
-
 test('slow encoder: the page warns that frames are skipped and recording goes on', T, async () => {
   await withSetup({}, async ({ server, session, page }) => {
-    await page.goto(interviewUrl(server, session, '&debugSlowEncoderMs=150'));
+    await page.addInitScript(() => { window.interviewTestHooks = { slowEncoderMs: 150 }; });
+    await page.goto(interviewUrl(server, session));
     await startInterview(page);
     await until(page, () => /too busy to record smoothly/.test(document.getElementById('warning').textContent), null, 20_000);
     const stats = await page.evaluate(() => new Promise((resolve) => window.interviewPage.recorder
@@ -473,6 +416,7 @@ test('camera permission revoked mid-recording: the page says access was turned o
   await withSetup({ grant: false }, async ({ server, session, page }) => {
     await page.context().grantPermissions(['camera', 'microphone'], { origin: new URL(server.url).origin });
     const cdp = await page.context().newCDPSession(page);
+    const stored = await captureStoredChunks(page);
     await page.goto(interviewUrl(server, session));
     await startInterview(page);
     await sleep(5000);
@@ -486,7 +430,7 @@ test('camera permission revoked mid-recording: the page says access was turned o
     const [file] = await finalizedFiles(server.dataDir, 1, 30_000);
     const [part1] = await recordings(page);
     assert.equal(part1.state, 'complete');
-    assert.deepEqual(await serverUpload(part1.uploadUrl, session.upload_token), { offset: part1.storedBytes, length: part1.storedBytes });
+    await assertArrived(stored, part1, file.file, session.upload_token);
     const recorded = (part1.endMs - part1.startMs) / 1000;
     assert.ok(recorded > 3, `recorded ${recorded} s before the revocation`);
     assert.ok(Math.abs(file.duration - recorded) <= 0.5, `file ${file.duration} s, recorded ${recorded} s`);

@@ -29,7 +29,10 @@ export async function openScreen(video) {
   try {
     return await navigator.mediaDevices.getDisplayMedia({
       video: { frameRate: { ideal: video.fps }, width: { max: video.width }, height: { max: video.height } },
-      audio: true,  // tab or system audio; the candidate may decline it and share video only
+      // Tab or system audio; the candidate may decline it and share video only. It is what the
+      // tab plays, not a microphone: echo cancellation and noise suppression would eat music or
+      // a steady tone, and automatic gain would pump.
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
     });
   } catch (err) {
     if (err?.name === 'NotAllowedError') throw new ScreenShareDeniedError(err);

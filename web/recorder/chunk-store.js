@@ -1,16 +1,24 @@
 // The durable local queue, in IndexedDB. Contract:
 //   - a chunk is stored (transaction complete, durability 'strict') before anyone may send it;
 //   - a chunk is deleted only after the server acknowledged its bytes (ackChunk);
+//   - what the uploads need once storage is full only deletes (ackChunk, settleRecording's first
+//     step): IndexedDB refuses writes over the origin's quota, never deletes, so what was stored
+//     still uploads;
 //   - a recording's record holds what a new page needs to resume: its upload URL, the bytes
 //     stored and acknowledged, and whether the encoder finished it.
 // Nothing here keeps chunk data in memory: readers get one chunk at a time.
 //
 // Stores:
-//   sessions    {sessionId, server, zeroMs, parts}               parts: recordings created so far
+//   sessions    {sessionId, server, zeroMs, parts, last, updatedAt}
+//               parts: recordings created so far; last: {kind: id of its latest recording}
 //   recordings  {id, sessionId, kind, part, continuationOf, uploadUrl, state, storedChunks,
-//                storedBytes, ackedBytes, zeroMs, startMs, endMs, createdAt}
+//                storedBytes, zeroMs, startMs, endMs, createdAt}
+//               acknowledged bytes are not counted: they end where the oldest stored chunk
+//               begins (ackedBytes())
 //               state: 'recording' (encoder running) | 'stopped' (all chunks stored, upload
 //               still to finish) | 'complete' (the server has every byte and the final length)
+//               | 'failed' (the server lost the upload; its chunks were dropped). Complete and
+//               failed are settled: they hold no chunks and are pruned by the next page.
 //   chunks      {recordingId, index, offset, data: ArrayBuffer, storedAt}   key [recordingId, index]
 //   events      {id, sessionId, recordingId, event, storedAt}    markers waiting to be sent
 // Failures: QuotaExceededError becomes StorageFullError; an unusable database (private mode,
@@ -52,7 +60,7 @@ export class ChunkStore {
   }
 
   putSession(session) {
-    return this.run(['sessions'], 'readwrite', (s) => void s.sessions.put(session));
+    return this.run(['sessions'], 'readwrite', (s) => void s.sessions.put({ ...session, updatedAt: Date.now() }));
   }
 
   addRecording(recording) {
@@ -70,6 +78,54 @@ export class ChunkStore {
       s.recordings.put(rec);
       return rec;
     });
+  }
+
+  // Settles a recording ('complete' or 'failed' in `patch`): deletes its remaining chunks, then
+  // stores the new state. Returns the updated recording. With the quota exhausted the state may
+  // not be stored: the recording is then returned settled anyway, and a later page, finding it
+  // unsettled without chunks, settles it again from the server's answer.
+  async settleRecording(id, patch) {
+    await this.run(['chunks'], 'readwrite', (s) => void s.chunks.delete(IDBKeyRange.bound([id, 0], [id, Infinity])));
+    try {
+      return await this.updateRecording(id, patch);
+    } catch (err) {
+      if (!(err instanceof StorageFullError)) throw err;
+      return { ...(await this.getRecording(id)), ...patch };
+    }
+  }
+
+  // Bytes of the recording the server acknowledged: those before its oldest stored chunk.
+  async ackedBytes(rec) {
+    if (isSettled(rec)) return rec.storedBytes;
+    return (await this.firstChunk(rec.id))?.offset ?? rec.storedBytes;
+  }
+
+  // Forgets what no page needs any more: the settled recordings of `sessionId` (except those that
+  // stored events still name: their upload URL goes out with the events), and every other session
+  // untouched for `keepMs` with nothing left to send, with its settled recordings.
+  prune(sessionId, keepMs) {
+    return this.run(['sessions', 'recordings', 'events'], 'readwrite', async (s) => {
+      const events = await promised(s.events.getAll());
+      const named = new Set(events.map((e) => e.recordingId));
+      const pending = new Set(events.map((e) => e.sessionId));
+      const recordings = await promised(s.recordings.getAll());
+      for (const r of recordings) if (!isSettled(r)) pending.add(r.sessionId);
+      const stale = new Set();
+      for (const session of await promised(s.sessions.getAll())) {
+        if (session.sessionId === sessionId || pending.has(session.sessionId)) continue;
+        if (Date.now() - (session.updatedAt ?? 0) < keepMs) continue;
+        stale.add(session.sessionId);
+        s.sessions.delete(session.sessionId);
+      }
+      for (const r of recordings) {
+        if (isSettled(r) && ((r.sessionId === sessionId && !named.has(r.id)) || stale.has(r.sessionId))) s.recordings.delete(r.id);
+      }
+    });
+  }
+
+  // How many chunks wait in the store, over all recordings (diagnostics and tests).
+  countChunks() {
+    return this.run(['chunks'], 'readonly', (s) => promised(s.chunks.count()));
   }
 
   recordingsOf(sessionId) {
@@ -109,14 +165,8 @@ export class ChunkStore {
   }
 
   // The server holds every byte of chunk `index` (and before): forget it.
-  ackChunk(recordingId, index, ackedBytes) {
-    return this.run(['recordings', 'chunks'], 'readwrite', async (s) => {
-      s.chunks.delete([recordingId, index]);
-      const rec = await get(s.recordings, recordingId);
-      rec.ackedBytes = Math.max(rec.ackedBytes, ackedBytes);
-      s.recordings.put(rec);
-      return rec;
-    });
+  ackChunk(recordingId, index) {
+    return this.run(['chunks'], 'readwrite', (s) => void s.chunks.delete([recordingId, index]));
   }
 
   addEvent(record) {
@@ -162,6 +212,10 @@ export class ChunkStore {
       });
     });
   }
+}
+
+export function isSettled(rec) {
+  return rec.state === 'complete' || rec.state === 'failed';
 }
 
 function mapError(err) {

@@ -13,8 +13,10 @@ const WORKER_URL = new URL('../gen/recorder-worker.js', import.meta.url);
 // A Worker runs only a script of the page's origin. A page of another origin (a site embedding
 // this module from the recorder server) gets a blob: worker that imports the script by its
 // absolute URL; the worker resolves its other files against `recorderScriptUrl`.
+// Returns {worker, revoke}: revoke() frees the bootstrap's blob: URL (a no-op for a same-origin
+// worker); it is called once the worker runs and again, harmlessly, at terminate().
 function startWorker(url) {
-  if (url.origin === location.origin) return new Worker(url);
+  if (url.origin === location.origin) return { worker: new Worker(url), revoke: () => {} };
   const bootstrap = `self.recorderScriptUrl = ${JSON.stringify(url.href)};\n` +
     `importScripts(self.recorderScriptUrl);\n`;
   const blobUrl = URL.createObjectURL(new Blob([bootstrap], { type: 'text/javascript' }));
@@ -24,7 +26,7 @@ function startWorker(url) {
   const revoke = () => URL.revokeObjectURL(blobUrl);
   worker.addEventListener('message', revoke, { once: true });
   worker.addEventListener('error', revoke, { once: true });
-  return worker;
+  return { worker, revoke };
 }
 
 // Core errors that reject one input and leave the encoder usable (see shared/recorder/recorder.h).
@@ -42,7 +44,7 @@ export class Encoder {
     this.videoInFlight = 0;
     this.failed = null;
     this.pending = null;  // {type, resolve, reject} awaiting 'ready' or 'stopped'
-    this.worker = startWorker(WORKER_URL);
+    ({ worker: this.worker, revoke: this.revokeBootstrap } = startWorker(WORKER_URL));
     this.worker.onmessage = (event) => this.onMessage(event.data);
     this.worker.onerror = (event) => this.fail('WorkerError', event.message || 'the worker failed to load');
   }
@@ -92,6 +94,7 @@ export class Encoder {
 
   terminate() {
     this.worker.terminate();
+    this.revokeBootstrap();  // a worker terminated before it ran never fired 'message' or 'error'
   }
 
   expect(type, send) {

@@ -93,6 +93,39 @@ export class UploadRejectedError extends RecorderError {
   }
 }
 
+// An upload an earlier page of this session left is gone from the server (expired, deleted) or
+// can no longer be continued (`rejection`: the UploadRejectedError that says so): its stored
+// chunks are dropped, and recording goes on.
+export class UploadLostError extends RecorderError {
+  constructor(rejection) {
+    super('Part of your recording from an earlier visit could not be saved: the server no longer ' +
+      'accepts it (it waited too long). You can continue the interview; it is recorded as usual.',
+    { code: 'upload_lost', fatal: false, cause: rejection, detail: rejection.detail });
+    this.status = rejection.status;
+    this.serverCode = rejection.serverCode;
+  }
+}
+
+// The server refused one marker or client event for good (the batch it came in was resent one by
+// one, so only this event is dropped).
+export class MarkerRejectedError extends RecorderError {
+  constructor(label, status, serverCode, serverMessage) {
+    super('A note of the interview (a question marker) could not be saved. Your recording is not affected.',
+      { code: 'marker_rejected', fatal: false, detail: `${label}: HTTP ${status} ${serverCode || ''}: ${serverMessage || ''}` });
+    this.label = label;
+    this.status = status;
+    this.serverCode = serverCode;
+  }
+}
+
+// Another tab or window of this browser records the same session (it holds the session's Web Lock).
+export class SessionInUseError extends RecorderError {
+  constructor() {
+    super('This interview is already open in another tab or window. Continue there, or close the ' +
+      'other one and then try again here.', { code: 'session_in_use' });
+  }
+}
+
 export class StorageFullError extends RecorderError {
   constructor(cause) {
     super('This computer has run out of storage space for the recording, so recording stopped. ' +
@@ -106,6 +139,16 @@ export class StorageUnavailableError extends RecorderError {
     super('This browser does not let the page keep the recording safely (private mode or ' +
       'blocked site data). Please use a normal window and allow site data.',
     { code: 'storage_unavailable', cause, detail: cause && String(cause.message || cause) });
+  }
+}
+
+// IndexedDB stores chunks more slowly than the encoder makes them: rather than queue them in
+// memory, recording stops.
+export class StorageTooSlowError extends RecorderError {
+  constructor(waiting) {
+    super('This computer cannot save the recording fast enough (its disk is too busy or too slow), so ' +
+      'recording stopped. Everything saved so far still uploads. Close other programs, then reload the page.',
+    { code: 'storage_slow', detail: `${waiting} chunks waiting to be stored` });
   }
 }
 

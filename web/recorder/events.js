@@ -5,26 +5,42 @@
 // was lost can be sent again without duplicates. upload_url is filled in at send time from the
 // recording the event belongs to (its upload may be created after the event).
 //
-// Failures: no network / 5xx -> retried with backoff (reported like upload failures); 404 or 405
-// (a server without the events endpoint) -> kept and retried slowly; other 4xx -> the batch is
-// dropped with a console warning (it can never succeed and must not block later events).
-import { ServerUnreachableError } from './errors.js';
+// Stored events are unfinished work like stored chunks: a page of the same session opened later
+// sends what an earlier one could not.
+//
+// Answers:
+//   no answer, 5xx, 408, 429   retried with backoff (reported through onTransient, like uploads)
+//   404 not_found, 405         a server without the events endpoint: kept, retried slowly
+//   401, 403                   the upload token is refused (expired, revoked): onRejected(err), the
+//                              events stay stored and this sender stops
+//   400 for a batch            its events are sent one by one, so that only an event the server
+//                              refuses on its own is dropped (onRejected(MarkerRejectedError))
+//   404 upload_not_found       the event names an upload the server does not know (any more): it
+//                              is sent again without upload_url (its session time still places it)
+import { MarkerRejectedError, ServerUnreachableError, UploadRejectedError } from './errors.js';
+import { isSettled } from './chunk-store.js';
 import { Retry } from './retry.js';
+import { errorBody } from './tus-client.js';
 
 const BATCH = 50;
 const UNAVAILABLE_RETRY_MS = 30_000;
 
 export class EventSender {
-  constructor({ store, sessionId, endpoint, token, onTransient }) {
-    Object.assign(this, { store, sessionId, endpoint, token, onTransient });
+  // onTransient(err): a failure that will be retried; onRejected(err): an event dropped
+  // (MarkerRejectedError) or the token refused (UploadRejectedError, fatal).
+  constructor({ store, sessionId, endpoint, token, onTransient, onRejected }) {
+    Object.assign(this, { store, sessionId, endpoint, token, onTransient, onRejected });
     this.retry = new Retry();
-    this.pending = 0;
-    this.idle = true;
-    this.unavailable = false;  // the last answer was 404/405: a server without the endpoint
+    this.pending = 0;            // events stored and not yet acknowledged
+    this.waitingSince = null;    // storedAt (ms) of the oldest of them
+    this.lastError = null;       // the transient error being retried, null when healthy
+    this.idle = false;           // true once the store held no event (the run loop checks first)
+    this.unavailable = false;    // the last answer was 404/405: a server without the endpoint
+    this.rejected = null;        // the token was refused: nothing more is sent
     this.closed = false;
     this.woken = false;
     this.wakeUp = null;
-    this.idleWaiters = [];
+    this.drainWaiters = [];
     this.done = this.run();
   }
 
@@ -39,57 +55,103 @@ export class EventSender {
     this.wake();
   }
 
-  // Resolves true when every stored event was sent, false after `timeoutMs` or at once when the
-  // server has no events endpoint (waiting cannot help).
-  flushed(timeoutMs) {
+  // Resolves true once every stored event was acknowledged, false as soon as waiting cannot help
+  // (the server has no events endpoint, or refused the token). Waits through network failures.
+  drained() {
     if (this.idle) return Promise.resolve(true);
-    if (this.unavailable) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.idleWaiters.push((sent = true) => { clearTimeout(timer); resolve(sent); });
-    });
+    if (this.unavailable || this.rejected) return Promise.resolve(false);
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  settle(drained) {
+    this.drainWaiters.splice(0).forEach((resolve) => resolve(drained));
   }
 
   async run() {
-    while (!this.closed) {
-      const events = await this.store.nextEvents(this.sessionId, BATCH);
-      this.pending = events.length;
-      if (events.length === 0) {
+    while (!this.closed && !this.rejected) {
+      const records = await this.store.nextEvents(this.sessionId, BATCH);
+      this.pending = records.length < BATCH ? records.length : await this.store.countEvents(this.sessionId);
+      this.waitingSince = records[0]?.storedAt ?? null;
+      if (records.length === 0) {
         this.idle = true;
-        this.idleWaiters.splice(0).forEach((resolve) => resolve());
+        this.settle(true);
         await this.sleep(Infinity);
         continue;
       }
       this.idle = false;
       let waitMs = 0;
       try {
-        const body = [];
-        for (const e of events) body.push(await this.withUploadUrl(e));
-        if (body.includes(null)) {  // an upload is not created yet: it will be shortly
+        const bodies = [];
+        for (const r of records) bodies.push(await this.withUploadUrl(r));
+        if (bodies.includes(null)) {  // an upload is not created yet: it will be shortly
           await this.sleep(1000);
           continue;
         }
-        const res = await this.post(body);
-        this.unavailable = res.status === 404 || res.status === 405;
-        if (res.status === 201 || res.status === 200) {
-          await this.store.deleteEvents(events.map((e) => e.id));
-          this.retry.succeeded();
-        } else if (this.unavailable) {
-          console.warn('recorder: the server has no events endpoint yet; markers stay queued');
-          this.idleWaiters.splice(0).forEach((resolve) => resolve(false));
+        const unavailable = await this.send(records, bodies);
+        this.healthy();
+        if (unavailable !== this.unavailable) {
+          this.unavailable = unavailable;
+          if (unavailable) console.warn('recorder: the server has no events endpoint yet; markers stay queued');
+        }
+        if (unavailable) {
+          this.settle(false);
           waitMs = UNAVAILABLE_RETRY_MS;
-        } else if (res.status >= 500 || res.status === 429 || res.status === 408) {
-          throw new Error(`HTTP ${res.status}`);
-        } else {
-          console.warn(`recorder: ${events.length} events rejected with HTTP ${res.status}; dropped`,
-            await res.text().catch(() => ''));
-          await this.store.deleteEvents(events.map((e) => e.id));
         }
       } catch (err) {
-        this.onTransient(Object.assign(new ServerUnreachableError(err), { transient: true }));
+        if (err instanceof UploadRejectedError) {
+          this.rejected = err;
+          this.settle(false);
+          this.onRejected(err);
+          return;
+        }
+        this.lastError = err;
+        this.onTransient(err);
         await this.retry.wait();
       }
       if (waitMs) await this.sleep(waitMs);
+    }
+  }
+
+  // Sends `records` (as `bodies`) and settles each one the server answered for. Returns true if
+  // the server has no events endpoint; throws UploadRejectedError (token refused) or a transient
+  // ServerUnreachableError.
+  async send(records, bodies) {
+    let res;
+    try {
+      res = await this.post(bodies);
+    } catch (err) {
+      throw Object.assign(new ServerUnreachableError(err), { transient: true });
+    }
+    if (res.ok) {
+      await this.store.deleteEvents(records.map((r) => r.id));
+      return false;
+    }
+    const { code, message } = await errorBody(res);
+    if (res.status === 401 || res.status === 403) throw new UploadRejectedError(res.status, code, message);
+    if (res.status === 405 || (res.status === 404 && code !== 'upload_not_found')) return true;
+    if (res.status >= 500 || res.status === 429 || res.status === 408) {
+      throw Object.assign(new ServerUnreachableError(new Error(`HTTP ${res.status} ${code}: ${message}`)), { transient: true });
+    }
+    if (records.length > 1) {
+      for (let i = 0; i < records.length; i++) {
+        if (await this.send([records[i]], [bodies[i]])) return true;
+      }
+      return false;
+    }
+    const [record] = records;
+    if (code === 'upload_not_found' && record.recordingId) {
+      await this.store.addEvent({ ...record, recordingId: null });  // the next round sends it without upload_url
+    } else {
+      await this.store.deleteEvents([record.id]);
+      this.onRejected(new MarkerRejectedError(record.event.label, res.status, code, message));
+    }
+    return false;
+  }
+
+  healthy() {
+    if (this.lastError) {
+      this.lastError = null;
+      this.retry.succeeded();
     }
   }
 
@@ -100,7 +162,7 @@ export class EventSender {
     if (record.recordingId) {
       const rec = await this.store.getRecording(record.recordingId);
       if (rec?.uploadUrl) event.upload_url = rec.uploadUrl;
-      else if (rec && rec.state !== 'complete') return null;
+      else if (rec && !isSettled(rec)) return null;
     }
     return event;
   }

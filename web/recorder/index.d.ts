@@ -37,12 +37,12 @@ export interface RecorderProgress {
   ackedBytes: number;
   storedBytes: number;
   pendingBytes: number;
-  /** Age of the oldest chunk not yet acknowledged; 0 when everything is saved. */
+  /** Age of the oldest chunk, marker or client event not yet acknowledged; 0 when everything is saved. */
   waitingSeconds: number;
-  /** A network failure is being retried (offline, server unreachable). */
+  /** A network failure is being retried (offline, server unreachable), for media or markers. */
   retrying: boolean;
   online: boolean;
-  /** Markers and client events not yet acknowledged. */
+  /** Markers and client events not yet acknowledged (stored in this browser until they are). */
   pendingEvents: number;
 }
 
@@ -71,7 +71,8 @@ export interface RecordingInfo {
   kind: 'camera' | 'screen' | 'audio';
   /** 1, 2, ... across the session; a part after a reload or an interruption continues the previous one. */
   part: number;
-  state: 'recording' | 'stopped' | 'complete';
+  /** 'failed': the server lost the upload (expired, deleted) before this browser could finish it. */
+  state: 'recording' | 'stopped' | 'complete' | 'failed';
   uploadUrl: string | null;
   /** Session-clock times (ms since the epoch) of the file's time zero and of its last stored media. */
   startMs: number | null;
@@ -95,8 +96,8 @@ export interface MarkerEvent {
 export type ErrorCode =
   | 'permission_denied' | 'permission_revoked' | 'device_not_found' | 'device_in_use' | 'device_lost'
   | 'screen_share_denied' | 'screen_share_ended' | 'unsupported_browser' | 'server_unreachable'
-  | 'upload_rejected' | 'storage_full' | 'storage_unavailable' | 'encoder_behind' | 'encoder_failed'
-  | 'invalid_use' | 'internal';
+  | 'upload_rejected' | 'upload_lost' | 'marker_rejected' | 'session_in_use' | 'storage_full'
+  | 'storage_slow' | 'storage_unavailable' | 'encoder_behind' | 'encoder_failed' | 'invalid_use' | 'internal';
 
 export class RecorderError extends Error {
   readonly code: ErrorCode;
@@ -118,7 +119,22 @@ export class UploadRejectedError extends RecorderError {
   readonly status: number;
   readonly serverCode?: string;
 }
+/** Not fatal: an upload an earlier page left is gone from the server (404, 410); its chunks are dropped. */
+export class UploadLostError extends RecorderError {
+  readonly status: number;
+  readonly serverCode?: string;
+}
+/** Not fatal: the server refused one marker for good; it is dropped, the others are kept. */
+export class MarkerRejectedError extends RecorderError {
+  readonly label: string;
+  readonly status: number;
+  readonly serverCode?: string;
+}
+/** Another tab or window of this browser works on the same session (prepare(), stop()). */
+export class SessionInUseError extends RecorderError {}
 export class StorageFullError extends RecorderError {}
+/** IndexedDB stores chunks more slowly than they are made: recording stopped rather than queue them in memory. */
+export class StorageTooSlowError extends RecorderError {}
 export class StorageUnavailableError extends RecorderError {}
 export class EncoderBehindError extends RecorderError {
   readonly dropped: number;
@@ -139,16 +155,23 @@ export class Recorder extends EventTarget {
   readonly streams: { camera: MediaStream | null; screen: MediaStream | null };
   /** The session clock's zero (ms since the epoch) once recording started, also after a reload. */
   readonly sessionStartMs: number | null;
-  /** Opens storage (resuming uploads a previous page left) and the devices, and starts the encoders
-   *  (so that start() records at once). Call from a user gesture. */
+  /** Opens storage (resuming uploads and markers a previous page left; asks for persistent storage;
+   *  takes the session's Web Lock, else SessionInUseError) and the devices, and starts the
+   *  encoders (so that start() records at once). Call from a user gesture. */
   prepare(): Promise<void>;
   /** Starts recording (prepares first if needed); from 'interrupted' it records a new part. */
   start(): Promise<void>;
-  /** Stores a marker or client event at the current recording time; it is sent with retries. */
+  /** Stores a marker or client event at the current recording time; it is sent with retries.
+   *  Throws InvalidUseError for what the server would refuse: a label of more than 200 bytes
+   *  (UTF-8), data that is not a JSON object or is over 16 KiB as JSON. */
   mark(label: string, data?: Record<string, unknown>, options?: { type?: 'marker' | 'client_event' }): Promise<MarkerEvent>;
-  /** Stops and resolves when the server acknowledged every byte and completed every upload. */
+  /** Stops and resolves when the server acknowledged every byte and every marker and completed
+   *  every upload, waiting through network failures; rejects if an upload or the token was refused.
+   *  From 'idle' it only finishes what an earlier page of the session left. Resolves with markers
+   *  pending only when the server has no events endpoint (see progress().pendingEvents). */
   stop(): Promise<void>;
   progress(): RecorderProgress;
+  /** This page's recordings and those earlier pages left unfinished (settled ones are pruned). */
   recordings(): Promise<RecordingInfo[]>;
   addEventListener<K extends keyof RecorderEventMap>(type: K,
     listener: (event: RecorderEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
@@ -158,5 +181,6 @@ export class Recorder extends EventTarget {
 
 export function createRecorder(options: RecorderOptions): Recorder;
 
-/** What an earlier page left in this browser for the session; null if nothing. */
-export function findUnfinished(sessionId: string): Promise<{ zeroMs: number; parts: number; unfinished: number } | null>;
+/** What an earlier page left in this browser for the session: recordings still to upload
+ *  (`unfinished`) and markers still to send (`events`); null if the session never recorded here. */
+export function findUnfinished(sessionId: string): Promise<{ zeroMs: number; parts: number; unfinished: number; events: number } | null>;

@@ -10,6 +10,8 @@
 //                              as a new recording (part N+1 on the same clock)
 //   any -> failed              encoder crash, storage full, upload refused; stored data still
 //                              uploads; stop() waits for it
+//   idle -> stopping -> stopped   stop() without recording: finishes what an earlier page of the
+//                              session left (uploads and markers), without opening devices
 // Events: 'state' {state, previous}, 'progress' (see progress()), 'stats' {kind, stats},
 // 'error' {error: RecorderError}. Non-fatal errors (error.fatal false) are warnings: the
 // recorder keeps going.
@@ -17,15 +19,17 @@
 // Durability: every chunk is stored before it is sent and deleted only once acknowledged. A page
 // opened again for the same session (reload, browser restart) finds what was not acknowledged in
 // prepare(), uploads it, completes those uploads, and start() continues with a new part whose
-// Upload-Metadata names the part it continues (continuation_of = its recording_id).
+// Upload-Metadata names the part it continues (continuation_of = its recording_id). Stored markers
+// are unfinished work too. One page at a time works on a session: it holds the session's Web Lock
+// (a second tab gets SessionInUseError instead of taking over the first one's recordings).
 import { deviceName, openCamera, openScreen, stopStream, watchStream } from './capture.js';
-import { ChunkStore } from './chunk-store.js';
+import { ChunkStore, isSettled } from './chunk-store.js';
 import { isoTime, nowMs } from './clock.js';
-import { InvalidUseError, RecorderError } from './errors.js';
+import { InvalidUseError, MarkerRejectedError, RecorderError, SessionInUseError, UploadLostError } from './errors.js';
 import { EventSender } from './events.js';
 import { Recording, newId, startEncoder } from './recording.js';
 import { TusClient } from './tus-client.js';
-import { Uploader } from './uploader.js';
+import { Uploader, isGone } from './uploader.js';
 
 export * from './errors.js';
 
@@ -36,16 +40,19 @@ const DEFAULTS = {
   screenVideo: { width: 1920, height: 1080, fps: 15, kbps: 2500 },
   audio: { kbps: 64 },
 };
-// How long stop() waits for markers after the media is acknowledged; undelivered ones stay
-// stored and go out from the next page of the same session.
-const EVENTS_FLUSH_MS = 10_000;
+// The server's limits for one event (server/http_api.cc, ParseEvents): mark() refuses more.
+const MAX_LABEL_BYTES = 200;
+const MAX_DATA_BYTES = 16 * 1024;
+// Sessions of this browser with nothing left to send are forgotten after this long.
+const SESSION_KEEP_MS = 30 * 24 * 3600 * 1000;
 
 export function createRecorder(options) {
   return new Recorder(options);
 }
 
 // What a previous page left for this session in this browser: null if nothing, else the
-// session's time zero and how many of its recordings still wait for the server.
+// session's time zero, how many of its recordings still wait for the server and how many of its
+// markers and client events.
 export async function findUnfinished(sessionId) {
   const store = await ChunkStore.open();
   try {
@@ -53,7 +60,7 @@ export async function findUnfinished(sessionId) {
     if (!session?.zeroMs) return null;
     const recordings = await store.recordingsOf(sessionId);
     return { zeroMs: session.zeroMs, parts: session.parts,
-      unfinished: recordings.filter((r) => r.state !== 'complete').length };
+      unfinished: recordings.filter((r) => !isSettled(r)).length, events: await store.countEvents(sessionId) };
   } finally {
     store.close();
   }
@@ -77,7 +84,10 @@ export class Recorder extends EventTarget {
     this.state = 'idle';
     this.streams = { camera: null, screen: null };
     this.live = [];             // Recordings of the current part
-    this.uploaders = new Set(); // every upload this page works on, live and resumed
+    this.uploaders = new Set(); // the uploads this page works on, live and resumed, until they settle
+    this.finished = { acked: 0, stored: 0 };  // bytes of this page's uploads that completed
+    this.refusal = null;        // the first upload (or token) the server refused: stop() rejects with it
+    this.unlock = null;         // releases the session's Web Lock
     this.unwatch = [];
     this.unreachable = false;   // a transient network failure is being retried
     this.session = null;
@@ -116,12 +126,12 @@ export class Recorder extends EventTarget {
   async start() {
     if (this.state === 'idle' || this.state === 'interrupted') await this.prepare();
     if (this.state !== 'ready') throw new InvalidUseError(`start() in state ${this.state}`);
-    const previousParts = await this.store.recordingsOf(this.sessionId);
     this.live = this.wanted().map(([kind, stream, video]) => new Recording({
       store: this.store, tus: this.tus, session: this.session, kind, part: ++this.session.parts,
-      continuationOf: lastOfKind(previousParts, kind)?.id ?? null, stream, video, audio: this.audio,
+      continuationOf: this.session.last?.[kind] ?? null, stream, video, audio: this.audio,
       debug: this.debug, hooks: this.hooks(),
     }));
+    this.session.last = { ...this.session.last, ...Object.fromEntries(this.live.map((r) => [r.kind, r.id])) };
     await this.store.putSession(this.session);
     try {
       for (const rec of this.live) {
@@ -149,9 +159,11 @@ export class Recorder extends EventTarget {
 
   // Stores a marker (type 'marker') or a client event (type 'client_event') at the current
   // recording time; it is sent to the server with retries. Resolves with the event once stored.
+  // Throws InvalidUseError for what the server would refuse: a label of more than 200 bytes
+  // (UTF-8), data that is not a JSON object or is over 16 KiB as JSON.
   async mark(label, data = {}, { type = 'marker' } = {}) {
     if (!this.session?.zeroMs) throw new InvalidUseError('mark() before start()');
-    if (typeof label !== 'string' || !label) throw new InvalidUseError('a marker needs a label');
+    data = checkedEvent(label, data, type);
     const now = nowMs();
     const event = { id: newId(), type, label, data, recording_time_ms: Math.round(now - this.session.zeroMs),
       wall_time: isoTime(now) };
@@ -162,23 +174,33 @@ export class Recorder extends EventTarget {
   }
 
   // Ends the interview: stops recording, releases the devices and resolves when the server has
-  // acknowledged every byte and completed every upload (also those resumed from an earlier page).
-  // Rejects with the error if an upload was refused.
+  // acknowledged every byte and every marker and completed every upload (also what an earlier
+  // page of the session left; from 'idle' that is all it does). Network failures are waited out.
+  // Rejects with the error if an upload or the token was refused. Resolves with markers still
+  // pending only if the server has no events endpoint (progress().pendingEvents says how many;
+  // they keep being retried and stay stored for a later page).
   async stop() {
     if (this.state === 'stopped') return;
-    if (this.state === 'idle' || this.state === 'preparing' || this.state === 'stopping') {
-      throw new InvalidUseError(`stop() in state ${this.state}`);
-    }
+    if (this.state === 'preparing' || this.state === 'stopping') throw new InvalidUseError(`stop() in state ${this.state}`);
+    const previous = this.state;
     this.setState('stopping');
+    if (!this.store) {
+      try {
+        await this.openStore();
+      } catch (err) {
+        this.setState(previous);
+        throw this.report(err);
+      }
+    }
     await this.endPart();
     this.releaseDevices();
-    const results = await Promise.allSettled([...this.uploaders].map((u) => u.done));
-    const refused = results.find((r) => r.status === 'rejected');
-    await this.sender.flushed(EVENTS_FLUSH_MS);
+    await Promise.allSettled([...this.uploaders].map((u) => u.done));
+    const drained = await this.sender.drained();
     this.emitProgress();
-    clearInterval(this.progressTimer);
-    this.setState(refused ? 'failed' : 'stopped');
-    if (refused) throw refused.reason;
+    if (drained) clearInterval(this.progressTimer);
+    this.setState(this.refusal ? 'failed' : 'stopped');
+    this.unlock?.();
+    if (this.refusal) throw this.refusal;
   }
 
   // A snapshot for the 'progress' event:
@@ -187,10 +209,10 @@ export class Recorder extends EventTarget {
   //   retrying         a network failure is being retried (offline or server unreachable)
   //   online           navigator.onLine;   pendingEvents   markers not yet sent
   progress() {
-    let acked = 0;
-    let stored = 0;
-    let oldest = null;
-    let retrying = false;
+    let acked = this.finished.acked;
+    let stored = this.finished.stored;
+    let oldest = this.sender?.waitingSince ?? null;
+    let retrying = Boolean(this.sender?.lastError);
     for (const u of this.uploaders) {
       acked += u.ackedBytes;
       stored += u.storedBytes;
@@ -204,39 +226,79 @@ export class Recorder extends EventTarget {
     };
   }
 
-  // The session's recordings as stored in this browser (for diagnostics and tests).
+  // The session's recordings as stored in this browser (for diagnostics and tests): this page's
+  // and those earlier pages left unfinished (settled ones are pruned when a page opens the store).
   async recordings() {
-    const all = await this.store.recordingsOf(this.sessionId);
-    return all.sort((a, b) => a.part - b.part).map(({ id, kind, part, state, uploadUrl, startMs, endMs,
-      storedChunks, storedBytes, ackedBytes, continuationOf }) => ({ id, kind, part, state, uploadUrl,
-      startMs, endMs, storedChunks, storedBytes, ackedBytes, continuationOf }));
+    const all = (await this.store.recordingsOf(this.sessionId)).sort((a, b) => a.part - b.part);
+    const out = [];
+    for (const { id, kind, part, state, uploadUrl, startMs, endMs, storedChunks, storedBytes, continuationOf } of all) {
+      const ackedBytes = await this.store.ackedBytes({ id, state, storedBytes });
+      out.push({ id, kind, part, state, uploadUrl, startMs, endMs, storedChunks, storedBytes, ackedBytes, continuationOf });
+    }
+    return out;
   }
 
   // ---- internals ----
 
   async openStore() {
+    await this.lockSession();
+    // Asks the browser not to evict the stored chunks under storage pressure; it may say no.
+    navigator.storage?.persist?.().catch(() => {});
     this.store = await ChunkStore.open();
+    await this.store.prune(this.sessionId, SESSION_KEEP_MS);
     this.tus = new TusClient({ endpoint: new URL('/files/', this.server).href, token: this.token });
     this.session = await this.store.getSession(this.sessionId) ??
-      { sessionId: this.sessionId, server: this.server.href, zeroMs: null, parts: 0 };
+      { sessionId: this.sessionId, server: this.server.href, zeroMs: null, parts: 0, last: {} };
     // Recordings a previous page left: their encoder is gone, so what is stored is all there is.
     for (const rec of await this.store.recordingsOf(this.sessionId)) {
-      if (rec.state === 'complete') continue;
+      if (isSettled(rec)) continue;
       if (rec.state === 'recording') await this.store.updateRecording(rec.id, { state: 'stopped' });
       const uploader = new Uploader({ store: this.store, tus: this.tus, recordingId: rec.id,
         onProgress: () => this.emitProgress(), onTransient: (err) => this.onTransient(err) });
       uploader.storedBytes = rec.storedBytes;
-      this.track(uploader);
+      this.track(uploader, rec);
     }
     this.sender = new EventSender({ store: this.store, sessionId: this.sessionId, token: this.token,
       endpoint: new URL(`/api/v1/sessions/${encodeURIComponent(this.sessionId)}/events`, this.server).href,
-      onTransient: (err) => this.onTransient(err) });
+      onTransient: (err) => this.onTransient(err),
+      onRejected: (err) => (err instanceof MarkerRejectedError ? this.report(err) : this.refuse(err)) });
     this.progressTimer = setInterval(() => this.emitProgress(), 1000);
   }
 
-  track(uploader) {
+  // Holds the session's Web Lock for the life of this page (or until stop() completes): a second
+  // tab of the same session would otherwise take the first one's live recordings for leftovers.
+  // Browsers without Web Locks go unprotected.
+  lockSession() {
+    if (!navigator.locks) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      navigator.locks.request(`interview-recorder:${this.sessionId}`, { ifAvailable: true }, (lock) => {
+        if (!lock) return reject(new SessionInUseError());
+        resolve();
+        return new Promise((release) => { this.unlock = release; });
+      }).catch(reject);
+    });
+  }
+
+  // Follows an upload until it settles, then forgets it (its bytes stay counted in progress()).
+  // A resumed upload (`resumed`: its record) the server no longer has cannot ever be completed:
+  // its chunks are dropped with a warning, and the interview goes on.
+  track(uploader, resumed = null) {
     this.uploaders.add(uploader);
-    uploader.done.catch((err) => this.fail(err));
+    uploader.done.then(() => {
+      this.uploaders.delete(uploader);
+      this.finished.acked += uploader.ackedBytes;
+      this.finished.stored += uploader.storedBytes;
+    }, async (err) => {
+      this.uploaders.delete(uploader);
+      if (!resumed || !isGone(err)) return this.refuse(err);
+      await this.store.settleRecording(resumed.id, { state: 'failed' });
+      this.report(new UploadLostError(err));
+    });
+  }
+
+  refuse(err) {
+    this.refusal ??= err;
+    return this.fail(err);
   }
 
   hooks() {
@@ -336,6 +398,22 @@ export class Recorder extends EventTarget {
   }
 }
 
-function lastOfKind(recordings, kind) {
-  return recordings.filter((r) => r.kind === kind).sort((a, b) => b.part - a.part)[0];
+// The event's data as the server will store it (a JSON object), or InvalidUseError.
+function checkedEvent(label, data, type) {
+  if (type !== 'marker' && type !== 'client_event') throw new InvalidUseError("the type must be 'marker' or 'client_event'");
+  if (typeof label !== 'string' || !label) throw new InvalidUseError('a marker needs a label');
+  if (utf8Bytes(label) > MAX_LABEL_BYTES) throw new InvalidUseError(`a marker label is at most ${MAX_LABEL_BYTES} bytes (UTF-8)`);
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InvalidUseError('marker data must be an object');
+  let json;
+  try {
+    json = JSON.stringify(data);
+  } catch (err) {
+    throw new InvalidUseError(`marker data must be JSON: ${err.message}`);
+  }
+  if (utf8Bytes(json) > MAX_DATA_BYTES) throw new InvalidUseError(`marker data is at most ${MAX_DATA_BYTES} bytes as JSON`);
+  return JSON.parse(json);
+}
+
+function utf8Bytes(text) {
+  return new TextEncoder().encode(text).length;
 }

@@ -11,7 +11,7 @@
 // media handed to the encoder).
 import { nowMs, toStreamUs } from './clock.js';
 import { Encoder } from './encoder.js';
-import { EncoderBehindError, StorageFullError } from './errors.js';
+import { EncoderBehindError, RecorderError, StorageFullError, StorageTooSlowError } from './errors.js';
 import { startAudioSource } from './audio-source.js';
 import { startFrameSource } from './frame-source.js';
 import { Uploader } from './uploader.js';
@@ -21,6 +21,9 @@ import { Uploader } from './uploader.js';
 const BEHIND_FRAMES = 5;
 const BEHIND_REPORT_MS = 10_000;
 const WARM_UP_SECONDS = 3;
+// Chunks (about a second each) that may wait for IndexedDB; one more fails the recording with
+// StorageTooSlowError instead of holding ever more media in memory.
+const MAX_WAITING_WRITES = 4;
 
 export class Recording {
   // `hooks`: onProgress(), onStats(kind, stats), onWarning(err), onFailure(err), onTransient(err).
@@ -31,7 +34,8 @@ export class Recording {
     this.startMs = null;
     this.startAtMs = Infinity;
     this.sources = [];
-    this.writes = Promise.resolve();
+    this.writes = Promise.resolve();  // the chunk writes in order; `waitingWrites` of them pending
+    this.waitingWrites = 0;
     this.failure = null;
     this.clientDropped = 0;
     this.reportedDropped = 0;
@@ -44,7 +48,7 @@ export class Recording {
     await this.store.addRecording({
       id: this.id, sessionId: this.session.sessionId, kind: this.kind, part: this.part,
       continuationOf: this.continuationOf, uploadUrl: null, state: 'recording', storedChunks: 0,
-      storedBytes: 0, ackedBytes: 0, zeroMs: null, startMs: null, endMs: null,
+      storedBytes: 0, zeroMs: null, startMs: null, endMs: null,
       createdAt: Date.now(),
     });
     this.uploader = new Uploader({
@@ -105,9 +109,15 @@ export class Recording {
   }
 
   onChunk(info, data) {
+    if (this.failure) return;  // after a failed or refused write the stream has a gap: store no more
+    if (this.waitingWrites >= MAX_WAITING_WRITES) {
+      this.fail(new StorageTooSlowError(this.waitingWrites));
+      return;
+    }
+    this.waitingWrites += 1;
     const endMs = info.isHeader ? null : this.startMs + info.lastTimestampUs / 1000;
     this.writes = this.writes.then(async () => {
-      if (this.failure) return;  // after a failed write the stream has a gap: store no more
+      if (this.failure) return;
       try {
         const rec = await this.store.appendChunk(this.id, info.index, data,
           { endMs, startMs: this.startMs, zeroMs: this.session.zeroMs });
@@ -116,7 +126,9 @@ export class Recording {
         this.uploader.wake();
         this.hooks.onProgress();
       } catch (err) {
-        this.fail(err instanceof StorageFullError ? err : new StorageFullError(err));
+        this.fail(err instanceof RecorderError ? err : new StorageFullError(err));
+      } finally {
+        this.waitingWrites -= 1;
       }
     });
   }
@@ -144,11 +156,12 @@ export class Recording {
   }
 
   // Ends the recording: sources stop, the encoder flushes, every chunk is stored and the record is
-  // marked 'stopped' so the uploader completes the upload. Safe after a failure (stores what it can).
+  // marked 'stopped' so the uploader completes the upload. Safe after a failure (stores what it
+  // can; the uploader completes what was stored even if the record cannot be updated).
   async stop() {
     this.sources.forEach((s) => s.stop());
     this.sources = [];
-    if (!this.uploader) return null;  // open() failed before anything was stored
+    if (!this.uploader) return;  // open() failed before anything was stored
     if (this.encoder && !this.encoder.failed && !this.failure) {
       try {
         this.stats = { ...(await this.encoder.stop()).stats, videoFramesSkipped: this.clientDropped };
@@ -158,10 +171,9 @@ export class Recording {
     }
     await this.writes;
     this.encoder?.terminate();
-    const rec = await this.store.updateRecording(this.id, { state: 'stopped' });
-    this.uploader.storedBytes = rec.storedBytes;
-    this.uploader.wake();
-    return rec;
+    await this.store.updateRecording(this.id, { state: 'stopped' }).catch((err) => this.fail(err));
+    this.uploader.storedBytes = this.storedBytes;
+    this.uploader.finish();
   }
 }
 

@@ -91,7 +91,7 @@ function transient(err) {
 }
 
 // The server answers errors as {"error": code, "message": text}; HEAD responses have no body.
-async function errorBody(res) {
+export async function errorBody(res) {
   try {
     const json = await res.json();
     return { code: json.error, message: json.message };

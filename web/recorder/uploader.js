@@ -8,7 +8,9 @@
 // and chunks it already covers are acknowledged without being sent again.
 //
 // Failures: transient ones (no network, 5xx, 409) are retried forever with backoff (retry.js)
-// and reported through onTransient; anything else rejects `done` (the caller reports it).
+// and reported through onTransient; anything else rejects `done` (the caller reports it;
+// isGone() tells the refusals after which the stored chunks can never be uploaded).
+import { isSettled } from './chunk-store.js';
 import { isoTime } from './clock.js';
 import { UploadRejectedError } from './errors.js';
 import { Retry, isTransient } from './retry.js';
@@ -30,6 +32,7 @@ export class Uploader {
     this.woken = false;
     this.wakeUp = null;
     this.closed = false;
+    this.finishing = false;
     this.abort = new AbortController();
     this.done = this.run();
   }
@@ -38,6 +41,13 @@ export class Uploader {
   wake() {
     this.woken = true;
     this.wakeUp?.();
+  }
+
+  // The recording stopped and every chunk is stored: complete the upload. The owner also stores
+  // the state 'stopped', but with the quota exhausted that write fails; this one cannot.
+  finish() {
+    this.finishing = true;
+    this.wake();
   }
 
   // Stops work without completing (page teardown); what is stored stays for the next page.
@@ -52,17 +62,14 @@ export class Uploader {
     for (;;) {
       if (this.closed) return null;
       const rec = await this.store.getRecording(this.recordingId);
-      this.ackedBytes = rec.ackedBytes;
-      if (rec.state === 'complete') return rec;
+      if (isSettled(rec)) return rec;
+      if (this.finishing && rec.state === 'recording') rec.state = 'stopped';  // see finish()
       try {
         if (!rec.uploadUrl) {
           // The upload is created with the first Cluster (chunk 1): a recording that ends with
           // at most its header holds no media and is not uploaded.
           if (rec.startMs === null || rec.storedChunks < 2) {
-            if (rec.state === 'stopped') {
-              if (rec.storedChunks === 1) await this.store.ackChunk(rec.id, 0, rec.storedBytes);
-              return await this.store.updateRecording(rec.id, { state: 'complete' });
-            }
+            if (rec.state === 'stopped') return await this.completed(rec);
             await this.sleep();
             continue;
           }
@@ -78,6 +85,7 @@ export class Uploader {
         }
         const chunk = await this.store.firstChunk(rec.id);
         this.waitingSince = chunk ? chunk.storedAt : null;
+        this.ackedBytes = chunk ? chunk.offset : rec.storedBytes;
         if (chunk) {
           const sent = await this.send(rec, chunk, serverOffset);
           serverOffset = sent.offset;
@@ -122,16 +130,20 @@ export class Uploader {
       if (serverOffset < end) return { offset: serverOffset, completed };  // partial: rest next round
       completed = last;
     }
-    await this.store.ackChunk(rec.id, chunk.index, end);
+    await this.store.ackChunk(rec.id, chunk.index);
     this.ackedBytes = end;
     return { offset: serverOffset, completed };
   }
 
+  // The server has the whole file (or, without an upload, there was no media to send): the
+  // recording is complete and its chunks still stored are deleted, also those whose
+  // acknowledgement was lost (HEAD found the upload complete, or the server answered
+  // upload_finished).
   async completed(rec) {
     this.waitingSince = null;
     this.healthy();
     this.ackedBytes = rec.storedBytes;
-    return this.store.updateRecording(rec.id, { state: 'complete', ackedBytes: rec.storedBytes });
+    return this.store.settleRecording(rec.id, { state: 'complete' });
   }
 
   healthy() {
@@ -155,6 +167,13 @@ export class Uploader {
       };
     });
   }
+}
+
+// The server no longer has the upload (404 unknown or terminated, 410 expired) or lacks bytes
+// this browser no longer holds: no request to that upload can succeed.
+export function isGone(err) {
+  return err instanceof UploadRejectedError &&
+    (err.status === 404 || err.status === 410 || err.serverCode === 'upload_gap');
 }
 
 // Upload-Metadata of a recording. start_ms: session recording time (ms) of the file's time zero;

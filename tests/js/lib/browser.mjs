@@ -1,6 +1,7 @@
 // Browser test harness: a real recorder-server on a free port with a temporary data folder, a
 // session created with the API key, and headless Chromium (Debian's, driven by playwright-core)
 // with fake camera/microphone fed from the test clips.
+import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -97,12 +98,17 @@ export function fakeMedia() {
 //   grant: true    camera/microphone/screen allowed without a prompt (--use-fake-ui-for-media-stream)
 //   devices: true  fake camera and microphone from the test clips
 //   args           more Chromium flags
-export async function launchBrowser({ grant = true, devices = true, args = [] } = {}) {
+//   profile        a profile folder to use and keep (a browser restart relaunches with it);
+//                  default: a fresh one, deleted by close()
+//   mute: true     Playwright's --mute-audio; it also silences a captured tab's audio
+export async function launchBrowser({ grant = true, devices = true, args = [], profile, mute = true } = {}) {
   const media = fakeMedia();
-  const profile = tempDir('recorder-chromium-');
+  const keepProfile = Boolean(profile);
+  profile ??= tempDir('recorder-chromium-');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
+    ignoreDefaultArgs: mute ? [] : ['--mute-audio'],
     args: [
       '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -119,12 +125,34 @@ export async function launchBrowser({ grant = true, devices = true, args = [] } 
   page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
   return {
-    context, page, logs,
+    context, page, logs, profile,
     async close() {
-      await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
+      await context.close().catch(() => {});  // already gone after kill()
+      if (!keepProfile) fs.rmSync(profile, { recursive: true, force: true });
+    },
+    // Ends Chromium at once, as a crash or a power cut would: SIGKILL to the browser process this
+    // test started (our child running with this profile). No page gets pagehide or beforeunload.
+    async kill() {
+      const pid = childWithArg(`--user-data-dir=${profile}`);
+      process.kill(pid, 'SIGKILL');
+      await new Promise((resolve) => context.once('close', resolve));
     },
   };
+}
+
+// The pid of this process's child whose command line holds `arg`.
+function childWithArg(arg) {
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(arg)) return Number(name);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  throw new Error(`no child process with ${arg}`);
 }
 
 // Clicks through the page to the recording state (device check, consent, start).
@@ -173,4 +201,130 @@ export async function finalizedFiles(dataDir, count, timeoutMs = 20_000) {
 // What the server's index holds, as SQL text (schema-agnostic lookups by value).
 export function indexDump(dataDir) {
   return execFileSync('sqlite3', [path.join(dataDir, '.recorder', 'index.sqlite3'), '.dump'], { encoding: 'utf8' });
+}
+
+// Runs `body` with a server, a session and a browser, and always cleans up; on failure the
+// page's console is printed to help the diagnosis. `options`: launchBrowser's, and `server`:
+// startServer's.
+export async function withSetup(options, body) {
+  const server = await startServer(options.server);
+  const session = await createSession(server);
+  const browser = await launchBrowser(options);
+  try {
+    await body({ server, session, browser, page: browser.page });
+    server.remove();
+  } catch (err) {
+    console.log(`--- page console ---\n${browser.logs.slice(-40).join('\n')}\n` +
+      `--- server data ${server.dataDir}, log ${server.logFile}`);
+    throw err;
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+export function until(page, predicate, arg, timeout = 30_000) {
+  return page.waitForFunction(predicate, arg, { timeout, polling: 250 });
+}
+
+export function untilState(page, state, timeout = 30_000) {
+  return until(page, (s) => window.interviewPage?.state === s, state, timeout);
+}
+
+export const progress = (page) => page.evaluate(() => window.interviewPage.recorder.progress());
+export const recordings = (page) => page.evaluate(() => window.interviewPage.recorder.recordings());
+
+// The server's view of an upload (tus HEAD): {offset, length}.
+export async function serverUpload(url, token) {
+  const res = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200, `HEAD ${url}`);
+  return { offset: Number(res.headers.get('Upload-Offset')), length: Number(res.headers.get('Upload-Length')) };
+}
+
+// The session's markers and client events in the server's index, by recording time.
+export function sessionEvents(dataDir) {
+  const out = execFileSync('sqlite3', ['-json', path.join(dataDir, '.recorder', 'index.sqlite3'),
+    'SELECT type, label, recording_time_ms, upload_id FROM session_events ORDER BY recording_time_ms, id'], { encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : [];
+}
+
+// Keeps a copy of every chunk the page stores in IndexedDB, taken when its transaction commits:
+// evidence of what must arrive that does not come from the recorder's own bookkeeping. Works
+// across reloads (the init script and the binding stay with the page); pass the same `stored` to
+// follow another page (a restarted browser). Returns Map recordingId -> Map chunk index -> Buffer.
+export async function captureStoredChunks(page, stored = new Map()) {
+  await page.exposeBinding('__chunkStored', (_source, { recordingId, index, data }) => {
+    if (!stored.has(recordingId)) stored.set(recordingId, new Map());
+    stored.get(recordingId).set(index, Buffer.from(data, 'base64'));
+  });
+  await page.addInitScript(() => {
+    const add = IDBObjectStore.prototype.add;
+    IDBObjectStore.prototype.add = function (value, ...rest) {
+      const request = add.call(this, value, ...rest);
+      if (this.name === 'chunks') {
+        const { recordingId, index } = value;
+        const bytes = new Uint8Array(value.data.slice(0));
+        this.transaction.addEventListener('complete', () => {
+          let text = '';
+          for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+          window.__chunkStored({ recordingId, index, data: btoa(text) });
+        });
+      }
+      return request;
+    };
+  });
+  return stored;
+}
+
+// Checks that the finalized `file` holds exactly the frames of a recording's stored `chunks`
+// (Map index -> Buffer from captureStoredChunks: the header, then one Cluster each): the same
+// packets bit for bit, with the same timestamps, in the same order, so a chunk lost or sent twice
+// fails. Returns the chunks' total size (what the upload's offset must be) and the frame count.
+export function assertChunksArrived(chunks, file) {
+  const indexes = [...chunks.keys()].sort((a, b) => a - b);
+  assert.ok(indexes.length >= 2, `${indexes.length} chunks stored`);
+  assert.deepEqual(indexes, indexes.map((_, i) => i), 'chunks stored in order from 0, without gaps');
+  const dir = tempDir('stored-chunks-');
+  const live = path.join(dir, 'live.webm');
+  const bytes = Buffer.concat(indexes.map((i) => chunks.get(i)));
+  fs.writeFileSync(live, bytes);
+  const frames = (f) => execFileSync('ffmpeg', ['-v', 'error', '-i', f, '-map', '0', '-c', 'copy', '-f', 'framemd5', '-'],
+    { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter((l) => l && !l.startsWith('#'));
+  const stored = frames(live);
+  const arrived = frames(file);
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.equal(arrived.length, stored.length, `${path.basename(file)}: ${arrived.length} frames, ${stored.length} stored`);
+  assert.deepEqual(arrived, stored, `${path.basename(file)}: the stored frames, bit for bit`);
+  return { bytes: bytes.length, frames: stored.length };
+}
+
+// A recording `rec` (from recorder.recordings()) arrived whole: its finalized `file` holds the frames
+// of every chunk the page stored for it (`stored` from captureStoredChunks), and the server's
+// upload is complete at their total size.
+export async function assertArrived(stored, rec, file, token) {
+  const chunks = stored.get(rec.id);
+  assert.ok(chunks, `chunks of part ${rec.part} were stored`);
+  const { bytes } = assertChunksArrived(chunks, file);
+  assert.deepEqual(await serverUpload(rec.uploadUrl, token), { offset: bytes, length: bytes },
+    'the upload is complete at the stored size');
+}
+
+// Chunks left in the page's IndexedDB, over all recordings.
+export function storedChunkCount(page) {
+  return page.evaluate(async () => {
+    const { ChunkStore } = await import('/recorder/chunk-store.js');
+    const store = await ChunkStore.open();
+    try {
+      return await store.countChunks();
+    } finally {
+      store.close();
+    }
+  });
+}
+
+// Mean volume (dB) of a file's audio track (the fake microphone's speech is far above silence).
+export function audioMeanDb(file) {
+  const run = execFileSync('sh', ['-c', `ffmpeg -v info -nostats -i "${file}" -map 0:a -af volumedetect -f null - 2>&1`],
+    { encoding: 'utf8' });
+  return Number(/mean_volume: (-?[\d.]+) dB/.exec(run)?.[1] ?? -Infinity);
 }
