@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <set>
 
 #include <mkvmuxer/mkvmuxer.h>
 #include <mkvparser/mkvparser.h>
@@ -206,16 +207,29 @@ Result<FinalizeInfo> FinalizeImpl(const std::string& live_path, const std::strin
   muxer.GetSegmentInfo()->set_timecode_scale(static_cast<uint64_t>(scale));
   if (in.GetInfo()->GetWritingAppAsUTF8()) muxer.GetSegmentInfo()->set_writing_app(in.GetInfo()->GetWritingAppAsUTF8());
 
+  // Tracks without a single frame are left out: a screen share of a tab that never changed has
+  // its audio and an empty video track, which mkvmuxer cannot finalize (and nobody can play).
+  std::set<uint64_t> tracks_with_frames;
+  Result<internal::WalkEnd> counted = internal::WalkClusters(
+      *src.value(), static_cast<uint64_t>(in.m_start), in.m_size, [&](const BlockFrame& f) {
+        if (f.data_size > 0) tracks_with_frames.insert(f.track);
+        return Status::Ok();
+      });
+  if (!counted.ok()) return counted.status();
+
   // Output tracks are numbered 1..N: mkvmuxer indexes per-track state by number - 1.
   std::vector<TrackState> tracks;
   const mkvparser::Tracks& in_tracks = *in.GetTracks();
   for (unsigned long i = 0; i < in_tracks.GetTracksCount(); ++i) {
     const mkvparser::Track* t = in_tracks.GetTrackByIndex(i);
     if (!t || (t->GetType() != mkvparser::Track::kVideo && t->GetType() != mkvparser::Track::kAudio)) continue;
+    if (!tracks_with_frames.count(static_cast<uint64_t>(t->GetNumber()))) continue;
     tracks.emplace_back();
     RETURN_IF_ERROR(CopyTrack(*t, tracks.size(), muxer, &tracks.back()));
   }
-  if (tracks.empty()) return Corrupt("no video or audio track");
+  if (tracks.empty()) {
+    return Corrupt(tracks_with_frames.empty() ? "no complete frame in the input" : "no video or audio track");
+  }
 
   uint64_t cue_track = 0;
   for (const TrackState& t : tracks) {

@@ -7,6 +7,7 @@
 
 #include "recorder/media_io.h"
 #include "test_support.h"
+#include "webm/finalize.h"
 
 namespace recorder::testing {
 namespace {
@@ -74,6 +75,39 @@ TEST(SpeechOnly, OpusKeepsTheDurationWithin40msAndTheSpeechIsAudible) {
   EXPECT_NEAR(out_db, in_db, 3.0);
   // Every Cluster of an audio-only stream is a place to start.
   for (size_t i = 1; i < sink.chunks.size(); ++i) EXPECT_TRUE(sink.chunks[i].info.starts_with_keyframe);
+}
+
+// A screen share of a tab that never changes delivers no frames: the recording has its audio
+// and a video track without a single frame. Finalize must keep the audio (the empty track goes).
+TEST(SpeechOnly, AVideoTrackThatNeverGotAFrameStillFinalizesWithItsAudio) {
+  auto wav = ReadWav(Speech48kWav());
+  ASSERT_TRUE(wav.ok()) << wav.status().ToString();
+  CollectingSink sink;
+  RecorderConfig config;
+  config.video = VideoConfig::Screen(1280, 720);
+  config.audio = AudioConfig{};
+  auto rec = Recorder::Create(config, &sink);
+  ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+  const int64_t total = std::min<int64_t>(wav->frames(), 3 * 48000);
+  for (int64_t pos = 0; pos < total; pos += kBlock) {
+    const int n = static_cast<int>(std::min<int64_t>(kBlock, total - pos));
+    ASSERT_TRUE((*rec)->AddAudio(wav->samples.data() + pos, n, kClockStartUs + pos * 1000000 / 48000).ok());
+  }
+  ASSERT_TRUE((*rec)->Stop().ok());
+  const std::string live = WorkDir() + "/no-video-frames.live.webm";
+  const std::string seekable = WorkDir() + "/no-video-frames.webm";
+  WriteChunks(sink.chunks, 0, false, live);
+
+  auto info = webm::Finalize(live, seekable);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  ASSERT_EQ(info->tracks.size(), 1u);
+  EXPECT_EQ(info->tracks[0].kind, webm::TrackKind::kAudio);
+  EXPECT_NEAR(info->duration_ms, 3000, 60);
+  EXPECT_GT(info->cue_points, 0u) << "audio alone is seekable too";
+  auto probe = Probe(seekable);
+  ASSERT_EQ(probe["streams"].size(), 1u);
+  EXPECT_EQ(probe["streams"][0]["codec_name"], "opus");
+  EXPECT_NEAR(DecodeAudio(seekable).size(), static_cast<double>(total), 0.040 * 48000);
 }
 
 // FourPeople + speech as a browser would deliver them, with a keyframe request at 5 s.
