@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include "http_api.h"
-#include "tus_protocol.h"
 
 namespace recorder::server {
 namespace {
@@ -89,22 +88,12 @@ Expected<SessionFilter> ParseFilter(const Request& req) {
   return filter;
 }
 
-// What the recorder said of a recording when it created the upload: its part number within the
-// session and start_ms, where the file's time zero sits on the session clock (the clock markers
-// use). null when the client did not say (e.g. another tus client).
-json RecordingTiming(const Recording& r, const char* key) {
-  auto metadata = tus::ParseMetadata(r.upload_metadata);
-  if (!metadata) return nullptr;
-  auto it = metadata->find(key);
-  uint64_t value;
-  if (it == metadata->end() || !tus::ParseUnsigned(it->second, &value)) return nullptr;
-  return value;
-}
+json OptionalNumber(std::optional<uint64_t> value) { return value ? json(*value) : json(nullptr); }
 
 json RecordingJson(const Recording& r) {
   return {{"id", r.id},
-          {"part", RecordingTiming(r, "part")},
-          {"start_ms", RecordingTiming(r, "start_ms")},
+          {"part", OptionalNumber(RecordingMetadataNumber(r, "part"))},
+          {"start_ms", OptionalNumber(RecordingMetadataNumber(r, "start_ms"))},
           {"kind", r.kind},
           {"status", r.status},
           {"duration_ms", r.duration_ms},
@@ -117,11 +106,14 @@ json RecordingJson(const Recording& r) {
 
 json SessionJson(const SessionSummary& s) {
   json recordings = json::array();
+  // On the session clock: until the end of the latest part of any kind (a continuation after a
+  // reload starts at its start_ms; a client that sends none starts its files at 0).
   int64_t duration_ms = 0;
   uint64_t bytes = 0;
   for (const Recording& r : s.recordings) {
     recordings.push_back(RecordingJson(r));
-    duration_ms = std::max(duration_ms, r.duration_ms);
+    int64_t start_ms = static_cast<int64_t>(RecordingMetadataNumber(r, "start_ms").value_or(0));
+    duration_ms = std::max(duration_ms, start_ms + r.duration_ms);
     bytes += r.bytes;
   }
   return {{"session_id", s.session_id},

@@ -5,8 +5,18 @@
 #include <nlohmann/json.hpp>
 
 #include "names.h"
+#include "tus_protocol.h"
 
 namespace recorder::server {
+
+std::optional<uint64_t> RecordingMetadataNumber(const Recording& recording, const char* key) {
+  auto metadata = tus::ParseMetadata(recording.upload_metadata);
+  if (!metadata) return std::nullopt;
+  auto it = metadata->find(key);
+  uint64_t value;
+  if (it == metadata->end() || !tus::ParseUnsigned(it->second, &value)) return std::nullopt;
+  return value;
+}
 
 Expected<SessionPage> Results::List(const SessionFilter& filter) {
   auto page = index_->ListSessions(filter);
@@ -56,9 +66,16 @@ Expected<MediaFile> Results::Media(int64_t recording_id) {
     spdlog::error("recording {} is ready but its file is unreadable: {}", recording_id, size.status().ToString());
     return ApiError{Err::kRecordingNotReady, "the file is missing"};
   }
-  // The file name says which track it is; the session id, not the candidate's name, identifies it.
+  auto siblings = index_->RecordingsOfSession(recording->session_id);
+  if (!siblings.ok()) return InternalError(siblings.status());
+  auto order = [](const Recording& r) { return std::pair(RecordingMetadataNumber(r, "part").value_or(0), r.id); };
+  int rank = 1;
+  for (const Recording& other : *siblings) rank += other.kind == recording->kind && order(other) < order(*recording);
+  // The file name says which track and part it is; the session id, not the candidate's name,
+  // identifies it.
   std::string name = "interview_" + recording->session_id;
   if (recording->kind != "camera") name += "_" + recording->kind;
+  if (rank > 1) name += "_part" + std::to_string(rank);
   return MediaFile{*path, *size, name + ".webm"};
 }
 

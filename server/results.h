@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,15 @@ namespace recorder::server {
 struct MediaFile {
   std::string absolute_path;
   uint64_t size = 0;
-  std::string download_name;  // interview_<session_id>[_screen|_audio][_<n>].webm
+  // interview_<session_id>[_screen|_audio][_part<N>].webm; N (from 2) is the recording's rank among
+  // the session's recordings of its kind, ordered by the part the recorder numbered it with, then
+  // by creation, so the names are distinct even when a client sends no or repeated part numbers.
+  std::string download_name;
 };
+
+// A number the recorder put in the upload's metadata ("part", "start_ms": where the file's time
+// zero sits on the session clock); nullopt when absent or not a number (e.g. another tus client).
+std::optional<uint64_t> RecordingMetadataNumber(const Recording& recording, const char* key);
 
 class Results {
  public:

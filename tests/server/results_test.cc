@@ -458,11 +458,7 @@ TEST_F(ResultsTest, RetentionSweeperDeletesExactlyTheRecordingsPastTheirAge) {
 TEST_F(ResultsTest, RecordingsCarryTheirPartAndStartOnTheSessionClockFromTheUploadMetadata) {
   StartWithAccounts();
   json session = SessionJson("Jane Doe");
-  auto headers = Tus(session["upload_token"]);
-  headers.emplace("Upload-Defer-Length", "1");
-  headers.emplace("Upload-Metadata", "kind " + tus::Base64Encode("camera") + ",part " + tus::Base64Encode("2") +
-                                         ",start_ms " + tus::Base64Encode("45120"));
-  ASSERT_EQ(http().Post("/files/", headers, "", "application/offset+octet-stream")->status, 201);
+  NewUpload(session["upload_token"], std::nullopt, "camera", {{"part", "2"}, {"start_ms", "45120"}});
   NewUpload(session["upload_token"], std::nullopt, "screen");  // a client that says neither
   HrLogin login = LoginAs("rita", kReviewerPassword);
   json detail = json::parse(
@@ -472,6 +468,44 @@ TEST_F(ResultsTest, RecordingsCarryTheirPartAndStartOnTheSessionClockFromTheUplo
   EXPECT_EQ(detail["recordings"][0]["start_ms"], 45120);
   EXPECT_TRUE(detail["recordings"][1]["start_ms"].is_null());
   EXPECT_EQ(detail["status"], "recording");
+}
+
+TEST_F(ResultsTest, PartsAndTheScreenDownloadUnderDistinctNamesAndTheSessionLastsUntilItsLastPartEnds) {
+  StartWithAccounts();
+  json session = SessionJson("Jane Doe");
+  std::string sid = session["session_id"], token = session["upload_token"];
+  struct Part {
+    std::string kind, part, start_ms, bytes, download_name;
+  };
+  // Created in this order: the screen between the camera's first part and its continuation.
+  const std::vector<Part> parts = {
+      {"camera", "1", "0", "camera part 1" + std::string(3000, 'a'), "interview_" + sid + ".webm"},
+      {"screen", "1", "0", "screen part 1" + std::string(3000, 's'), "interview_" + sid + "_screen.webm"},
+      {"camera", "2", "45000", "camera part 2" + std::string(3000, 'b'), "interview_" + sid + "_part2.webm"},
+      {"screen", "2", "45000", "screen part 2" + std::string(3000, 't'), "interview_" + sid + "_screen_part2.webm"},
+  };
+  for (const Part& p : parts) {
+    std::string url = NewUpload(token, p.bytes.size(), p.kind, {{"part", p.part}, {"start_ms", p.start_ms}});
+    ASSERT_EQ(Patch(token, url, 0, p.bytes)->status, 204);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    auto recs = app_->index().RecordingsOfSession(sid);
+    return recs.ok() && recs->size() == parts.size() &&
+           std::all_of(recs->begin(), recs->end(), [](const Recording& r) { return r.status == "ready"; });
+  }, std::chrono::seconds(10)));
+  auto recordings = app_->index().RecordingsOfSession(sid);  // in creation order, as `parts`
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string((*recordings)[i].id) + "/download").c_str(),
+                          As(login));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Content-Disposition"), "attachment; filename=\"" + parts[i].download_name + "\"");
+    EXPECT_EQ(res->body, parts[i].bytes) << parts[i].download_name;
+  }
+  json detail = json::parse(http().Get(("/api/v1/hr/sessions/" + sid).c_str(), As(login))->body);
+  // The fixture's finalizer says 1 s per file: the continuations run from 45 s to 46 s.
+  EXPECT_EQ(detail["duration_ms"], 46000);
 }
 
 TEST_F(ResultsTest, AdminsCreateAccountsOverTheApiWithValidation) {
