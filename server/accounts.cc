@@ -132,7 +132,8 @@ Expected<NewLogin> Accounts::Login(const std::string& username, const std::strin
   NewLogin login;
   login.cookie_token = RandomHex(32);
   login.expires_at = now + options_.login_seconds;
-  login.user = {account->id, account->username, account->role, RandomHex(32), Sha256Hex(login.cookie_token)};
+  login.user = {account->id, account->username, account->role, RandomHex(32), Sha256Hex(login.cookie_token),
+                login.expires_at};
   Status s = index_->CreateLoginSession(
       {login.user.login_token_sha256, account.value(), login.user.csrf_token, login.expires_at}, now);
   if (!s.ok()) return InternalError(s);
@@ -149,7 +150,8 @@ Expected<HrUser> Accounts::Authenticate(const std::string& cookie_token) {
     if (login.status().code() == StatusCode::kNotFound) return Err::kLoginRequired;
     return InternalError(login.status());
   }
-  return HrUser{login->account.id, login->account.username, login->account.role, login->csrf_token, sha};
+  return HrUser{login->account.id, login->account.username, login->account.role, login->csrf_token, sha,
+                login->expires_at};
 }
 
 void Accounts::Logout(const HrUser& user) {

@@ -25,6 +25,7 @@ struct HrUser {
   std::string role;
   std::string csrf_token;
   std::string login_token_sha256;
+  int64_t login_expires_at = 0;
   bool is_admin() const { return role == "admin"; }
 };
 

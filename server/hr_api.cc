@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "http_api.h"
 
@@ -155,6 +158,34 @@ struct OpenFile {
   }
 };
 
+// The recordings each login has played. The page fetches /media in many Range requests (and again
+// after every seek); a play is audited once per login and recording. Kept in memory: after a
+// restart a login's next play is audited again. Thread-safe.
+class PlaysSeen {
+ public:
+  // true the first time this login plays this recording. Forgets logins that have expired.
+  bool First(const HrUser& user, int64_t recording_id, int64_t now) {
+    std::lock_guard lock(mu_);
+    std::erase_if(logins_, [now](const auto& login) { return login.second.expires_at <= now; });
+    Login& login = logins_[user.login_token_sha256];
+    login.expires_at = user.login_expires_at;
+    return login.recordings.insert(recording_id).second;
+  }
+  // Undoes First() when its audit entry could not be written.
+  void Forget(const HrUser& user, int64_t recording_id) {
+    std::lock_guard lock(mu_);
+    logins_[user.login_token_sha256].recordings.erase(recording_id);
+  }
+
+ private:
+  struct Login {
+    int64_t expires_at = 0;
+    std::set<int64_t> recordings;
+  };
+  std::mutex mu_;
+  std::map<std::string, Login> logins_;  // by the login's token hash
+};
+
 class ResultsApi {
  public:
   explicit ResultsApi(const HttpDeps& deps) : d_(deps) {}
@@ -267,6 +298,8 @@ class ResultsApi {
     if (!RequireApiKey(req, res)) return;
     auto detail = SessionDetail(req.matches[1]);
     if (!detail.ok()) return WriteError(req, res, detail.error());
+    std::string target = "session:" + detail.value()["session_id"].get<std::string>();
+    if (Status s = d_.results->Audit("api-key", "view", target); !s.ok()) return WriteError(req, res, InternalError(s));
     WriteJson(res, detail.value());
   }
 
@@ -329,6 +362,7 @@ class ResultsApi {
   }
 
   // Writes the audit entry, or the error when it cannot be written (then the action must not happen).
+  // The audit is the first thing a view writes after its checks, so nothing is shown unaudited.
   bool Audit(const Request& req, Response& res, const HrUser& user, const std::string& action,
              const std::string& target, const json& detail = json::object()) {
     Status s = d_.results->Audit(Actor(user), action, target, detail.dump());
@@ -358,7 +392,9 @@ class ResultsApi {
   }
 
   // The finalized file with Range support (cpp-httplib answers 206 and Content-Range for the
-  // ranges it parsed); a download is audited and named by the session id.
+  // ranges it parsed). A download is audited and named by the session id; playing (/media) is
+  // audited once per login and recording. HEAD (which cpp-httplib routes here) sends no bytes
+  // and is not audited.
   void ServeMedia(const Request& req, Response& res, bool download) {
     auto user = RequireUser(req, res, false);
     if (!user) return;
@@ -375,11 +411,17 @@ class ResultsApi {
     auto file = std::make_shared<OpenFile>();
     file->fd = ::open(media->absolute_path.c_str(), O_RDONLY | O_CLOEXEC);
     if (file->fd < 0) return WriteError(req, res, {Err::kRecordingNotReady, "the file cannot be opened"});
-    if (download) {
-      if (!Audit(req, res, *user, "download", "recording:" + std::to_string(id), json{{"bytes", media->size}})) return;
-      res.set_header("Content-Disposition", "attachment; filename=\"" + media->download_name + "\"");
-      spdlog::info("recording {} downloaded by {}", id, user->username);
+    std::string target = "recording:" + std::to_string(id);
+    bool head = req.method == "HEAD";
+    if (download && !head) {
+      if (!Audit(req, res, *user, "download", target, {{"session", media->session_id}, {"bytes", media->size}})) return;
+      spdlog::info("recording {} of session {} downloaded by {}", id, media->session_id, user->username);
     }
+    if (!download && !head && plays_.First(*user, id, d_.clock->NowSeconds())) {
+      if (!Audit(req, res, *user, "play", target, {{"session", media->session_id}})) return plays_.Forget(*user, id);
+      spdlog::info("recording {} of session {} played by {}", id, media->session_id, user->username);
+    }
+    if (download) res.set_header("Content-Disposition", "attachment; filename=\"" + media->download_name + "\"");
     res.set_header("Accept-Ranges", "bytes");
     res.set_header("Cache-Control", "private, no-store");
     res.set_content_provider(
@@ -392,6 +434,7 @@ class ResultsApi {
   }
 
   HttpDeps d_;
+  PlaysSeen plays_;
 };
 
 }  // namespace

@@ -76,7 +76,7 @@ Expected<MediaFile> Results::Media(int64_t recording_id) {
   std::string name = "interview_" + recording->session_id;
   if (recording->kind != "camera") name += "_" + recording->kind;
   if (rank > 1) name += "_part" + std::to_string(rank);
-  return MediaFile{*path, *size, name + ".webm"};
+  return MediaFile{recording->session_id, *path, *size, name + ".webm"};
 }
 
 Status Results::RemoveFiles(const std::string& path) {

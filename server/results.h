@@ -17,6 +17,7 @@ namespace recorder::server {
 
 // A finalized recording file, ready to be streamed.
 struct MediaFile {
+  std::string session_id;
   std::string absolute_path;
   uint64_t size = 0;
   // interview_<session_id>[_screen|_audio][_part<N>].webm; N (from 2) is the recording's rank among

@@ -90,6 +90,13 @@ class ResultsTest : public ServerTest {
     for (const AuditEntry& e : entries.value()) actions.push_back(e.action + " " + e.target);
     return actions;
   }
+
+  int AuditCount(const std::string& actor, const std::string& action, const std::string& target) {
+    auto entries = app_->index().AuditEntries(1000);
+    return static_cast<int>(std::count_if(entries->begin(), entries->end(), [&](const AuditEntry& e) {
+      return e.actor == actor && e.action == action && e.target == target;
+    }));
+  }
 };
 
 bool Contains(const std::vector<std::string>& list, const std::string& item) {
@@ -331,6 +338,42 @@ TEST_F(ResultsTest, MediaIsServedWithRangesAndTheDownloadIsNamedBySessionAndAudi
                         As(login));
   EXPECT_EQ(res->status, 409);
   EXPECT_EQ(json::parse(res->body)["error"], "recording_not_ready");
+}
+
+TEST_F(ResultsTest, PlayingIsAuditedOncePerLoginAndRecordingAndHeadRequestsAreNotAudited) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  std::string rec = "recording:" + std::to_string(s.recording_id);
+  std::string media = "/api/v1/hr/recordings/" + std::to_string(s.recording_id) + "/media";
+  std::string download = "/api/v1/hr/recordings/" + std::to_string(s.recording_id) + "/download";
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  for (int i = 0; i < 5; ++i) {  // as a player buffers and seeks: one Range request after another
+    auto headers = As(login);
+    headers.emplace("Range", "bytes=" + std::to_string(i * 1000) + "-");
+    ASSERT_EQ(http().Get(media.c_str(), headers)->status, 206);
+  }
+  EXPECT_EQ(AuditCount("hr:rita", "play", rec), 1);
+  EXPECT_EQ(http().Head(media.c_str(), As(login))->status, 200);
+  auto head = http().Head(download.c_str(), As(login));
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->get_header_value("Content-Length"), std::to_string(s.bytes.size()));
+  EXPECT_EQ(AuditCount("hr:rita", "download", rec), 0) << "HEAD sends no file";
+  EXPECT_EQ(AuditCount("hr:rita", "play", rec), 1);
+  EXPECT_EQ(http().Get(download.c_str(), As(login))->status, 200);
+  EXPECT_EQ(AuditCount("hr:rita", "download", rec), 1);
+
+  HrLogin again = LoginAs("rita", kReviewerPassword);
+  EXPECT_EQ(http().Get(media.c_str(), As(again))->status, 200);
+  EXPECT_EQ(AuditCount("hr:rita", "play", rec), 2) << "another login plays it again";
+  HrLogin boss = LoginAs("boss", kAdminPassword);
+  EXPECT_EQ(http().Get(media.c_str(), As(boss))->status, 200);
+  EXPECT_EQ(AuditCount("hr:boss", "play", rec), 1);
+
+  // The host platform's read of a session is audited under the API key.
+  auto host = http().Get(("/api/v1/sessions/" + s.id).c_str(), {{"Authorization", "Bearer test-api-key"}});
+  ASSERT_EQ(host->status, 200);
+  EXPECT_EQ(AuditCount("api-key", "view", "session:" + s.id), 1);
 }
 
 TEST_F(ResultsTest, ListFiltersBySearchJobStatusAndDateAndTheHostApiSeesTheSame) {
