@@ -42,6 +42,7 @@ class App {
   JobRunner& jobs() { return *jobs_; }
   Accounts& accounts() { return *accounts_; }
   Results& results() { return *results_; }
+  Ingest& ingest() { return *ingest_; }
 
   // Opens the data folder's index alone (no HTTP, no jobs) for the `admin` sub-commands, which may
   // run beside a serving process (SQLite WAL).

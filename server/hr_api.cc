@@ -273,7 +273,7 @@ class ResultsApi {
   void HrDeleteSession(const Request& req, Response& res) {
     auto user = RequireAdmin(req, res, true);
     if (!user) return;
-    auto deleted = d_.results->DeleteSession(req.matches[1], Actor(*user));
+    auto deleted = d_.results->DeleteSession(req.matches[1], Actor(*user), Force(req));
     if (!deleted.ok()) return WriteError(req, res, deleted.error());
     res.status = 204;
   }
@@ -283,7 +283,7 @@ class ResultsApi {
     if (!user) return;
     int64_t id;
     if (!ParseInt(req.matches[1], 1, INT64_MAX, &id)) return WriteError(req, res, Err::kCandidateNotFound);
-    auto deleted = d_.results->DeleteCandidate(id, Actor(*user));
+    auto deleted = d_.results->DeleteCandidate(id, Actor(*user), Force(req));
     if (!deleted.ok()) return WriteError(req, res, deleted.error());
     res.status = 204;
   }
@@ -305,6 +305,9 @@ class ResultsApi {
 
  private:
   static std::string Actor(const HrUser& user) { return "hr:" + user.username; }
+
+  // ?force=1 on a deletion: stop the session's uploads still receiving instead of answering 409.
+  static bool Force(const Request& req) { return req.get_param_value("force") == "1"; }
 
   static json UserJson(const HrUser& user) {
     return {{"username", user.username}, {"role", user.role}, {"csrf_token", user.csrf_token}};

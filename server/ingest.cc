@@ -120,6 +120,12 @@ Expected<Upload> Ingest::CreateUpload(const Session& session, std::optional<uint
       return indexed.value();
     }
     (void)store_->Remove(part);
+    if (indexed.status().code() == StatusCode::kFailedPrecondition) {
+      // The session's deletion began after this request authenticated: it leaves nothing behind.
+      (void)store_->RemoveFolderIfEmpty(session.candidate_folder);
+      spdlog::warn("upload for session {} refused: the session is being deleted", session.id);
+      return ApiError{Err::kInvalidUploadToken, "the session was deleted"};
+    }
     if (indexed.status().code() != StatusCode::kAlreadyExists) return InternalError(indexed.status());
   }
   return ApiError{Err::kInternal, "no free file name for " + upload.path};
@@ -246,12 +252,32 @@ Expected<bool> Ingest::Terminate(const Session& session, const std::string& uplo
   auto upload = Load(session, upload_id);
   if (!upload.ok()) return upload.error();
   if (upload->state != "receiving") return Err::kUploadFinished;
-  Status s = index_->TerminateUpload(upload_id, clock_->NowSeconds());
+  Status s = index_->TerminateUpload(upload_id, "terminated by the client", clock_->NowSeconds());
   if (!s.ok()) return InternalError(s);
   s = store_->Remove(upload->path + std::string(kPartSuffix));
   if (!s.ok()) spdlog::error("upload {}: terminated but its file stays: {}", upload_id, s.ToString());
   spdlog::info("upload {} terminated by session {} at offset {}", upload_id, session.id, upload->offset);
   return true;
+}
+
+Expected<int> Ingest::TerminateSessionUploads(const std::string& session_id) {
+  auto receiving = index_->UploadsInState("receiving");
+  if (!receiving.ok()) return InternalError(receiving.status());
+  int stopped = 0;
+  for (const Upload& candidate : *receiving) {
+    if (candidate.session_id != session_id) continue;
+    auto guard = locks_.Acquire(candidate.id, options_.lock_wait_ms);
+    if (!guard) return ApiError{Err::kSessionBusy, "upload " + candidate.id + " stayed locked"};
+    auto upload = index_->GetUpload(candidate.id);
+    if (!upload.ok()) return InternalError(upload.status());
+    if (upload->state != "receiving") continue;  // completed or expired while we waited
+    Status s = index_->TerminateUpload(upload->id, "stopped to delete the session", clock_->NowSeconds());
+    if (!s.ok()) return InternalError(s);
+    spdlog::info("upload {} of session {} stopped at offset {} for the session's deletion", upload->id, session_id,
+                 upload->offset);
+    ++stopped;
+  }
+  return stopped;
 }
 
 Status Ingest::Reconcile() {

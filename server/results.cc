@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "names.h"
@@ -88,27 +89,47 @@ Status Results::RemoveFiles(const std::string& path) {
   return Status::Ok();
 }
 
-Expected<StoredFiles> Results::DeleteSession(const std::string& session_id, const std::string& actor) {
+ApiError Results::Busy(const std::string& session_id) {
+  auto recordings = index_->RecordingsOfSession(session_id);
+  bool receiving = recordings.ok() && std::any_of(recordings->begin(), recordings->end(),
+                                                  [](const Recording& r) { return r.status == "receiving"; });
+  return {Err::kSessionBusy, receiving ? "the session is still recording" : "a recording is being finalized"};
+}
+
+Expected<StoredFiles> Results::DeleteSession(const std::string& session_id, const std::string& actor, bool force) {
+  int stopped = 0;
+  if (force) {
+    // Token first, so no new upload or PATCH starts; then the uploads in flight end under their locks.
+    Status revoked = index_->RevokeSessionToken(session_id);
+    if (revoked.code() == StatusCode::kNotFound) return Err::kSessionNotFound;
+    if (!revoked.ok()) return InternalError(revoked);
+    auto terminated = ingest_->TerminateSessionUploads(session_id);
+    if (!terminated.ok()) return terminated.error();
+    stopped = terminated.value();
+  }
+  // From here on no recording can be added: PrepareSessionDeletion revokes the token and
+  // Index::CreateUpload refuses a session without a valid one.
   auto files = index_->PrepareSessionDeletion(session_id);
   if (!files.ok()) {
     if (files.status().code() == StatusCode::kNotFound) return Err::kSessionNotFound;
-    if (files.status().code() == StatusCode::kFailedPrecondition) return Err::kSessionBusy;
+    if (files.status().code() == StatusCode::kFailedPrecondition) return Busy(session_id);
     return InternalError(files.status());
   }
   for (const std::string& path : files->paths) {
     if (Status s = RemoveFiles(path); !s.ok()) return InternalError(s);
   }
   nlohmann::json detail = {{"recordings", files->paths.size()}, {"bytes", files->bytes}};
+  if (force) detail.update({{"forced", true}, {"uploads_stopped", stopped}});
   Status s = index_->DeleteSession(session_id, {0, clock_->NowSeconds(), actor, "delete_session",
                                                 "session:" + session_id, detail.dump()});
-  if (s.code() == StatusCode::kFailedPrecondition) return Err::kSessionBusy;
+  if (s.code() == StatusCode::kFailedPrecondition) return Busy(session_id);
   if (!s.ok()) return InternalError(s);
-  spdlog::info("session {} deleted by {}: {} recordings, {} bytes", session_id, actor, files->paths.size(),
-               files->bytes);
+  spdlog::info("session {} deleted by {}: {} recordings, {} bytes{}", session_id, actor, files->paths.size(),
+               files->bytes, force ? ", forced, uploads stopped: " + std::to_string(stopped) : "");
   return files.value();
 }
 
-Expected<StoredFiles> Results::DeleteCandidate(int64_t candidate_id, const std::string& actor) {
+Expected<StoredFiles> Results::DeleteCandidate(int64_t candidate_id, const std::string& actor, bool force) {
   auto sessions = index_->SessionIdsOfCandidate(candidate_id);
   if (!sessions.ok()) {
     if (sessions.status().code() == StatusCode::kNotFound) return Err::kCandidateNotFound;
@@ -116,7 +137,7 @@ Expected<StoredFiles> Results::DeleteCandidate(int64_t candidate_id, const std::
   }
   StoredFiles all;
   for (const std::string& id : *sessions) {
-    auto deleted = DeleteSession(id, actor);
+    auto deleted = DeleteSession(id, actor, force);
     if (!deleted.ok()) return deleted.error();
     all.paths.insert(all.paths.end(), deleted->paths.begin(), deleted->paths.end());
     all.bytes += deleted->bytes;

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "index.h"
+#include "ingest.h"
 #include "upload_store.h"
 
 namespace recorder::server {
@@ -32,7 +33,8 @@ std::optional<uint64_t> RecordingMetadataNumber(const Recording& recording, cons
 
 class Results {
  public:
-  Results(Index* index, UploadStore* store, const Clock* clock) : index_(index), store_(store), clock_(clock) {}
+  Results(Index* index, UploadStore* store, Ingest* ingest, const Clock* clock)
+      : index_(index), store_(store), ingest_(ingest), clock_(clock) {}
 
   Expected<SessionPage> List(const SessionFilter& filter);
   Expected<SessionSummary> Get(const std::string& session_id);  // kSessionNotFound
@@ -43,10 +45,12 @@ class Results {
   Expected<std::string> SessionOfRecording(int64_t recording_id);
 
   // Deletes the session's files, then its rows (and the candidate's, when it was their last
-  // session), with one audit entry by `actor`. kSessionNotFound, kSessionBusy.
-  Expected<StoredFiles> DeleteSession(const std::string& session_id, const std::string& actor);
+  // session), with one audit entry by `actor`. kSessionNotFound; kSessionBusy while a recording is
+  // receiving (unless `force`) or finalizing (a few seconds). `force` first revokes the upload
+  // token, then stops the receiving uploads (Ingest::TerminateSessionUploads), then deletes.
+  Expected<StoredFiles> DeleteSession(const std::string& session_id, const std::string& actor, bool force);
   // Every session of the candidate, then the candidate. kCandidateNotFound, kSessionBusy.
-  Expected<StoredFiles> DeleteCandidate(int64_t candidate_id, const std::string& actor);
+  Expected<StoredFiles> DeleteCandidate(int64_t candidate_id, const std::string& actor, bool force);
   // Deletes ready and failed recordings created more than `max_age_seconds` ago (and sessions and
   // candidates left without any); audited as system:retention. Returns how many went.
   Result<int> SweepRetention(int64_t max_age_seconds);
@@ -59,9 +63,12 @@ class Results {
  private:
   // Removes a recording's final, .part and .finalizing files, and its folder once empty.
   Status RemoveFiles(const std::string& path);
+  // Why the session cannot be deleted now.
+  ApiError Busy(const std::string& session_id);
 
   Index* index_;
   UploadStore* store_;
+  Ingest* ingest_;
   const Clock* clock_;
 };
 

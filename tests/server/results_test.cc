@@ -3,6 +3,8 @@
 // deletion with its audit entry, and the retention sweeper with the clock moved forward.
 #include <sqlite3.h>
 
+#include <atomic>
+
 #include "server_fixture.h"
 
 namespace recorder::server::testing {
@@ -89,6 +91,22 @@ class ResultsTest : public ServerTest {
     auto entries = app_->index().AuditEntries(100);  // kept alive: the loop reads into it
     for (const AuditEntry& e : entries.value()) actions.push_back(e.action + " " + e.target);
     return actions;
+  }
+
+  // Runs SQL on the server's index file (as another process would) and returns the first column
+  // of the first row, or -1 on error.
+  int64_t Sql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    int64_t value = -1;
+    if (sqlite3_open((fs::path(config_.data_dir) / ".recorder/index.sqlite3").c_str(), &db) == SQLITE_OK) {
+      sqlite3_busy_timeout(db, 5000);
+      sqlite3_exec(db, sql.c_str(), [](void* out, int, char** row, char**) {
+        *static_cast<int64_t*>(out) = row[0] ? std::stoll(row[0]) : 0;
+        return 0;
+      }, &value, nullptr);
+    }
+    sqlite3_close(db);
+    return value;
   }
 
   int AuditCount(const std::string& actor, const std::string& action, const std::string& target) {
@@ -439,6 +457,8 @@ TEST_F(ResultsTest, DeletingASessionRemovesFilesRowsAndTokenAndLeavesOnlyAnAudit
   auto busy = http().Delete(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin, true));
   EXPECT_EQ(busy->status, 409);
   EXPECT_EQ(json::parse(busy->body)["error"], "session_busy");
+  EXPECT_NE(json::parse(busy->body)["message"].get<std::string>().find("the session is still recording"),
+            std::string::npos) << busy->body;
   // The refused deletion changed nothing: the interview goes on with its token and files.
   EXPECT_EQ(Patch(s.token, live, 0, "more bytes")->status, 204);
   EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / app_->index().RecordingsOfSession(s.id)->front().path));
@@ -460,6 +480,75 @@ TEST_F(ResultsTest, DeletingASessionRemovesFilesRowsAndTokenAndLeavesOnlyAnAudit
   EXPECT_EQ(audit.dump().find("Jane"), std::string::npos) << "the audit log keeps no candidate data";
   EXPECT_EQ(http().Delete(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin, true))->status, 404);
   EXPECT_EQ(HeadOffset(s.token, s.upload_url), -1) << "the session's upload token is gone with it";
+}
+
+TEST_F(ResultsTest, AForcedDeletionRevokesTheTokenStopsTheUploadsInFlightAndDeletesEverything) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  std::string live = NewUpload(s.token, std::nullopt);
+  std::string path = "/api/v1/hr/sessions/" + s.id;
+  HrLogin reviewer = LoginAs("rita", kReviewerPassword);
+  EXPECT_EQ(http().Delete((path + "?force=1").c_str(), As(reviewer, true))->status, 403) << "admins only";
+  HrLogin admin = LoginAs("boss", kAdminPassword);
+  EXPECT_EQ(http().Delete((path + "?force=yes").c_str(), As(admin, true))->status, 409) << "only force=1 forces";
+
+  // The candidate's page keeps sending chunks, on its own connection, while the admin deletes.
+  std::atomic<int> acknowledged{0};
+  int last_status = 0;
+  std::thread candidate([&] {
+    httplib::Client client("127.0.0.1", port_);
+    uint64_t offset = 0;
+    for (int i = 0; i < 5000; ++i) {
+      auto headers = Tus(s.token);
+      headers.emplace("Upload-Offset", std::to_string(offset));
+      auto res = client.Patch(live.c_str(), headers, std::string(2000, 'c'), "application/offset+octet-stream");
+      last_status = res ? res->status : -1;
+      if (last_status != 204) return;
+      offset += 2000;
+      ++acknowledged;
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return acknowledged >= 3; }, std::chrono::seconds(10)));
+  auto forced = http().Delete((path + "?force=1").c_str(), As(admin, true));
+  candidate.join();
+  ASSERT_EQ(forced->status, 204) << forced->body;
+  EXPECT_TRUE(last_status == 401 || last_status == 404) << "the PATCH after the deletion got " << last_status;
+
+  EXPECT_FALSE(fs::exists(fs::path(config_.data_dir) / "Jane_Doe")) << "no file of the recording in flight is left";
+  EXPECT_EQ(Sql("SELECT count(*) FROM uploads"), 0);
+  EXPECT_EQ(Sql("SELECT count(*) FROM recordings"), 0);
+  EXPECT_EQ(Sql("SELECT count(*) FROM candidates"), 0);
+  auto headers = Tus(s.token);
+  headers.emplace("Upload-Defer-Length", "1");
+  EXPECT_EQ(http().Post("/files/", headers, "", "application/offset+octet-stream")->status, 401);
+  auto audit = app_->index().AuditEntries(1);
+  ASSERT_EQ(audit->front().action, "delete_session");
+  json detail = json::parse(audit->front().detail_json);
+  EXPECT_EQ(detail["forced"], true);
+  EXPECT_EQ(detail["uploads_stopped"], 1);
+  EXPECT_EQ(detail["recordings"], 2);
+}
+
+TEST_F(ResultsTest, AnUploadCreatedAfterADeletionBeganIsRefusedAndLeavesNoFile) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  // A creation request that authenticated just before the deletion's first step ...
+  auto session = app_->ingest().Authenticate(s.token);
+  ASSERT_TRUE(session.ok());
+  auto prepared = app_->index().PrepareSessionDeletion(s.id);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  // ... reaches the index after it: refused, its .part file removed.
+  auto created = app_->ingest().CreateUpload(session.value(), std::nullopt, RecordingKind::kCamera, "");
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.error().err, Err::kInvalidUploadToken);
+  fs::path kept = OnlyRecordingFile();
+  EXPECT_EQ(kept.extension(), ".webm") << "only the finalized recording is on disk: " << kept;
+  EXPECT_EQ(Sql("SELECT count(*) FROM recordings"), 1);
+
+  auto deleted = app_->results().DeleteSession(s.id, "hr:boss", false);
+  ASSERT_TRUE(deleted.ok()) << deleted.error().detail;
+  EXPECT_FALSE(fs::exists(kept.parent_path()));
+  EXPECT_EQ(Sql("SELECT count(*) FROM sessions"), 0);
 }
 
 TEST_F(ResultsTest, DeletingACandidateRemovesEverySessionOfTheirs) {
