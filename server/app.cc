@@ -113,6 +113,10 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   });
   InstallHttpApi(http, HttpDeps{&app->config_, app->api_key_, c.data_dir, app->ingest_.get(), app->index_.get(),
                                 &app->metrics_, app->accounts_.get(), app->results_.get(), app->clock_.get()});
+  if (c.retention_days > 0) {
+    spdlog::info("retention: recordings and empty sessions older than {} days are deleted (swept every {} s)",
+                 c.retention_days, c.retention_sweep_seconds);
+  }
   if (auto accounts = app->index_->CountAccounts(); accounts.ok() && *accounts == 0) {
     spdlog::warn("no HR account yet; create the first admin with: recorder-server admin create --data {} "
                  "--username NAME --role admin (password on stdin)", c.data_dir);
@@ -129,11 +133,13 @@ void App::Periodic() {
   int64_t now = clock_->NowSeconds();
   if (config_.retention_days <= 0 || now - last_retention_sweep_ < config_.retention_sweep_seconds) return;
   last_retention_sweep_ = now;
-  auto deleted = results_->SweepRetention(config_.retention_days * 86400);
-  if (!deleted.ok()) {
-    spdlog::error("retention sweep failed (will retry): {}", deleted.status().ToString());
-  } else if (*deleted > 0) {
-    spdlog::info("retention sweep deleted {} recordings older than {} days", *deleted, config_.retention_days);
+  auto sweep = results_->SweepRetention(config_.retention_days * 86400);
+  if (!sweep.ok()) {
+    spdlog::error("retention sweep failed (will retry): {}", sweep.status().ToString());
+  } else if (sweep->recordings + sweep->sessions + sweep->failures > 0) {
+    spdlog::log(sweep->failures ? spdlog::level::warn : spdlog::level::info,
+                "retention sweep: {} recordings and {} empty sessions older than {} days deleted, {} failed",
+                sweep->recordings, sweep->sessions, config_.retention_days, sweep->failures);
   }
 }
 

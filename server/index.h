@@ -222,6 +222,8 @@ class Index {
   virtual Status DeleteSession(const std::string& session_id, const AuditEntry& audit) = 0;
   // Ready or failed recordings created before `cutoff`.
   virtual Result<std::vector<Recording>> RecordingsCreatedBefore(int64_t cutoff) = 0;
+  // Ids of sessions created before `cutoff` that have no recording.
+  virtual Result<std::vector<std::string>> EmptySessionsCreatedBefore(int64_t cutoff) = 0;
   // Deletes one recording's rows, its session when it was the session's last recording (and
   // the candidate when that was its last session), and appends `audit`, in one transaction.
   virtual Status DeleteRecording(int64_t recording_id, const AuditEntry& audit) = 0;
@@ -282,6 +284,7 @@ class SqliteIndex : public Index {
   Result<StoredFiles> PrepareSessionDeletion(const std::string& session_id) override;
   Status DeleteSession(const std::string& session_id, const AuditEntry& audit) override;
   Result<std::vector<Recording>> RecordingsCreatedBefore(int64_t cutoff) override;
+  Result<std::vector<std::string>> EmptySessionsCreatedBefore(int64_t cutoff) override;
   Status DeleteRecording(int64_t recording_id, const AuditEntry& audit) override;
 
   struct Impl;

@@ -830,6 +830,15 @@ Result<std::vector<Recording>> SqliteIndex::RecordingsCreatedBefore(int64_t cuto
   return ReadAll<Recording>(s, ReadRecording);
 }
 
+Result<std::vector<std::string>> SqliteIndex::EmptySessionsCreatedBefore(int64_t cutoff) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(),
+         "SELECT id FROM sessions s WHERE created_at < ? AND NOT EXISTS "
+         "(SELECT 1 FROM recordings r WHERE r.session_id = s.id) ORDER BY created_at");
+  s.Bind(1, cutoff);
+  return ReadAll<std::string>(s, [](Stmt& r) { return r.Text(0); });
+}
+
 Status SqliteIndex::DeleteRecording(int64_t recording_id, const AuditEntry& audit) {
   std::lock_guard lock(impl_->mu);
   sqlite3* db = impl_->db.get();

@@ -149,22 +149,46 @@ Expected<StoredFiles> Results::DeleteCandidate(int64_t candidate_id, const std::
   return all;
 }
 
-Result<int> Results::SweepRetention(int64_t max_age_seconds) {
+Result<Results::RetentionSweep> Results::SweepRetention(int64_t max_age_seconds) {
   int64_t now = clock_->NowSeconds();
-  auto expired = index_->RecordingsCreatedBefore(now - max_age_seconds);
+  int64_t cutoff = now - max_age_seconds;
+  auto expired = index_->RecordingsCreatedBefore(cutoff);
   if (!expired.ok()) return expired.status();
-  int deleted = 0;
+  RetentionSweep sweep;
   for (const Recording& r : *expired) {
-    RETURN_IF_ERROR(RemoveFiles(r.path));
     nlohmann::json detail = {{"session", r.session_id}, {"kind", r.kind}, {"bytes", r.bytes},
                              {"created_at", r.created_at}, {"max_age_days", max_age_seconds / 86400}};
-    RETURN_IF_ERROR(index_->DeleteRecording(
-        r.id, {0, now, "system:retention", "retention_delete", "recording:" + std::to_string(r.id), detail.dump()}));
+    Status s = RemoveFiles(r.path);
+    if (s.ok()) {
+      s = index_->DeleteRecording(r.id, {0, now, "system:retention", "retention_delete",
+                                         "recording:" + std::to_string(r.id), detail.dump()});
+    }
+    if (!s.ok()) {
+      spdlog::error("retention: recording {} of session {} not deleted, retried at the next sweep: {}", r.id,
+                    r.session_id, s.ToString());
+      ++sweep.failures;
+      continue;
+    }
     spdlog::info("retention: recording {} of session {} deleted ({} bytes, created {} s ago)", r.id, r.session_id,
                  r.bytes, now - r.created_at);
-    ++deleted;
+    ++sweep.recordings;
   }
-  return deleted;
+  auto empty = index_->EmptySessionsCreatedBefore(cutoff);
+  if (!empty.ok()) return empty.status();
+  for (const std::string& id : *empty) {
+    nlohmann::json detail = {{"recordings", 0}, {"max_age_days", max_age_seconds / 86400}};
+    Status s = index_->DeleteSession(id, {0, now, "system:retention", "retention_delete_session", "session:" + id,
+                                          detail.dump()});
+    if (s.code() == StatusCode::kFailedPrecondition) continue;  // a recording began just now
+    if (!s.ok()) {
+      spdlog::error("retention: empty session {} not deleted, retried at the next sweep: {}", id, s.ToString());
+      ++sweep.failures;
+      continue;
+    }
+    spdlog::info("retention: session {} deleted, it never got a recording", id);
+    ++sweep.sessions;
+  }
+  return sweep;
 }
 
 Status Results::Audit(const std::string& actor, const std::string& action, const std::string& target,

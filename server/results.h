@@ -52,8 +52,17 @@ class Results {
   // Every session of the candidate, then the candidate. kCandidateNotFound, kSessionBusy.
   Expected<StoredFiles> DeleteCandidate(int64_t candidate_id, const std::string& actor, bool force);
   // Deletes ready and failed recordings created more than `max_age_seconds` ago (and sessions and
-  // candidates left without any); audited as system:retention. Returns how many went.
-  Result<int> SweepRetention(int64_t max_age_seconds);
+  // candidates left without any), and sessions that old that never got a recording (and their
+  // candidate, when it has no other session); each audited as system:retention. A recording still
+  // receiving or finalizing is skipped, never deleted mid-upload: an abandoned upload expires, is
+  // finalized, and goes at a later sweep. A deletion that fails is logged with its id and retried
+  // at the next sweep; the sweep goes on with the others.
+  struct RetentionSweep {
+    int recordings = 0;
+    int sessions = 0;  // empty ones
+    int failures = 0;
+  };
+  Result<RetentionSweep> SweepRetention(int64_t max_age_seconds);
 
   // Appends to the audit log; an audit that cannot be written fails the request that needs it.
   Status Audit(const std::string& actor, const std::string& action, const std::string& target,

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "server_fixture.h"
+#include "server_process.h"
 
 namespace recorder::server::testing {
 namespace {
@@ -94,17 +95,17 @@ class ResultsTest : public ServerTest {
   }
 
   // Runs SQL on the server's index file (as another process would) and returns the first column
-  // of the first row, or -1 on error.
+  // of the first row (-1 when there is none); an SQL error fails the test.
   int64_t Sql(const std::string& sql) {
     sqlite3* db = nullptr;
     int64_t value = -1;
-    if (sqlite3_open((fs::path(config_.data_dir) / ".recorder/index.sqlite3").c_str(), &db) == SQLITE_OK) {
-      sqlite3_busy_timeout(db, 5000);
-      sqlite3_exec(db, sql.c_str(), [](void* out, int, char** row, char**) {
-        *static_cast<int64_t*>(out) = row[0] ? std::stoll(row[0]) : 0;
-        return 0;
-      }, &value, nullptr);
-    }
+    EXPECT_EQ(sqlite3_open((fs::path(config_.data_dir) / ".recorder/index.sqlite3").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    int rc = sqlite3_exec(db, sql.c_str(), [](void* out, int, char** row, char**) {
+      if (*static_cast<int64_t*>(out) == -1) *static_cast<int64_t*>(out) = row[0] ? std::stoll(row[0]) : 0;
+      return 0;
+    }, &value, nullptr);
+    EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << sqlite3_errmsg(db);
     sqlite3_close(db);
     return value;
   }
@@ -295,14 +296,7 @@ TEST_F(ResultsTest, GuessedOrMalformedIdsAre404AndNeverLeaveTheDataFolder) {
 
   // A stored path that points outside DATA (a corrupted or tampered index) is refused, not served.
   WriteFile(dir_.path() / "outside.webm", "SECRET");
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((fs::path(config_.data_dir) / ".recorder/index.sqlite3").c_str(), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    std::string sql = "UPDATE recordings SET path = '../outside.webm' WHERE id = " + std::to_string(s.recording_id);
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  }
+  Sql("UPDATE recordings SET path = '../outside.webm' WHERE id = " + std::to_string(s.recording_id));
   auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string(s.recording_id) + "/download").c_str(), As(login));
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 500);
@@ -568,23 +562,111 @@ TEST_F(ResultsTest, DeletingACandidateRemovesEverySessionOfTheirs) {
   EXPECT_TRUE(Contains(AuditActions(), "delete_candidate candidate:" + std::to_string(jane["candidate_id"].get<int64_t>())));
 }
 
-TEST_F(ResultsTest, RetentionSweeperDeletesExactlyTheRecordingsPastTheirAge) {
+TEST_F(ResultsTest, RetentionDeletesExactlyWhatIsPastTheLimitAndGoesOnPastAFailure) {
+  config_.ingest.upload_expiry_seconds = 200 * 86400;  // the receiving upload stays receiving
   StartWithAccounts();
-  RecordedSession old_one = Record("Old Candidate");
-  clock_->Advance(60 * 86400);
-  RecordedSession recent = Record("Recent Candidate");
-  EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / "Old_Candidate"));
+  // First (lowest id), so the sweep meets its failure before the others: a path outside DATA.
+  RecordedSession tampered = Record("Tampered Path");
+  WriteFile(dir_.path() / "outside.webm", "NOT YOURS");
+  Sql("UPDATE recordings SET path = '../outside.webm' WHERE id = " + std::to_string(tampered.recording_id));
+  RecordedSession expired = Record("Expired Ready");
+  json failed = SessionJson("Expired Failed");
+  std::string broken = "BROKEN" + std::string(100, 'x');
+  ASSERT_EQ(Patch(failed["upload_token"], NewUpload(failed["upload_token"], broken.size()), 0, broken)->status, 204);
+  ASSERT_TRUE(WaitFor([&] {
+    auto recs = app_->index().RecordingsOfSession(failed["session_id"]);
+    return recs.ok() && recs->size() == 1 && recs->front().status == "failed";
+  }, std::chrono::seconds(10)));
+  int64_t failed_id = app_->index().RecordingsOfSession(failed["session_id"])->front().id;
+  json receiving = SessionJson("Still Receiving");
+  ASSERT_EQ(Patch(receiving["upload_token"], NewUpload(receiving["upload_token"]), 0, "live bytes")->status, 204);
+  json empty_old = SessionJson("Never Recorded");
+  clock_->Advance(2 * 3600);
+  RecordedSession recent = Record("Recent Ready");
+  json empty_recent = SessionJson("Recent Empty");
+  // Now the first ones are 90 days + 1 h old, the last two 90 days - 1 h.
+  clock_->Advance(90 * 86400 - 3600);
 
-  clock_->Advance(30 * 86400 + 3600);  // the old one is 90 days and an hour old, the recent one 30 days
-  ASSERT_TRUE(WaitFor([&] { return !app_->index().GetSessionSummary(old_one.id).ok(); }, std::chrono::seconds(10)));
-  EXPECT_FALSE(fs::exists(fs::path(config_.data_dir) / "Old_Candidate"));
-  auto kept = app_->index().GetSessionSummary(recent.id);
-  ASSERT_TRUE(kept.ok());
-  ASSERT_EQ(kept->recordings.size(), 1u);
-  EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / kept->recordings[0].path));
-  EXPECT_TRUE(Contains(AuditActions(), "retention_delete recording:" + std::to_string(old_one.recording_id)))
-      << ::testing::PrintToString(AuditActions());
-  EXPECT_FALSE(Contains(AuditActions(), "retention_delete recording:" + std::to_string(recent.recording_id)));
+  auto gone = [&](const std::string& id) { return !app_->index().GetSessionSummary(id).ok(); };
+  ASSERT_TRUE(WaitFor([&] { return gone(expired.id) && gone(failed["session_id"]) && gone(empty_old["session_id"]); },
+                      std::chrono::seconds(10)));
+  for (const char* folder : {"Expired_Ready", "Expired_Failed"}) {
+    EXPECT_FALSE(fs::exists(fs::path(config_.data_dir) / folder)) << folder;
+  }
+  for (const char* name : {"Expired Ready", "Expired Failed", "Never Recorded"}) {
+    EXPECT_EQ(Sql(std::string("SELECT count(*) FROM candidates WHERE name = '") + name + "'"), 0) << name;
+  }
+  // Kept: the recent ones, the one still receiving (with its bytes), and the one whose deletion failed.
+  for (const std::string& id : {recent.id, empty_recent["session_id"].get<std::string>(),
+                                receiving["session_id"].get<std::string>(), tampered.id}) {
+    EXPECT_FALSE(gone(id)) << id;
+  }
+  auto live = app_->index().RecordingsOfSession(receiving["session_id"]);
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ(live->front().status, "receiving");
+  EXPECT_EQ(ReadFile(fs::path(config_.data_dir) / (live->front().path + ".part")), "live bytes");
+  EXPECT_EQ(ReadFile(dir_.path() / "outside.webm"), "NOT YOURS");
+  EXPECT_EQ(Sql("SELECT count(*) FROM candidates"), 4);
+
+  std::vector<std::string> by_retention;
+  auto audit = app_->index().AuditEntries(100);
+  for (const AuditEntry& e : audit.value()) {
+    if (e.actor == "system:retention") by_retention.push_back(e.action + " " + e.target);
+  }
+  std::sort(by_retention.begin(), by_retention.end());
+  EXPECT_EQ(by_retention.size(), 3u) << ::testing::PrintToString(by_retention);
+  EXPECT_TRUE(Contains(by_retention, "retention_delete recording:" + std::to_string(expired.recording_id)));
+  EXPECT_TRUE(Contains(by_retention, "retention_delete_session session:" + empty_old["session_id"].get<std::string>()));
+  EXPECT_TRUE(Contains(by_retention, "retention_delete recording:" + std::to_string(failed_id)));
+}
+
+TEST(RetentionFlag, RetentionDaysFromTheCommandLineReachTheSweeper) {
+  TempDir dir;
+  fs::path data = dir.path() / "data";
+  fs::create_directories(data / ".recorder");
+  const int64_t now = SystemClock().NowSeconds();
+  std::map<int, int64_t> recording_of_age;  // days -> recording id
+  {
+    auto index = SqliteIndex::Open((data / ".recorder/index.sqlite3").string());
+    ASSERT_TRUE(index.ok());
+    for (int days : {10, 3}) {
+      int64_t at = now - days * 86400;
+      std::string folder = "Candidate_" + std::to_string(days);
+      auto candidate = (*index)->FindOrCreateCandidate(folder, "", folder, at);
+      ASSERT_TRUE(candidate.ok());
+      std::string session = RandomHex(16);
+      ASSERT_TRUE((*index)->CreateSession(session, candidate->id, "", RandomHex(32), at + 86400, at).ok());
+      Upload upload;
+      upload.id = RandomHex(16);
+      upload.session_id = session;
+      upload.path = folder + "/interview_video.webm";
+      upload.length = 4;
+      upload.expires_at = at + 3600;
+      auto created = (*index)->CreateUpload(upload, "camera", at);
+      ASSERT_TRUE(created.ok()) << created.status().ToString();
+      ASSERT_TRUE((*index)->FinishUpload(upload.id, "complete", false, at).ok());
+      ASSERT_TRUE((*index)->MarkRecordingReady(created->recording_id, 4, 1000, false, at).ok());
+      fs::create_directories(data / folder);
+      WriteFile(data / upload.path, "webm");
+      recording_of_age[days] = created->recording_id;
+    }
+  }
+  ServerProcess server(data.string(), FreePort(), (dir.path() / "server.log").string(),
+                       {"--api-key", "k", "--retention-days", "7", "--retention-sweep-seconds", "1",
+                        "--job-poll-ms", "50"});
+  server.Start();
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(data / "Candidate_10"); }, std::chrono::seconds(10)))
+      << ReadFile(dir.path() / "server.log");
+  server.Kill(SIGTERM);
+  EXPECT_TRUE(fs::exists(data / "Candidate_3/interview_video.webm")) << "3 days < 7 days";
+  auto index = SqliteIndex::Open((data / ".recorder/index.sqlite3").string());
+  ASSERT_TRUE(index.ok());
+  EXPECT_FALSE((*index)->GetRecording(recording_of_age[10]).ok());
+  EXPECT_TRUE((*index)->GetRecording(recording_of_age[3]).ok());
+  auto audit = (*index)->AuditEntries(10);
+  ASSERT_FALSE(audit->empty());
+  EXPECT_EQ(audit->front().actor, "system:retention");
+  EXPECT_EQ(audit->front().target, "recording:" + std::to_string(recording_of_age[10]));
 }
 
 TEST_F(ResultsTest, RecordingsCarryTheirPartAndStartOnTheSessionClockFromTheUploadMetadata) {
