@@ -62,9 +62,6 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   RETURN_IF_ERROR(CheckWritable(c.data_dir));
   std::error_code ec;
   c.data_dir = fs::canonical(c.data_dir, ec).string();
-  fs::create_directories(fs::path(c.data_dir) / kPrivateFolder, ec);
-  if (ec) return FailedPrecondition("cannot create " + c.data_dir + "/" + kPrivateFolder + ": " + ec.message());
-
   auto index = OpenIndex(c.data_dir);
   if (!index.ok()) return index.status();
   app->index_ = std::move(index.value());
@@ -125,7 +122,11 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
 }
 
 Result<std::unique_ptr<SqliteIndex>> App::OpenIndex(const std::string& data_dir) {
-  return SqliteIndex::Open((fs::path(data_dir) / kPrivateFolder / "index.sqlite3").string());
+  fs::path folder = fs::path(data_dir) / kPrivateFolder;
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) return FailedPrecondition("cannot create " + folder.string() + ": " + ec.message());
+  return SqliteIndex::Open((folder / "index.sqlite3").string());
 }
 
 void App::Periodic() {

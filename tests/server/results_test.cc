@@ -623,12 +623,11 @@ TEST_F(ResultsTest, RetentionDeletesExactlyWhatIsPastTheLimitAndGoesOnPastAFailu
 TEST(RetentionFlag, RetentionDaysFromTheCommandLineReachTheSweeper) {
   TempDir dir;
   fs::path data = dir.path() / "data";
-  fs::create_directories(data / ".recorder");
   const int64_t now = SystemClock().NowSeconds();
   std::map<int, int64_t> recording_of_age;  // days -> recording id
   {
-    auto index = SqliteIndex::Open((data / ".recorder/index.sqlite3").string());
-    ASSERT_TRUE(index.ok());
+    auto index = App::OpenIndex(data.string());
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
     for (int days : {10, 3}) {
       int64_t at = now - days * 86400;
       std::string folder = "Candidate_" + std::to_string(days);
@@ -659,7 +658,7 @@ TEST(RetentionFlag, RetentionDaysFromTheCommandLineReachTheSweeper) {
       << ReadFile(dir.path() / "server.log");
   server.Kill(SIGTERM);
   EXPECT_TRUE(fs::exists(data / "Candidate_3/interview_video.webm")) << "3 days < 7 days";
-  auto index = SqliteIndex::Open((data / ".recorder/index.sqlite3").string());
+  auto index = App::OpenIndex(data.string());
   ASSERT_TRUE(index.ok());
   EXPECT_FALSE((*index)->GetRecording(recording_of_age[10]).ok());
   EXPECT_TRUE((*index)->GetRecording(recording_of_age[3]).ok());
@@ -738,9 +737,8 @@ TEST_F(ResultsTest, AdminsCreateAccountsOverTheApiWithValidation) {
 }
 
 TEST(AdminCommand, CreatesAnAccountFromStdinAndRefusesADuplicate) {
-  TempDir dir;
-  std::string base = std::string(RECORDER_SERVER_BIN) + " admin create --data " + dir.path().string();
-  fs::create_directories(dir.path() / ".recorder");
+  TempDir dir;  // a fresh data folder: not even DATA exists yet
+  std::string base = std::string(RECORDER_SERVER_BIN) + " admin create --data " + (dir.path() / "data").string();
   CommandResult created = RunCommand("echo 'a long password' | " + base + " --username alice --role reviewer");
   EXPECT_EQ(created.exit_code, 0) << created.output;
   EXPECT_NE(created.output.find("created reviewer alice"), std::string::npos);
@@ -750,7 +748,7 @@ TEST(AdminCommand, CreatesAnAccountFromStdinAndRefusesADuplicate) {
   CommandResult weak = RunCommand("echo 'short' | " + base + " --username bob");
   EXPECT_EQ(weak.exit_code, 1);
 
-  auto index = SqliteIndex::Open((dir.path() / ".recorder/index.sqlite3").string());
+  auto index = SqliteIndex::Open((dir.path() / "data/.recorder/index.sqlite3").string());
   ASSERT_TRUE(index.ok());
   auto account = (*index)->AccountByName("alice");
   ASSERT_TRUE(account.ok());
