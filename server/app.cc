@@ -85,7 +85,9 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
                                           &app->metrics_, [self] { self->jobs_->Wake(); });
   Accounts::Options login_options;
   login_options.login_seconds = c.login_hours * 3600;
-  app->accounts_ = std::make_unique<Accounts>(login_options, app->index_.get(), app->clock_.get());
+  auto accounts = Accounts::Open(login_options, app->index_.get(), app->clock_.get());
+  if (!accounts.ok()) return accounts.status();
+  app->accounts_ = std::move(accounts.value());
   app->results_ = std::make_unique<Results>(app->index_.get(), app->store_.get(), app->ingest_.get(), app->clock_.get());
   app->jobs_ = std::make_unique<JobRunner>(JobRunner::Options{c.job_poll_ms, 5, 2}, app->index_.get(),
                                            app->clock_.get(), [self] { self->Periodic(); });

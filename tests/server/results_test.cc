@@ -188,6 +188,44 @@ TEST_F(ResultsTest, RepeatedBadLoginsAreThrottledEvenForTheRightPasswordUntilThe
   EXPECT_EQ(later->status, 200);
 }
 
+TEST_F(ResultsTest, ParallelBadLoginsForOneAccountCannotGetPastTheLimit) {
+  StartWithAccounts();
+  constexpr int kAttempts = 20;
+  std::vector<int> statuses(kAttempts);
+  std::vector<std::thread> attackers;
+  for (int i = 0; i < kAttempts; ++i) {
+    attackers.emplace_back([&, i] {
+      httplib::Client client("127.0.0.1", port_);
+      auto res = client.Post("/api/v1/hr/login", json{{"username", "boss"}, {"password", "guess " + std::to_string(i)}}.dump(),
+                             "application/json");
+      statuses[i] = res ? res->status : -1;
+    });
+  }
+  for (std::thread& t : attackers) t.join();
+  int wrong = static_cast<int>(std::count(statuses.begin(), statuses.end(), 401));
+  int throttled = static_cast<int>(std::count(statuses.begin(), statuses.end(), 429));
+  EXPECT_EQ(wrong, 5) << "every password tried is checked against the limit of 5";
+  EXPECT_EQ(wrong + throttled, kAttempts) << ::testing::PrintToString(statuses);
+  EXPECT_EQ(Login("boss", kAdminPassword)->status, 429);
+}
+
+TEST(LoginThrottleTest, ForgetsKeysWhoseFailuresLeftTheWindowAndAReleasedAttemptDoesNotCount) {
+  LoginThrottle throttle(2, 900);
+  // 3000 new addresses in each of 10 windows: the map holds at most about twice one window's keys.
+  for (int window = 0; window < 10; ++window) {
+    for (int i = 0; i < 3000; ++i) {
+      ASSERT_EQ(throttle.Reserve("addr:" + std::to_string(window) + "." + std::to_string(i), 1000 + window * 900), 0);
+    }
+  }
+  EXPECT_LE(throttle.KeyCount(), 2u * 3000 + 3000) << "keys whose failures left the window are evicted";
+
+  EXPECT_EQ(throttle.Reserve("user:bob", 2000), 0);
+  throttle.Release("user:bob", 2000);  // that attempt succeeded
+  EXPECT_EQ(throttle.Reserve("user:bob", 2000), 0);
+  EXPECT_EQ(throttle.Reserve("user:bob", 2001), 0);
+  EXPECT_EQ(throttle.Reserve("user:bob", 2002), 898) << "two failures kept: wait until the first leaves the window";
+}
+
 TEST_F(ResultsTest, ManyUsernamesFromOneAddressAreThrottledToo) {
   StartWithAccounts();
   for (int i = 0; i < 20; ++i) ASSERT_EQ(Login("user" + std::to_string(i), "guess guess")->status, 401);
