@@ -311,34 +311,79 @@ TEST_F(ResultsTest, CsrfTokenAndSameOriginAreRequiredForStateChangesAndReviewers
                              "application/json");
   EXPECT_EQ(account->status, 403);
 
+  // Every other state change needs the token too; the refused ones change nothing.
+  json detail = json::parse(http().Get(path.c_str(), As(admin))->body);
+  std::string candidate = "/api/v1/hr/candidates/" + std::to_string(detail["candidate_id"].get<int64_t>());
+  for (const httplib::Headers& headers : {As(admin), wrong}) {
+    std::vector<httplib::Result> refused;
+    refused.push_back(http().Post("/api/v1/hr/accounts", headers,
+                                  json{{"username", "eve"}, {"password", "long enough pw"}, {"role", "admin"}}.dump(),
+                                  "application/json"));
+    refused.push_back(http().Delete(candidate.c_str(), headers));
+    refused.push_back(http().Post("/api/v1/hr/logout", headers, "", "application/json"));
+    for (const auto& res : refused) {
+      ASSERT_TRUE(res);
+      EXPECT_EQ(res->status, 403);
+      EXPECT_EQ(json::parse(res->body)["error"], "csrf_rejected");
+    }
+  }
+  EXPECT_FALSE(app_->index().AccountByName("eve").ok()) << "no account was created";
+  EXPECT_EQ(http().Get("/api/v1/hr/me", As(admin))->status, 200) << "the refused logouts left the login";
   EXPECT_TRUE(fs::exists(OnlyRecordingFile())) << "nothing was deleted by the refused requests";
   auto same_origin = As(admin, true);
   same_origin.emplace("Origin", "http://127.0.0.1:" + std::to_string(port_));
   EXPECT_EQ(http().Delete(path.c_str(), same_origin)->status, 204);
 }
 
-TEST_F(ResultsTest, GuessedOrMalformedIdsAre404AndNeverLeaveTheDataFolder) {
+TEST_F(ResultsTest, GuessedOrMalformedIdsReachTheHandlerAndAre404) {
   StartWithAccounts();
   RecordedSession s = Record("Jane Doe");
   HrLogin login = LoginAs("boss", kAdminPassword);
-  for (const std::string& path : std::vector<std::string>{"/api/v1/hr/sessions/" + std::string(32, 'f'), std::string("/api/v1/hr/recordings/999/media"),
-        std::string("/api/v1/hr/recordings/-1/download"), std::string("/api/v1/hr/recordings/1abc/media"),
-        std::string("/api/v1/hr/recordings/..%2F..%2Fetc%2Fpasswd/media"),
-        std::string("/api/v1/hr/sessions/..%2F..%2Fetc")}) {
-    auto res = http().Get(path.c_str(), As(login));
-    ASSERT_TRUE(res) << path;
-    EXPECT_EQ(res->status, 404) << path;
+  httplib::Headers key = {{"Authorization", "Bearer test-api-key"}};
+  // Each id matches its route's ([^/]+), so the handler (not the router) answers: its error code says so.
+  std::vector<std::string> ids = {"..", "%2e%2e", ".", "%2E", std::string(3000, 'a'), "not-hex-zz",
+                                  std::string(32, 'f'), "-1", "0", "1abc", "999999", "..%5c..%5cetc", "%00"};
+  for (const std::string& id : ids) {
+    struct Case {
+      std::string method, path, error;
+      httplib::Headers headers;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"GET", "/api/v1/hr/sessions/" + id, "session_not_found", As(login)},
+             {"DELETE", "/api/v1/hr/sessions/" + id, "session_not_found", As(login, true)},
+             {"DELETE", "/api/v1/hr/candidates/" + id, "candidate_not_found", As(login, true)},
+             {"GET", "/api/v1/hr/recordings/" + id + "/media", "recording_not_found", As(login)},
+             {"GET", "/api/v1/hr/recordings/" + id + "/download", "recording_not_found", As(login)},
+             {"GET", "/api/v1/sessions/" + id, "session_not_found", key},
+         }) {
+      auto res = c.method == "GET" ? http().Get(c.path.c_str(), c.headers) : http().Delete(c.path.c_str(), c.headers);
+      ASSERT_TRUE(res) << c.method << " " << c.path.substr(0, 80);
+      EXPECT_EQ(res->status, 404) << c.method << " " << c.path.substr(0, 80);
+      auto body = json::parse(res->body, nullptr, false);
+      EXPECT_EQ(body.is_object() ? body["error"] : json(), c.error) << c.method << " " << c.path.substr(0, 80);
+    }
   }
-  EXPECT_EQ(http().Delete("/api/v1/hr/candidates/abc", As(login, true))->status, 404);
-  EXPECT_EQ(http().Delete("/api/v1/hr/candidates/424242", As(login, true))->status, 404);
+  EXPECT_TRUE(fs::exists(OnlyRecordingFile())) << "nothing was deleted";
+}
 
-  // A stored path that points outside DATA (a corrupted or tampered index) is refused, not served.
+TEST_F(ResultsTest, AStoredPathOutsideTheDataFolderIsNeitherServedNorDeleted) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  HrLogin login = LoginAs("boss", kAdminPassword);
+  // A corrupted or tampered index: the recording's path points outside DATA.
   WriteFile(dir_.path() / "outside.webm", "SECRET");
   Sql("UPDATE recordings SET path = '../outside.webm' WHERE id = " + std::to_string(s.recording_id));
   auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string(s.recording_id) + "/download").c_str(), As(login));
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 500);
   EXPECT_EQ(res->body.find("SECRET"), std::string::npos);
+
+  auto deleted = http().Delete(("/api/v1/hr/sessions/" + s.id).c_str(), As(login, true));
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 500);
+  EXPECT_EQ(ReadFile(dir_.path() / "outside.webm"), "SECRET") << "a file outside DATA is never removed";
+  EXPECT_EQ(http().Get(("/api/v1/hr/sessions/" + s.id).c_str(), As(login))->status, 200) << "rows kept for a retry";
+  EXPECT_FALSE(Contains(AuditActions(), "delete_session session:" + s.id));
 }
 
 TEST_F(ResultsTest, MediaIsServedWithRangesAndTheDownloadIsNamedBySessionAndAudited) {
@@ -497,9 +542,18 @@ TEST_F(ResultsTest, DeletingASessionRemovesFilesRowsAndTokenAndLeavesOnlyAnAudit
   ASSERT_EQ(http().Delete(live.c_str(), Tus(s.token))->status, 204);  // the candidate ends that upload
 
   fs::path folder = OnlyRecordingFile().parent_path();
+  ASSERT_GT(Sql("SELECT count(*) FROM jobs"), 0) << "the finalize job's row, which must go too";
   auto deleted = http().Delete(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin, true));
   ASSERT_EQ(deleted->status, 204) << deleted->body;
   EXPECT_FALSE(fs::exists(folder)) << "the candidate's folder goes with their last file";
+  for (const char* table : {"candidates", "sessions", "recordings", "uploads", "jobs", "session_events"}) {
+    EXPECT_EQ(Sql(std::string("SELECT count(*) FROM ") + table), 0) << table;
+  }
+  for (const char* what : {"/media", "/download"}) {
+    auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string(s.recording_id) + what).c_str(), As(admin));
+    EXPECT_EQ(res->status, 404) << what;
+    EXPECT_EQ(json::parse(res->body)["error"], "recording_not_found") << what;
+  }
   EXPECT_EQ(http().Get(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin))->status, 404);
   EXPECT_EQ(app_->index().SessionEvents(s.id)->size(), 0u);
   EXPECT_EQ(app_->index().RecordingsOfSession(s.id)->size(), 0u);
