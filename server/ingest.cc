@@ -73,8 +73,9 @@ Expected<NewSession> Ingest::CreateSession(const std::string& candidate_name, co
   Status s = index_->CreateSession(session.session_id, candidate->id, job, Sha256Hex(session.upload_token),
                                    session.expires_at, now);
   if (!s.ok()) return InternalError(s);
-  spdlog::info("session {} created for candidate {} (folder {})", session.session_id, candidate->id,
-               candidate->folder);
+  // Names and paths (the folder is the candidate's name) only at debug: info logs outlive a deletion.
+  spdlog::info("session {} created for candidate {}", session.session_id, candidate->id);
+  spdlog::debug("candidate {}: folder {}", candidate->id, candidate->folder);
   return session;
 }
 
@@ -114,9 +115,10 @@ Expected<Upload> Ingest::CreateUpload(const Session& session, std::optional<uint
     if (!created.ok()) return InternalError(created);
     auto indexed = index_->CreateUpload(upload, RecordingKindName(kind), now);
     if (indexed.ok()) {
-      spdlog::info("upload {} created: session {} recording {} kind {} length {} path {}", upload.id, session.id,
+      spdlog::info("upload {} created: session {} recording {} kind {} length {}", upload.id, session.id,
                    indexed->recording_id, RecordingKindName(kind),
-                   length ? std::to_string(*length) : std::string("deferred"), upload.path);
+                   length ? std::to_string(*length) : std::string("deferred"));
+      spdlog::debug("upload {}: path {}", upload.id, upload.path);
       return indexed.value();
     }
     (void)store_->Remove(part);
@@ -287,8 +289,9 @@ Status Ingest::Reconcile() {
     std::string part = upload.path + std::string(kPartSuffix);
     auto size = store_->Size(part);
     if (!size.ok()) {
-      spdlog::error("upload {}: {} is gone ({}); finalize will mark it failed", upload.id, part,
-                    size.status().ToString());
+      spdlog::error("upload {} of recording {}: its .part file is gone; finalize will mark it failed", upload.id,
+                    upload.recording_id);
+      spdlog::debug("upload {}: {}", upload.id, size.status().ToString());
       RETURN_IF_ERROR(FinishUpload(upload, "expired", true));
       continue;
     }

@@ -238,6 +238,12 @@ test('HR page: find a session, play camera and screen in sync, jump to markers, 
       assert.deepEqual(index.filter((line) => line.includes(trace)), [], `the index still holds ${trace}`);
     }
     assert.ok(index.some((line) => line.includes('Bob Builder')), 'the dump is of the live index');
+    // Nor does the server's log (at its default level, info) keep the deleted candidates' names.
+    const log = fs.readFileSync(server.logFile, 'utf8');
+    for (const trace of ['Grace', 'Hopper', grace.email, 'Lovelace', 'ada@example.com']) {
+      assert.equal(log.includes(trace), false, `the server log names ${trace}`);
+    }
+    assert.match(log, new RegExp(`session ${graceSessions[1].session_id} created`), 'the log has ids instead');
     const erasures = (await api.json('/api/v1/hr/audit?limit=1000')).entries.filter((e) => e.action === 'delete_candidate');
     assert.equal(erasures.length, 1);
     assert.equal(erasures[0].detail.sessions, 2);
