@@ -43,25 +43,23 @@ bool VerifyPassword(const std::string& encoded_hash, const std::string& password
   return argon2id_verify(encoded_hash.c_str(), password.data(), password.size()) == ARGON2_OK;
 }
 
-int64_t LoginThrottle::RetryAfter(const std::string& key, int64_t now) {
+int64_t LoginThrottle::Reserve(const std::string& key, int64_t now) {
   std::lock_guard lock(mu_);
-  auto it = failures_.find(key);
-  if (it == failures_.end()) return 0;
-  auto& times = it->second;
+  EvictExpired(now);
+  auto& times = failures_[key];
   while (!times.empty() && times.front() <= now - window_) times.pop_front();
-  if (times.empty()) {
-    failures_.erase(it);
-    return 0;
-  }
-  if (static_cast<int>(times.size()) < max_failures_) return 0;
-  return std::max<int64_t>(1, times.front() + window_ - now);
+  if (static_cast<int>(times.size()) >= max_failures_) return std::max<int64_t>(1, times.front() + window_ - now);
+  times.push_back(now);
+  return 0;
 }
 
-void LoginThrottle::RecordFailure(const std::string& key, int64_t now) {
+void LoginThrottle::Release(const std::string& key, int64_t reserved_at) {
   std::lock_guard lock(mu_);
-  auto& times = failures_[key];
-  times.push_back(now);
-  while (static_cast<int>(times.size()) > max_failures_) times.pop_front();
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return;
+  auto& times = it->second;
+  if (auto pos = std::find(times.rbegin(), times.rend(), reserved_at); pos != times.rend()) times.erase(std::next(pos).base());
+  if (times.empty()) failures_.erase(it);
 }
 
 void LoginThrottle::Reset(const std::string& key) {
@@ -69,15 +67,30 @@ void LoginThrottle::Reset(const std::string& key) {
   failures_.erase(key);
 }
 
-Accounts::Accounts(Options options, Index* index, const Clock* clock)
+size_t LoginThrottle::KeyCount() {
+  std::lock_guard lock(mu_);
+  return failures_.size();
+}
+
+void LoginThrottle::EvictExpired(int64_t now) {
+  if (failures_.size() < evict_at_) return;
+  std::erase_if(failures_, [&](const auto& entry) { return entry.second.empty() || entry.second.back() <= now - window_; });
+  evict_at_ = std::max<size_t>(1024, 2 * failures_.size());
+}
+
+Result<std::unique_ptr<Accounts>> Accounts::Open(Options options, Index* index, const Clock* clock) {
+  auto dummy = HashPassword(RandomHex(16));
+  if (!dummy.ok()) return Internal("cannot make the dummy password hash: " + dummy.status().message());
+  return std::unique_ptr<Accounts>(new Accounts(options, index, clock, *dummy));
+}
+
+Accounts::Accounts(Options options, Index* index, const Clock* clock, std::string dummy_hash)
     : options_(options),
       index_(index),
       clock_(clock),
       by_user_(options.max_failures_per_user, options.failure_window_seconds),
-      by_address_(options.max_failures_per_address, options.failure_window_seconds) {
-  auto dummy = HashPassword(RandomHex(16));
-  dummy_hash_ = dummy.ok() ? *dummy : "";
-}
+      by_address_(options.max_failures_per_address, options.failure_window_seconds),
+      dummy_hash_(std::move(dummy_hash)) {}
 
 Expected<Account> Accounts::Create(const std::string& username, const std::string& password,
                                    const std::string& role) {
@@ -111,28 +124,34 @@ Expected<NewLogin> Accounts::Login(const std::string& username, const std::strin
                                     detail.dump()});
     if (!s.ok()) spdlog::error("audit of {} failed: {}", action, s.ToString());
   };
-  int64_t wait = std::max(by_user_.RetryAfter(user_key, now), by_address_.RetryAfter(address_key, now));
+  // Both reservations are taken before the (slow) verification; a failed attempt keeps them.
+  int64_t wait = by_user_.Reserve(user_key, now);
+  if (wait == 0 && (wait = by_address_.Reserve(address_key, now)) > 0) by_user_.Release(user_key, now);
   if (wait > 0) {
     spdlog::warn("login for {} from {} throttled for {} s", Printable(username), address, wait);
     audit("login_throttled", "");
     return ApiError{Err::kTooManyLoginAttempts, "retry in " + std::to_string(wait) + " s", static_cast<int>(wait)};
   }
   auto account = index_->AccountByName(username);
-  if (!account.ok() && account.status().code() != StatusCode::kNotFound) return InternalError(account.status());
+  if (!account.ok() && account.status().code() != StatusCode::kNotFound) {
+    by_user_.Release(user_key, now);
+    by_address_.Release(address_key, now);
+    return InternalError(account.status());
+  }
   // An unknown username costs the same argon2 verification as a wrong password.
   bool valid = VerifyPassword(account.ok() ? account->password_hash : dummy_hash_, password) && account.ok();
   if (!valid) {
-    by_user_.RecordFailure(user_key, now);
-    by_address_.RecordFailure(address_key, now);
     spdlog::warn("failed login for {} from {}", Printable(username), address);
     audit("login_failed", account.ok() ? "wrong password" : "unknown username");
     return Err::kInvalidCredentials;
   }
   by_user_.Reset(user_key);
+  by_address_.Release(address_key, now);
   NewLogin login;
   login.cookie_token = RandomHex(32);
   login.expires_at = now + options_.login_seconds;
-  login.user = {account->id, account->username, account->role, RandomHex(32), Sha256Hex(login.cookie_token)};
+  login.user = {account->id, account->username, account->role, RandomHex(32), Sha256Hex(login.cookie_token),
+                login.expires_at};
   Status s = index_->CreateLoginSession(
       {login.user.login_token_sha256, account.value(), login.user.csrf_token, login.expires_at}, now);
   if (!s.ok()) return InternalError(s);
@@ -149,7 +168,8 @@ Expected<HrUser> Accounts::Authenticate(const std::string& cookie_token) {
     if (login.status().code() == StatusCode::kNotFound) return Err::kLoginRequired;
     return InternalError(login.status());
   }
-  return HrUser{login->account.id, login->account.username, login->account.role, login->csrf_token, sha};
+  return HrUser{login->account.id, login->account.username, login->account.role, login->csrf_token, sha,
+                login->expires_at};
 }
 
 void Accounts::Logout(const HrUser& user) {

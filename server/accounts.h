@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -25,6 +26,7 @@ struct HrUser {
   std::string role;
   std::string csrf_token;
   std::string login_token_sha256;
+  int64_t login_expires_at = 0;
   bool is_admin() const { return role == "admin"; }
 };
 
@@ -34,20 +36,29 @@ struct NewLogin {
   int64_t expires_at = 0;
 };
 
-// Failed logins per key (username, client address) in a sliding window. Thread-safe.
+// Failed logins per key (username, client address) in a sliding window. An attempt is reserved
+// before the password is checked, so parallel requests cannot all pass the check while the slow
+// argon2 verifications run. Keys whose failures have all left the window are evicted (amortized),
+// so the map stays bounded by the keys active within one window. Thread-safe.
 class LoginThrottle {
  public:
   LoginThrottle(int max_failures, int64_t window_seconds) : max_failures_(max_failures), window_(window_seconds) {}
-  // 0 when a login may be tried now, else the seconds to wait.
-  int64_t RetryAfter(const std::string& key, int64_t now);
-  void RecordFailure(const std::string& key, int64_t now);
+  // 0: the attempt may go on and counts as a failure until Release(); else the seconds to wait
+  // (and nothing is reserved).
+  int64_t Reserve(const std::string& key, int64_t now);
+  // Takes back the reservation Reserve(key, reserved_at) made (the attempt did not fail).
+  void Release(const std::string& key, int64_t reserved_at);
   void Reset(const std::string& key);
+  size_t KeyCount();  // for tests
 
  private:
+  void EvictExpired(int64_t now);  // REQUIRES: mu_ held
+
   int max_failures_;
   int64_t window_;
   std::mutex mu_;
   std::map<std::string, std::deque<int64_t>> failures_;
+  size_t evict_at_ = 1024;  // the next eviction pass runs when the map reaches this size
 };
 
 class Accounts {
@@ -58,7 +69,9 @@ class Accounts {
     int max_failures_per_address = 20;   // per window, then 429 for that client address
     int64_t failure_window_seconds = 15 * 60;
   };
-  Accounts(Options options, Index* index, const Clock* clock);
+  // Fails when the dummy hash for unknown usernames cannot be made (without it an unknown username
+  // would answer faster than a known one).
+  static Result<std::unique_ptr<Accounts>> Open(Options options, Index* index, const Clock* clock);
 
   // kInvalidAccount (bad username, password or role), kAccountExists.
   Expected<Account> Create(const std::string& username, const std::string& password, const std::string& role);
@@ -69,6 +82,8 @@ class Accounts {
   void Logout(const HrUser& user);
 
  private:
+  Accounts(Options options, Index* index, const Clock* clock, std::string dummy_hash);
+
   Options options_;
   Index* index_;
   const Clock* clock_;

@@ -62,9 +62,6 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   RETURN_IF_ERROR(CheckWritable(c.data_dir));
   std::error_code ec;
   c.data_dir = fs::canonical(c.data_dir, ec).string();
-  fs::create_directories(fs::path(c.data_dir) / kPrivateFolder, ec);
-  if (ec) return FailedPrecondition("cannot create " + c.data_dir + "/" + kPrivateFolder + ": " + ec.message());
-
   auto index = OpenIndex(c.data_dir);
   if (!index.ok()) return index.status();
   app->index_ = std::move(index.value());
@@ -88,8 +85,10 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
                                           &app->metrics_, [self] { self->jobs_->Wake(); });
   Accounts::Options login_options;
   login_options.login_seconds = c.login_hours * 3600;
-  app->accounts_ = std::make_unique<Accounts>(login_options, app->index_.get(), app->clock_.get());
-  app->results_ = std::make_unique<Results>(app->index_.get(), app->store_.get(), app->clock_.get());
+  auto accounts = Accounts::Open(login_options, app->index_.get(), app->clock_.get());
+  if (!accounts.ok()) return accounts.status();
+  app->accounts_ = std::move(accounts.value());
+  app->results_ = std::make_unique<Results>(app->index_.get(), app->store_.get(), app->ingest_.get(), app->clock_.get());
   app->jobs_ = std::make_unique<JobRunner>(JobRunner::Options{c.job_poll_ms, 5, 2}, app->index_.get(),
                                            app->clock_.get(), [self] { self->Periodic(); });
   app->jobs_->Register("finalize", [self](const Job& job) { return self->finalize_job_->Run(job.recording_id); });
@@ -113,6 +112,10 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   });
   InstallHttpApi(http, HttpDeps{&app->config_, app->api_key_, c.data_dir, app->ingest_.get(), app->index_.get(),
                                 &app->metrics_, app->accounts_.get(), app->results_.get(), app->clock_.get()});
+  if (c.retention_days > 0) {
+    spdlog::info("retention: recordings and empty sessions older than {} days are deleted (swept every {} s)",
+                 c.retention_days, c.retention_sweep_seconds);
+  }
   if (auto accounts = app->index_->CountAccounts(); accounts.ok() && *accounts == 0) {
     spdlog::warn("no HR account yet; create the first admin with: recorder-server admin create --data {} "
                  "--username NAME --role admin (password on stdin)", c.data_dir);
@@ -121,7 +124,11 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
 }
 
 Result<std::unique_ptr<SqliteIndex>> App::OpenIndex(const std::string& data_dir) {
-  return SqliteIndex::Open((fs::path(data_dir) / kPrivateFolder / "index.sqlite3").string());
+  fs::path folder = fs::path(data_dir) / kPrivateFolder;
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) return FailedPrecondition("cannot create " + folder.string() + ": " + ec.message());
+  return SqliteIndex::Open((folder / "index.sqlite3").string());
 }
 
 void App::Periodic() {
@@ -129,11 +136,13 @@ void App::Periodic() {
   int64_t now = clock_->NowSeconds();
   if (config_.retention_days <= 0 || now - last_retention_sweep_ < config_.retention_sweep_seconds) return;
   last_retention_sweep_ = now;
-  auto deleted = results_->SweepRetention(config_.retention_days * 86400);
-  if (!deleted.ok()) {
-    spdlog::error("retention sweep failed (will retry): {}", deleted.status().ToString());
-  } else if (*deleted > 0) {
-    spdlog::info("retention sweep deleted {} recordings older than {} days", *deleted, config_.retention_days);
+  auto sweep = results_->SweepRetention(config_.retention_days * 86400);
+  if (!sweep.ok()) {
+    spdlog::error("retention sweep failed (will retry): {}", sweep.status().ToString());
+  } else if (sweep->recordings + sweep->sessions + sweep->failures > 0) {
+    spdlog::log(sweep->failures ? spdlog::level::warn : spdlog::level::info,
+                "retention sweep: {} recordings and {} empty sessions older than {} days deleted, {} failed",
+                sweep->recordings, sweep->sessions, config_.retention_days, sweep->failures);
   }
 }
 

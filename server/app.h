@@ -42,9 +42,11 @@ class App {
   JobRunner& jobs() { return *jobs_; }
   Accounts& accounts() { return *accounts_; }
   Results& results() { return *results_; }
+  Ingest& ingest() { return *ingest_; }
 
-  // Opens the data folder's index alone (no HTTP, no jobs) for the `admin` sub-commands, which may
-  // run beside a serving process (SQLite WAL).
+  // Opens the data folder's index (DATA/.recorder/index.sqlite3), creating the folders when they
+  // do not exist yet; alone (no HTTP, no jobs) for the `admin` sub-commands, which may run beside a
+  // serving process (SQLite WAL) or before the first start.
   static Result<std::unique_ptr<SqliteIndex>> OpenIndex(const std::string& data_dir);
 
  private:

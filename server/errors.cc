@@ -33,7 +33,7 @@ constexpr Row kTable[] = {
     {Err::kCandidateNotFound, {"candidate_not_found", 404, "no such candidate"}},
     {Err::kRecordingNotFound, {"recording_not_found", 404, "no such recording"}},
     {Err::kRecordingNotReady, {"recording_not_ready", 409, "the recording is not finalized (yet); see its status"}},
-    {Err::kSessionBusy, {"session_busy", 409, "a recording of this session is still being received or finalized; end the interview or wait until its upload expires"}},
+    {Err::kSessionBusy, {"session_busy", 409, "a recording of this session is still being received or finalized; end the interview (or, as an admin, delete with ?force=1 to stop its uploads), or retry once finalized"}},
     {Err::kRangeNotSatisfiable, {"range_not_satisfiable", 416, "the Range starts past the end of the file"}},
     {Err::kMissingTusResumable, {"missing_tus_resumable", 400, "Tus-Resumable header is missing"}},
     {Err::kUnsupportedTusVersion, {"unsupported_tus_version", 412, "Tus-Resumable version is not supported; see Tus-Version"}},

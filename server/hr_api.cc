@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "http_api.h"
-#include "tus_protocol.h"
 
 namespace recorder::server {
 namespace {
@@ -89,22 +91,12 @@ Expected<SessionFilter> ParseFilter(const Request& req) {
   return filter;
 }
 
-// What the recorder said of a recording when it created the upload: its part number within the
-// session and start_ms, where the file's time zero sits on the session clock (the clock markers
-// use). null when the client did not say (e.g. another tus client).
-json RecordingTiming(const Recording& r, const char* key) {
-  auto metadata = tus::ParseMetadata(r.upload_metadata);
-  if (!metadata) return nullptr;
-  auto it = metadata->find(key);
-  uint64_t value;
-  if (it == metadata->end() || !tus::ParseUnsigned(it->second, &value)) return nullptr;
-  return value;
-}
+json OptionalNumber(std::optional<uint64_t> value) { return value ? json(*value) : json(nullptr); }
 
 json RecordingJson(const Recording& r) {
   return {{"id", r.id},
-          {"part", RecordingTiming(r, "part")},
-          {"start_ms", RecordingTiming(r, "start_ms")},
+          {"part", OptionalNumber(RecordingMetadataNumber(r, "part"))},
+          {"start_ms", OptionalNumber(RecordingMetadataNumber(r, "start_ms"))},
           {"kind", r.kind},
           {"status", r.status},
           {"duration_ms", r.duration_ms},
@@ -117,11 +109,14 @@ json RecordingJson(const Recording& r) {
 
 json SessionJson(const SessionSummary& s) {
   json recordings = json::array();
+  // On the session clock: until the end of the latest part of any kind (a continuation after a
+  // reload starts at its start_ms; a client that sends none starts its files at 0).
   int64_t duration_ms = 0;
   uint64_t bytes = 0;
   for (const Recording& r : s.recordings) {
     recordings.push_back(RecordingJson(r));
-    duration_ms = std::max(duration_ms, r.duration_ms);
+    int64_t start_ms = static_cast<int64_t>(RecordingMetadataNumber(r, "start_ms").value_or(0));
+    duration_ms = std::max(duration_ms, start_ms + r.duration_ms);
     bytes += r.bytes;
   }
   return {{"session_id", s.session_id},
@@ -161,6 +156,34 @@ struct OpenFile {
   ~OpenFile() {
     if (fd >= 0) ::close(fd);
   }
+};
+
+// The recordings each login has played. The page fetches /media in many Range requests (and again
+// after every seek); a play is audited once per login and recording. Kept in memory: after a
+// restart a login's next play is audited again. Thread-safe.
+class PlaysSeen {
+ public:
+  // true the first time this login plays this recording. Forgets logins that have expired.
+  bool First(const HrUser& user, int64_t recording_id, int64_t now) {
+    std::lock_guard lock(mu_);
+    std::erase_if(logins_, [now](const auto& login) { return login.second.expires_at <= now; });
+    Login& login = logins_[user.login_token_sha256];
+    login.expires_at = user.login_expires_at;
+    return login.recordings.insert(recording_id).second;
+  }
+  // Undoes First() when its audit entry could not be written.
+  void Forget(const HrUser& user, int64_t recording_id) {
+    std::lock_guard lock(mu_);
+    logins_[user.login_token_sha256].recordings.erase(recording_id);
+  }
+
+ private:
+  struct Login {
+    int64_t expires_at = 0;
+    std::set<int64_t> recordings;
+  };
+  std::mutex mu_;
+  std::map<std::string, Login> logins_;  // by the login's token hash
 };
 
 class ResultsApi {
@@ -250,7 +273,7 @@ class ResultsApi {
   void HrDeleteSession(const Request& req, Response& res) {
     auto user = RequireAdmin(req, res, true);
     if (!user) return;
-    auto deleted = d_.results->DeleteSession(req.matches[1], Actor(*user));
+    auto deleted = d_.results->DeleteSession(req.matches[1], Actor(*user), Force(req));
     if (!deleted.ok()) return WriteError(req, res, deleted.error());
     res.status = 204;
   }
@@ -260,7 +283,7 @@ class ResultsApi {
     if (!user) return;
     int64_t id;
     if (!ParseInt(req.matches[1], 1, INT64_MAX, &id)) return WriteError(req, res, Err::kCandidateNotFound);
-    auto deleted = d_.results->DeleteCandidate(id, Actor(*user));
+    auto deleted = d_.results->DeleteCandidate(id, Actor(*user), Force(req));
     if (!deleted.ok()) return WriteError(req, res, deleted.error());
     res.status = 204;
   }
@@ -275,11 +298,16 @@ class ResultsApi {
     if (!RequireApiKey(req, res)) return;
     auto detail = SessionDetail(req.matches[1]);
     if (!detail.ok()) return WriteError(req, res, detail.error());
+    std::string target = "session:" + detail.value()["session_id"].get<std::string>();
+    if (Status s = d_.results->Audit("api-key", "view", target); !s.ok()) return WriteError(req, res, InternalError(s));
     WriteJson(res, detail.value());
   }
 
  private:
   static std::string Actor(const HrUser& user) { return "hr:" + user.username; }
+
+  // ?force=1 on a deletion: stop the session's uploads still receiving instead of answering 409.
+  static bool Force(const Request& req) { return req.get_param_value("force") == "1"; }
 
   static json UserJson(const HrUser& user) {
     return {{"username", user.username}, {"role", user.role}, {"csrf_token", user.csrf_token}};
@@ -337,6 +365,7 @@ class ResultsApi {
   }
 
   // Writes the audit entry, or the error when it cannot be written (then the action must not happen).
+  // The audit is the first thing a view writes after its checks, so nothing is shown unaudited.
   bool Audit(const Request& req, Response& res, const HrUser& user, const std::string& action,
              const std::string& target, const json& detail = json::object()) {
     Status s = d_.results->Audit(Actor(user), action, target, detail.dump());
@@ -366,7 +395,9 @@ class ResultsApi {
   }
 
   // The finalized file with Range support (cpp-httplib answers 206 and Content-Range for the
-  // ranges it parsed); a download is audited and named by the session id.
+  // ranges it parsed). A download is audited and named by the session id; playing (/media) is
+  // audited once per login and recording. HEAD (which cpp-httplib routes here) sends no bytes
+  // and is not audited.
   void ServeMedia(const Request& req, Response& res, bool download) {
     auto user = RequireUser(req, res, false);
     if (!user) return;
@@ -383,11 +414,17 @@ class ResultsApi {
     auto file = std::make_shared<OpenFile>();
     file->fd = ::open(media->absolute_path.c_str(), O_RDONLY | O_CLOEXEC);
     if (file->fd < 0) return WriteError(req, res, {Err::kRecordingNotReady, "the file cannot be opened"});
-    if (download) {
-      if (!Audit(req, res, *user, "download", "recording:" + std::to_string(id), json{{"bytes", media->size}})) return;
-      res.set_header("Content-Disposition", "attachment; filename=\"" + media->download_name + "\"");
-      spdlog::info("recording {} downloaded by {}", id, user->username);
+    std::string target = "recording:" + std::to_string(id);
+    bool head = req.method == "HEAD";
+    if (download && !head) {
+      if (!Audit(req, res, *user, "download", target, {{"session", media->session_id}, {"bytes", media->size}})) return;
+      spdlog::info("recording {} of session {} downloaded by {}", id, media->session_id, user->username);
     }
+    if (!download && !head && plays_.First(*user, id, d_.clock->NowSeconds())) {
+      if (!Audit(req, res, *user, "play", target, {{"session", media->session_id}})) return plays_.Forget(*user, id);
+      spdlog::info("recording {} of session {} played by {}", id, media->session_id, user->username);
+    }
+    if (download) res.set_header("Content-Disposition", "attachment; filename=\"" + media->download_name + "\"");
     res.set_header("Accept-Ranges", "bytes");
     res.set_header("Cache-Control", "private, no-store");
     res.set_content_provider(
@@ -400,6 +437,7 @@ class ResultsApi {
   }
 
   HttpDeps d_;
+  PlaysSeen plays_;
 };
 
 }  // namespace

@@ -153,7 +153,9 @@ class Index {
   // NotFound when no session has this token hash.
   virtual Result<Session> SessionByTokenHash(const std::string& token_sha256) = 0;
 
-  // Creates the recording and its upload in one transaction; AlreadyExists when `path` is taken.
+  // Creates the recording and its upload in one transaction; AlreadyExists when `path` is taken,
+  // FailedPrecondition when the session is gone or its token expired or was revoked by then (a
+  // request authenticated before a deletion began cannot add a recording to it).
   virtual Result<Upload> CreateUpload(const Upload& upload, const std::string& kind, int64_t now) = 0;
   // NotFound when unknown.
   virtual Result<Upload> GetUpload(const std::string& upload_id) = 0;
@@ -165,7 +167,8 @@ class Index {
   // and enqueues the finalize job, in one transaction. `incomplete` marks a recording whose upload
   // never reached its end.
   virtual Status FinishUpload(const std::string& upload_id, const std::string& state, bool incomplete, int64_t now) = 0;
-  virtual Status TerminateUpload(const std::string& upload_id, int64_t now) = 0;
+  // The upload becomes terminated, its recording failed with `reason`. NotFound when unknown.
+  virtual Status TerminateUpload(const std::string& upload_id, const std::string& reason, int64_t now) = 0;
   virtual Result<std::vector<Upload>> UploadsInState(const std::string& state) = 0;
   virtual Result<std::vector<Upload>> ExpiredUploads(int64_t now) = 0;
 
@@ -210,6 +213,8 @@ class Index {
   virtual Result<SessionSummary> GetSessionSummary(const std::string& session_id) = 0;  // NotFound
   virtual Result<std::vector<std::string>> SessionIdsOfCandidate(int64_t candidate_id) = 0;  // NotFound
 
+  // Ends the session's upload token at once (no new request authenticates with it); NotFound.
+  virtual Status RevokeSessionToken(const std::string& session_id) = 0;
   // Deletion is two steps so the files go before the rows (a crash in between leaves rows a retry
   // deletes, never unindexed files). Step 1 revokes the session's upload token and lists its files;
   // when it fails (FailedPrecondition: a recording is still receiving or finalizing) nothing changes.
@@ -219,6 +224,8 @@ class Index {
   virtual Status DeleteSession(const std::string& session_id, const AuditEntry& audit) = 0;
   // Ready or failed recordings created before `cutoff`.
   virtual Result<std::vector<Recording>> RecordingsCreatedBefore(int64_t cutoff) = 0;
+  // Ids of sessions created before `cutoff` that have no recording.
+  virtual Result<std::vector<std::string>> EmptySessionsCreatedBefore(int64_t cutoff) = 0;
   // Deletes one recording's rows, its session when it was the session's last recording (and
   // the candidate when that was its last session), and appends `audit`, in one transaction.
   virtual Status DeleteRecording(int64_t recording_id, const AuditEntry& audit) = 0;
@@ -247,7 +254,7 @@ class SqliteIndex : public Index {
   Status SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
                            int64_t expires_at, bool checksum_verified) override;
   Status FinishUpload(const std::string& upload_id, const std::string& state, bool incomplete, int64_t now) override;
-  Status TerminateUpload(const std::string& upload_id, int64_t now) override;
+  Status TerminateUpload(const std::string& upload_id, const std::string& reason, int64_t now) override;
   Result<std::vector<Upload>> UploadsInState(const std::string& state) override;
   Result<std::vector<Upload>> ExpiredUploads(int64_t now) override;
   Result<Recording> GetRecording(int64_t recording_id) override;
@@ -275,9 +282,11 @@ class SqliteIndex : public Index {
   Result<SessionPage> ListSessions(const SessionFilter& filter) override;
   Result<SessionSummary> GetSessionSummary(const std::string& session_id) override;
   Result<std::vector<std::string>> SessionIdsOfCandidate(int64_t candidate_id) override;
+  Status RevokeSessionToken(const std::string& session_id) override;
   Result<StoredFiles> PrepareSessionDeletion(const std::string& session_id) override;
   Status DeleteSession(const std::string& session_id, const AuditEntry& audit) override;
   Result<std::vector<Recording>> RecordingsCreatedBefore(int64_t cutoff) override;
+  Result<std::vector<std::string>> EmptySessionsCreatedBefore(int64_t cutoff) override;
   Status DeleteRecording(int64_t recording_id, const AuditEntry& audit) override;
 
   struct Impl;

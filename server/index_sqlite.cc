@@ -366,6 +366,10 @@ Result<Upload> SqliteIndex::CreateUpload(const Upload& upload, const std::string
   sqlite3* db = impl_->db.get();
   Upload created = upload;
   Status s = impl_->Transaction([&]() -> Status {
+    Stmt live(db, "SELECT 1 FROM sessions WHERE id = ? AND token_expires_at > ?");
+    auto row = live.Bind(1, upload.session_id).Bind(2, now).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return FailedPrecondition("session " + upload.session_id + " is gone or its token was revoked");
     RETURN_IF_ERROR(Stmt(db, "INSERT INTO recordings(session_id, kind, path, status, created_at) "
                              "VALUES (?, ?, ?, 'receiving', ?)")
                         .Bind(1, upload.session_id).Bind(2, kind).Bind(3, upload.path).Bind(4, now)
@@ -427,7 +431,7 @@ Status SqliteIndex::FinishUpload(const std::string& upload_id, const std::string
   });
 }
 
-Status SqliteIndex::TerminateUpload(const std::string& upload_id, int64_t now) {
+Status SqliteIndex::TerminateUpload(const std::string& upload_id, const std::string& reason, int64_t now) {
   std::lock_guard lock(impl_->mu);
   sqlite3* db = impl_->db.get();
   return impl_->Transaction([&]() -> Status {
@@ -437,9 +441,9 @@ Status SqliteIndex::TerminateUpload(const std::string& upload_id, int64_t now) {
     if (!*row) return NotFound("no upload " + upload_id);
     int64_t recording_id = up.Int(0);
     RETURN_IF_ERROR(up.Run());
-    return Stmt(db, "UPDATE recordings SET status = 'failed', failure_reason = 'terminated by the client', "
-                    "bytes = 0, finalized_at = ? WHERE id = ?")
-        .Bind(1, now).Bind(2, recording_id)
+    return Stmt(db, "UPDATE recordings SET status = 'failed', failure_reason = ?, bytes = 0, finalized_at = ? "
+                    "WHERE id = ?")
+        .Bind(1, reason).Bind(2, now).Bind(3, recording_id)
         .Run();
   });
 }
@@ -781,6 +785,13 @@ Status CheckSessionIdle(sqlite3* db, const std::string& session_id) {
 
 }  // namespace
 
+Status SqliteIndex::RevokeSessionToken(const std::string& session_id) {
+  std::lock_guard lock(impl_->mu);
+  RETURN_IF_ERROR(Stmt(impl_->db.get(), "UPDATE sessions SET token_expires_at = 0 WHERE id = ?").Bind(1, session_id).Run());
+  if (sqlite3_changes(impl_->db.get()) == 0) return NotFound("no session " + session_id);
+  return Status::Ok();
+}
+
 Result<StoredFiles> SqliteIndex::PrepareSessionDeletion(const std::string& session_id) {
   std::lock_guard lock(impl_->mu);
   sqlite3* db = impl_->db.get();
@@ -820,6 +831,15 @@ Result<std::vector<Recording>> SqliteIndex::RecordingsCreatedBefore(int64_t cuto
          (std::string(kRecordingColumns) + "WHERE created_at < ? AND status IN ('ready', 'failed') ORDER BY id").c_str());
   s.Bind(1, cutoff);
   return ReadAll<Recording>(s, ReadRecording);
+}
+
+Result<std::vector<std::string>> SqliteIndex::EmptySessionsCreatedBefore(int64_t cutoff) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db.get(),
+         "SELECT id FROM sessions s WHERE created_at < ? AND NOT EXISTS "
+         "(SELECT 1 FROM recordings r WHERE r.session_id = s.id) ORDER BY created_at");
+  s.Bind(1, cutoff);
+  return ReadAll<std::string>(s, [](Stmt& r) { return r.Text(0); });
 }
 
 Status SqliteIndex::DeleteRecording(int64_t recording_id, const AuditEntry& audit) {

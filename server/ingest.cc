@@ -73,8 +73,9 @@ Expected<NewSession> Ingest::CreateSession(const std::string& candidate_name, co
   Status s = index_->CreateSession(session.session_id, candidate->id, job, Sha256Hex(session.upload_token),
                                    session.expires_at, now);
   if (!s.ok()) return InternalError(s);
-  spdlog::info("session {} created for candidate {} (folder {})", session.session_id, candidate->id,
-               candidate->folder);
+  // Names and paths (the folder is the candidate's name) only at debug: info logs outlive a deletion.
+  spdlog::info("session {} created for candidate {}", session.session_id, candidate->id);
+  spdlog::debug("candidate {}: folder {}", candidate->id, candidate->folder);
   return session;
 }
 
@@ -114,12 +115,19 @@ Expected<Upload> Ingest::CreateUpload(const Session& session, std::optional<uint
     if (!created.ok()) return InternalError(created);
     auto indexed = index_->CreateUpload(upload, RecordingKindName(kind), now);
     if (indexed.ok()) {
-      spdlog::info("upload {} created: session {} recording {} kind {} length {} path {}", upload.id, session.id,
+      spdlog::info("upload {} created: session {} recording {} kind {} length {}", upload.id, session.id,
                    indexed->recording_id, RecordingKindName(kind),
-                   length ? std::to_string(*length) : std::string("deferred"), upload.path);
+                   length ? std::to_string(*length) : std::string("deferred"));
+      spdlog::debug("upload {}: path {}", upload.id, upload.path);
       return indexed.value();
     }
     (void)store_->Remove(part);
+    if (indexed.status().code() == StatusCode::kFailedPrecondition) {
+      // The session's deletion began after this request authenticated: it leaves nothing behind.
+      (void)store_->RemoveFolderIfEmpty(session.candidate_folder);
+      spdlog::warn("upload for session {} refused: the session is being deleted", session.id);
+      return ApiError{Err::kInvalidUploadToken, "the session was deleted"};
+    }
     if (indexed.status().code() != StatusCode::kAlreadyExists) return InternalError(indexed.status());
   }
   return ApiError{Err::kInternal, "no free file name for " + upload.path};
@@ -247,12 +255,32 @@ Expected<bool> Ingest::Terminate(const Session& session, const std::string& uplo
   auto upload = Load(session, upload_id);
   if (!upload.ok()) return upload.error();
   if (upload->state != "receiving") return Err::kUploadFinished;
-  Status s = index_->TerminateUpload(upload_id, clock_->NowSeconds());
+  Status s = index_->TerminateUpload(upload_id, "terminated by the client", clock_->NowSeconds());
   if (!s.ok()) return InternalError(s);
   s = store_->Remove(upload->path + std::string(kPartSuffix));
   if (!s.ok()) spdlog::error("upload {}: terminated but its file stays: {}", upload_id, s.ToString());
   spdlog::info("upload {} terminated by session {} at offset {}", upload_id, session.id, upload->offset);
   return true;
+}
+
+Expected<int> Ingest::TerminateSessionUploads(const std::string& session_id) {
+  auto receiving = index_->UploadsInState("receiving");
+  if (!receiving.ok()) return InternalError(receiving.status());
+  int stopped = 0;
+  for (const Upload& candidate : *receiving) {
+    if (candidate.session_id != session_id) continue;
+    auto guard = locks_.Acquire(candidate.id, options_.lock_wait_ms);
+    if (!guard) return ApiError{Err::kSessionBusy, "upload " + candidate.id + " stayed locked"};
+    auto upload = index_->GetUpload(candidate.id);
+    if (!upload.ok()) return InternalError(upload.status());
+    if (upload->state != "receiving") continue;  // completed or expired while we waited
+    Status s = index_->TerminateUpload(upload->id, "stopped to delete the session", clock_->NowSeconds());
+    if (!s.ok()) return InternalError(s);
+    spdlog::info("upload {} of session {} stopped at offset {} for the session's deletion", upload->id, session_id,
+                 upload->offset);
+    ++stopped;
+  }
+  return stopped;
 }
 
 Status Ingest::Reconcile() {
@@ -262,8 +290,9 @@ Status Ingest::Reconcile() {
     std::string part = upload.path + std::string(kPartSuffix);
     auto size = store_->Size(part);
     if (!size.ok()) {
-      spdlog::error("upload {}: {} is gone ({}); finalize will mark it failed", upload.id, part,
-                    size.status().ToString());
+      spdlog::error("upload {} of recording {}: its .part file is gone; finalize will mark it failed", upload.id,
+                    upload.recording_id);
+      spdlog::debug("upload {}: {}", upload.id, size.status().ToString());
       RETURN_IF_ERROR(FinishUpload(upload, "expired", true));
       continue;
     }

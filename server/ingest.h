@@ -98,6 +98,10 @@ class Ingest {
   Expected<int> AddEvents(const Session& session, const std::vector<SessionEvent>& events);
   // Termination: deletes the bytes; later requests get 404.
   Expected<bool> Terminate(const Session& session, const std::string& upload_id);
+  // For a deletion, after the session's token is revoked: terminates its receiving uploads, each
+  // under its lock, so a PATCH in flight finishes first and any later one gets 404. The bytes stay
+  // for the deletion to remove. Returns how many were stopped; kSessionBusy when a lock stays held.
+  Expected<int> TerminateSessionUploads(const std::string& session_id);
 
   // At start: for every receiving upload the file size is the truth. Syncs each .part file and
   // records its size as the offset; an upload whose bytes all arrived is handed to finalize.

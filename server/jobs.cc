@@ -23,7 +23,7 @@ JobResult FinalizeJob::Run(int64_t recording_id) {
     return {JobOutcome::kRetry, "recording " + std::to_string(recording_id) + " has a final file but is not ready"};
   }
   auto fail = [&](const std::string& reason) -> JobResult {
-    spdlog::warn("recording {} failed to finalize, bytes kept in {}: {}", recording_id, part, reason);
+    spdlog::warn("recording {} failed to finalize, bytes kept in its .part file: {}", recording_id, reason);
     (void)store_->Remove(temp);
     Status s = index_->MarkRecordingFailed(recording_id, reason, now);
     if (!s.ok()) return {JobOutcome::kRetry, s.ToString()};
@@ -59,8 +59,9 @@ JobResult FinalizeJob::Run(int64_t recording_id) {
   // The original goes only now that the new file is verified, durable and indexed.
   if (Status s = store_->Remove(part); !s.ok()) spdlog::error("recording {}: {}", recording_id, s.ToString());
   metrics_->CountFinalize("ready");
-  spdlog::info("recording {} ready: {} ({} bytes, {} ms{}{})", recording_id, final_path, *bytes, info->duration_ms,
-               incomplete ? ", incomplete" : "",
+  spdlog::debug("recording {}: {}", recording_id, final_path);
+  spdlog::info("recording {} of session {} ready ({} bytes, {} ms{}{})", recording_id, recording->session_id, *bytes,
+               info->duration_ms, incomplete ? ", incomplete" : "",
                info->truncated ? ", truncated: " + info->truncation_reason : std::string());
   return {};
 }

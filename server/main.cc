@@ -69,8 +69,12 @@ int CreateAccount(const std::string& data_dir, const std::string& username, cons
     return 1;
   }
   SystemClock clock;
-  Accounts accounts({}, index->get(), &clock);
-  auto account = accounts.Create(username, password, role);
+  auto accounts = Accounts::Open({}, index->get(), &clock);
+  if (!accounts.ok()) {
+    std::fprintf(stderr, "recorder-server: %s\n", accounts.status().message().c_str());
+    return 1;
+  }
+  auto account = (*accounts)->Create(username, password, role);
   if (!account.ok()) {
     std::fprintf(stderr, "recorder-server: cannot create %s: %s%s%s\n", username.c_str(),
                  Spec(account.error().err).message, account.error().detail.empty() ? "" : ": ",

@@ -2,11 +2,22 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "names.h"
+#include "tus_protocol.h"
 
 namespace recorder::server {
+
+std::optional<uint64_t> RecordingMetadataNumber(const Recording& recording, const char* key) {
+  auto metadata = tus::ParseMetadata(recording.upload_metadata);
+  if (!metadata) return std::nullopt;
+  auto it = metadata->find(key);
+  uint64_t value;
+  if (it == metadata->end() || !tus::ParseUnsigned(it->second, &value)) return std::nullopt;
+  return value;
+}
 
 Expected<SessionPage> Results::List(const SessionFilter& filter) {
   auto page = index_->ListSessions(filter);
@@ -56,10 +67,17 @@ Expected<MediaFile> Results::Media(int64_t recording_id) {
     spdlog::error("recording {} is ready but its file is unreadable: {}", recording_id, size.status().ToString());
     return ApiError{Err::kRecordingNotReady, "the file is missing"};
   }
-  // The file name says which track it is; the session id, not the candidate's name, identifies it.
+  auto siblings = index_->RecordingsOfSession(recording->session_id);
+  if (!siblings.ok()) return InternalError(siblings.status());
+  auto order = [](const Recording& r) { return std::pair(RecordingMetadataNumber(r, "part").value_or(0), r.id); };
+  int rank = 1;
+  for (const Recording& other : *siblings) rank += other.kind == recording->kind && order(other) < order(*recording);
+  // The file name says which track and part it is; the session id, not the candidate's name,
+  // identifies it.
   std::string name = "interview_" + recording->session_id;
   if (recording->kind != "camera") name += "_" + recording->kind;
-  return MediaFile{*path, *size, name + ".webm"};
+  if (rank > 1) name += "_part" + std::to_string(rank);
+  return MediaFile{recording->session_id, *path, *size, name + ".webm"};
 }
 
 Status Results::RemoveFiles(const std::string& path) {
@@ -71,27 +89,47 @@ Status Results::RemoveFiles(const std::string& path) {
   return Status::Ok();
 }
 
-Expected<StoredFiles> Results::DeleteSession(const std::string& session_id, const std::string& actor) {
+ApiError Results::Busy(const std::string& session_id) {
+  auto recordings = index_->RecordingsOfSession(session_id);
+  bool receiving = recordings.ok() && std::any_of(recordings->begin(), recordings->end(),
+                                                  [](const Recording& r) { return r.status == "receiving"; });
+  return {Err::kSessionBusy, receiving ? "the session is still recording" : "a recording is being finalized"};
+}
+
+Expected<StoredFiles> Results::DeleteSession(const std::string& session_id, const std::string& actor, bool force) {
+  int stopped = 0;
+  if (force) {
+    // Token first, so no new upload or PATCH starts; then the uploads in flight end under their locks.
+    Status revoked = index_->RevokeSessionToken(session_id);
+    if (revoked.code() == StatusCode::kNotFound) return Err::kSessionNotFound;
+    if (!revoked.ok()) return InternalError(revoked);
+    auto terminated = ingest_->TerminateSessionUploads(session_id);
+    if (!terminated.ok()) return terminated.error();
+    stopped = terminated.value();
+  }
+  // From here on no recording can be added: PrepareSessionDeletion revokes the token and
+  // Index::CreateUpload refuses a session without a valid one.
   auto files = index_->PrepareSessionDeletion(session_id);
   if (!files.ok()) {
     if (files.status().code() == StatusCode::kNotFound) return Err::kSessionNotFound;
-    if (files.status().code() == StatusCode::kFailedPrecondition) return Err::kSessionBusy;
+    if (files.status().code() == StatusCode::kFailedPrecondition) return Busy(session_id);
     return InternalError(files.status());
   }
   for (const std::string& path : files->paths) {
     if (Status s = RemoveFiles(path); !s.ok()) return InternalError(s);
   }
   nlohmann::json detail = {{"recordings", files->paths.size()}, {"bytes", files->bytes}};
+  if (force) detail.update({{"forced", true}, {"uploads_stopped", stopped}});
   Status s = index_->DeleteSession(session_id, {0, clock_->NowSeconds(), actor, "delete_session",
                                                 "session:" + session_id, detail.dump()});
-  if (s.code() == StatusCode::kFailedPrecondition) return Err::kSessionBusy;
+  if (s.code() == StatusCode::kFailedPrecondition) return Busy(session_id);
   if (!s.ok()) return InternalError(s);
-  spdlog::info("session {} deleted by {}: {} recordings, {} bytes", session_id, actor, files->paths.size(),
-               files->bytes);
+  spdlog::info("session {} deleted by {}: {} recordings, {} bytes{}", session_id, actor, files->paths.size(),
+               files->bytes, force ? ", forced, uploads stopped: " + std::to_string(stopped) : "");
   return files.value();
 }
 
-Expected<StoredFiles> Results::DeleteCandidate(int64_t candidate_id, const std::string& actor) {
+Expected<StoredFiles> Results::DeleteCandidate(int64_t candidate_id, const std::string& actor, bool force) {
   auto sessions = index_->SessionIdsOfCandidate(candidate_id);
   if (!sessions.ok()) {
     if (sessions.status().code() == StatusCode::kNotFound) return Err::kCandidateNotFound;
@@ -99,7 +137,7 @@ Expected<StoredFiles> Results::DeleteCandidate(int64_t candidate_id, const std::
   }
   StoredFiles all;
   for (const std::string& id : *sessions) {
-    auto deleted = DeleteSession(id, actor);
+    auto deleted = DeleteSession(id, actor, force);
     if (!deleted.ok()) return deleted.error();
     all.paths.insert(all.paths.end(), deleted->paths.begin(), deleted->paths.end());
     all.bytes += deleted->bytes;
@@ -111,22 +149,46 @@ Expected<StoredFiles> Results::DeleteCandidate(int64_t candidate_id, const std::
   return all;
 }
 
-Result<int> Results::SweepRetention(int64_t max_age_seconds) {
+Result<Results::RetentionSweep> Results::SweepRetention(int64_t max_age_seconds) {
   int64_t now = clock_->NowSeconds();
-  auto expired = index_->RecordingsCreatedBefore(now - max_age_seconds);
+  int64_t cutoff = now - max_age_seconds;
+  auto expired = index_->RecordingsCreatedBefore(cutoff);
   if (!expired.ok()) return expired.status();
-  int deleted = 0;
+  RetentionSweep sweep;
   for (const Recording& r : *expired) {
-    RETURN_IF_ERROR(RemoveFiles(r.path));
     nlohmann::json detail = {{"session", r.session_id}, {"kind", r.kind}, {"bytes", r.bytes},
                              {"created_at", r.created_at}, {"max_age_days", max_age_seconds / 86400}};
-    RETURN_IF_ERROR(index_->DeleteRecording(
-        r.id, {0, now, "system:retention", "retention_delete", "recording:" + std::to_string(r.id), detail.dump()}));
+    Status s = RemoveFiles(r.path);
+    if (s.ok()) {
+      s = index_->DeleteRecording(r.id, {0, now, "system:retention", "retention_delete",
+                                         "recording:" + std::to_string(r.id), detail.dump()});
+    }
+    if (!s.ok()) {
+      spdlog::error("retention: recording {} of session {} not deleted, retried at the next sweep: {}", r.id,
+                    r.session_id, s.ToString());
+      ++sweep.failures;
+      continue;
+    }
     spdlog::info("retention: recording {} of session {} deleted ({} bytes, created {} s ago)", r.id, r.session_id,
                  r.bytes, now - r.created_at);
-    ++deleted;
+    ++sweep.recordings;
   }
-  return deleted;
+  auto empty = index_->EmptySessionsCreatedBefore(cutoff);
+  if (!empty.ok()) return empty.status();
+  for (const std::string& id : *empty) {
+    nlohmann::json detail = {{"recordings", 0}, {"max_age_days", max_age_seconds / 86400}};
+    Status s = index_->DeleteSession(id, {0, now, "system:retention", "retention_delete_session", "session:" + id,
+                                          detail.dump()});
+    if (s.code() == StatusCode::kFailedPrecondition) continue;  // a recording began just now
+    if (!s.ok()) {
+      spdlog::error("retention: empty session {} not deleted, retried at the next sweep: {}", id, s.ToString());
+      ++sweep.failures;
+      continue;
+    }
+    spdlog::info("retention: session {} deleted, it never got a recording", id);
+    ++sweep.sessions;
+  }
+  return sweep;
 }
 
 Status Results::Audit(const std::string& actor, const std::string& action, const std::string& target,

@@ -4,26 +4,37 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "clock.h"
 #include "errors.h"
 #include "index.h"
+#include "ingest.h"
 #include "upload_store.h"
 
 namespace recorder::server {
 
 // A finalized recording file, ready to be streamed.
 struct MediaFile {
+  std::string session_id;
   std::string absolute_path;
   uint64_t size = 0;
-  std::string download_name;  // interview_<session_id>[_screen|_audio][_<n>].webm
+  // interview_<session_id>[_screen|_audio][_part<N>].webm; N (from 2) is the recording's rank among
+  // the session's recordings of its kind, ordered by the part the recorder numbered it with, then
+  // by creation, so the names are distinct even when a client sends no or repeated part numbers.
+  std::string download_name;
 };
+
+// A number the recorder put in the upload's metadata ("part", "start_ms": where the file's time
+// zero sits on the session clock); nullopt when absent or not a number (e.g. another tus client).
+std::optional<uint64_t> RecordingMetadataNumber(const Recording& recording, const char* key);
 
 class Results {
  public:
-  Results(Index* index, UploadStore* store, const Clock* clock) : index_(index), store_(store), clock_(clock) {}
+  Results(Index* index, UploadStore* store, Ingest* ingest, const Clock* clock)
+      : index_(index), store_(store), ingest_(ingest), clock_(clock) {}
 
   Expected<SessionPage> List(const SessionFilter& filter);
   Expected<SessionSummary> Get(const std::string& session_id);  // kSessionNotFound
@@ -34,13 +45,24 @@ class Results {
   Expected<std::string> SessionOfRecording(int64_t recording_id);
 
   // Deletes the session's files, then its rows (and the candidate's, when it was their last
-  // session), with one audit entry by `actor`. kSessionNotFound, kSessionBusy.
-  Expected<StoredFiles> DeleteSession(const std::string& session_id, const std::string& actor);
+  // session), with one audit entry by `actor`. kSessionNotFound; kSessionBusy while a recording is
+  // receiving (unless `force`) or finalizing (a few seconds). `force` first revokes the upload
+  // token, then stops the receiving uploads (Ingest::TerminateSessionUploads), then deletes.
+  Expected<StoredFiles> DeleteSession(const std::string& session_id, const std::string& actor, bool force);
   // Every session of the candidate, then the candidate. kCandidateNotFound, kSessionBusy.
-  Expected<StoredFiles> DeleteCandidate(int64_t candidate_id, const std::string& actor);
+  Expected<StoredFiles> DeleteCandidate(int64_t candidate_id, const std::string& actor, bool force);
   // Deletes ready and failed recordings created more than `max_age_seconds` ago (and sessions and
-  // candidates left without any); audited as system:retention. Returns how many went.
-  Result<int> SweepRetention(int64_t max_age_seconds);
+  // candidates left without any), and sessions that old that never got a recording (and their
+  // candidate, when it has no other session); each audited as system:retention. A recording still
+  // receiving or finalizing is skipped, never deleted mid-upload: an abandoned upload expires, is
+  // finalized, and goes at a later sweep. A deletion that fails is logged with its id and retried
+  // at the next sweep; the sweep goes on with the others.
+  struct RetentionSweep {
+    int recordings = 0;
+    int sessions = 0;  // empty ones
+    int failures = 0;
+  };
+  Result<RetentionSweep> SweepRetention(int64_t max_age_seconds);
 
   // Appends to the audit log; an audit that cannot be written fails the request that needs it.
   Status Audit(const std::string& actor, const std::string& action, const std::string& target,
@@ -50,9 +72,12 @@ class Results {
  private:
   // Removes a recording's final, .part and .finalizing files, and its folder once empty.
   Status RemoveFiles(const std::string& path);
+  // Why the session cannot be deleted now.
+  ApiError Busy(const std::string& session_id);
 
   Index* index_;
   UploadStore* store_;
+  Ingest* ingest_;
   const Clock* clock_;
 };
 

@@ -2,16 +2,17 @@
 // with `recorder-server admin create`, a session with a ~21 s camera recording (VP9+Opus) and a
 // screen recording encoded by the WASM core under node and uploaded over tus, and three markers.
 // The page finds the session, plays both videos in sync, jumps to markers, downloads the camera
-// file (byte-identical to the finalized file), deletes the session (files gone, API 404) and shows
-// the audit log. Another test covers signing in: 401 without a login, wrong passwords, throttling,
-// a reviewer's view and logging out.
+// file (byte-identical to the finalized file), deletes the session (files gone, API 404), shows
+// the audit log and erases another candidate with both their sessions (folder and index rows
+// gone). Another test covers signing in: 401 without a login, wrong passwords, throttling, a
+// reviewer's view and logging out.
 // Run: node --test tests/js/hr_page.test.mjs   (RECORDER_SERVER_BIN overrides the binary)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { launchBrowser, recordingFiles, sleep, startServer } from './lib/browser.mjs';
+import { indexDump, launchBrowser, recordingFiles, sleep, startServer } from './lib/browser.mjs';
 import {
   createAccount, createHostSession, encodeRecording, hrLogin, postMarkers, tusUpload, waitForReady,
 } from './lib/hr.mjs';
@@ -72,7 +73,7 @@ async function screenFollows(page, what) {
   }
 }
 
-test('HR page: find a session, play camera and screen in sync, jump to markers, download, delete, audit', T, async () => {
+test('HR page: find a session, play camera and screen in sync, jump to markers, download, delete, audit, erase a candidate', T, async () => {
   // Encoding first (the slow part), outside the server's lifetime.
   const camera = await encodeRecording({ y4m: makeY4m('akiyo_cif.mp4', 'fps=30', 'akiyo_cif_30.y4m'),
     wav: makeWav('speech_orig_16k.wav', 'speech_48k_mono.wav'), seconds: 21, kbps: 200 });
@@ -206,6 +207,46 @@ test('HR page: find a session, play camera and screen in sync, jump to markers, 
     }
     assert.ok(audit.some((e) => e.action === 'login'), `logins are audited: ${actions}`);
     assert.ok(audit.some((e) => e.action === 'delete_session' && e.text.includes(ADMIN.username)), 'by whom');
+
+    // A candidate's erasure: two sessions (one recorded, one never used) go with one deletion.
+    const grace = { name: 'Grace Hopper', email: 'grace@example.com', job: 'compiler writer' };
+    const graceSessions = [await createHostSession(server, grace), await createHostSession(server, grace)];
+    await tusUpload(server, graceSessions[0], camera, { kind: 'camera' });
+    await waitForReady(api, { session_id: graceSessions[0].session_id, candidate_name: grace.name }, ['camera']);
+    const graceFolder = path.dirname(recordingFiles(server.dataDir).find((f) => f.includes('Grace')));
+    await page.click('#list-link');
+    await visible(page, '#list-view');
+    await page.fill('#search', 'hopper');
+    await page.waitForFunction(() => document.querySelectorAll('[data-session-id]').length === 2);
+    await page.click(`[data-session-id="${graceSessions[0].session_id}"]`);
+    await visible(page, '#detail-view');
+    await page.click('#delete-candidate');
+    await visible(page, '#delete-confirm');
+    assert.match(await page.textContent('#delete-question'), /all data of Grace Hopper/i);
+    await page.click('#delete-cancel');
+    await visible(page, '#delete-candidate');
+    assert.ok(fs.existsSync(graceFolder), 'nothing deleted when cancelled');
+    await page.click('#delete-candidate');
+    await page.click('#delete-confirm');
+    await visible(page, '#list-view');
+    await page.waitForFunction(() => /All data of Grace Hopper/.test(document.querySelector('#message').textContent));
+    await page.waitForFunction(() => document.querySelectorAll('[data-session-id]').length === 0);
+    assert.equal(fs.existsSync(graceFolder), false, `${graceFolder} is removed`);
+    // Outside the audit log (ids and counts only), the index keeps nothing of her.
+    const index = indexDump(server.dataDir).split('\n').filter((line) => !line.startsWith('INSERT INTO audit_log'));
+    for (const trace of [grace.name, grace.email, ...graceSessions.map((s) => s.session_id)]) {
+      assert.deepEqual(index.filter((line) => line.includes(trace)), [], `the index still holds ${trace}`);
+    }
+    assert.ok(index.some((line) => line.includes('Bob Builder')), 'the dump is of the live index');
+    // Nor does the server's log (at its default level, info) keep the deleted candidates' names.
+    const log = fs.readFileSync(server.logFile, 'utf8');
+    for (const trace of ['Grace', 'Hopper', grace.email, 'Lovelace', 'ada@example.com']) {
+      assert.equal(log.includes(trace), false, `the server log names ${trace}`);
+    }
+    assert.match(log, new RegExp(`session ${graceSessions[1].session_id} created`), 'the log has ids instead');
+    const erasures = (await api.json('/api/v1/hr/audit?limit=1000')).entries.filter((e) => e.action === 'delete_candidate');
+    assert.equal(erasures.length, 1);
+    assert.equal(erasures[0].detail.sessions, 2);
   });
 });
 

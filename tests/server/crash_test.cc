@@ -1,72 +1,16 @@
 // Crash safety with the real binary: 50 concurrent uploads, kill -9 mid-flight, restart, clients
 // resume from HEAD. Every acknowledged byte must survive, and every final file must decode fully.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "test_util.h"
+#include "server_process.h"
 
 namespace recorder::server::testing {
 namespace {
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// The built recorder-server as a child process.
-class ServerProcess {
- public:
-  ServerProcess(std::string data, int port, std::string log) : data_(data), port_(port), log_(log) {}
-  ~ServerProcess() { Kill(SIGKILL); }
-
-  void Start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* log = fopen(log_.c_str(), "a");
-      dup2(fileno(log), 1);
-      dup2(fileno(log), 2);
-      std::string listen = "127.0.0.1:" + std::to_string(port_);
-      execl(RECORDER_SERVER_BIN, RECORDER_SERVER_BIN, "--listen", listen.c_str(), "--data", data_.c_str(),
-            "--api-key", "crash-key", "--threads", "128", "--job-poll-ms", "100", nullptr);
-      _exit(127);
-    }
-    httplib::Client probe("127.0.0.1", port_);
-    ASSERT_TRUE(WaitFor([&] {
-      auto res = probe.Get("/healthz");
-      return res && res->status == 200;
-    }, std::chrono::seconds(20))) << ReadFile(log_);
-  }
-
-  void Kill(int sig) {
-    if (pid_ <= 0) return;
-    kill(pid_, sig);
-    int status;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  std::string data_;
-  int port_;
-  std::string log_;
-  pid_t pid_ = -1;
-};
 
 TEST(CrashTest, KilledServerRestartsAndEveryAcknowledgedByteIsInTheFinalFiles) {
   constexpr int kUploads = 50;
@@ -75,7 +19,8 @@ TEST(CrashTest, KilledServerRestartsAndEveryAcknowledgedByteIsInTheFinalFiles) {
   TempDir dir;
   fs::path data = dir.path() / "data";
   int port = FreePort();
-  ServerProcess server(data.string(), port, (dir.path() / "server.log").string());
+  ServerProcess server(data.string(), port, (dir.path() / "server.log").string(),
+                       {"--api-key", "crash-key", "--threads", "128", "--job-poll-ms", "100"});
   server.Start();
 
   std::atomic<int> interrupted{0}, finished{0}, clients_acked_before_kill{0};

@@ -3,7 +3,10 @@
 // deletion with its audit entry, and the retention sweeper with the clock moved forward.
 #include <sqlite3.h>
 
+#include <atomic>
+
 #include "server_fixture.h"
+#include "server_process.h"
 
 namespace recorder::server::testing {
 namespace {
@@ -90,6 +93,29 @@ class ResultsTest : public ServerTest {
     for (const AuditEntry& e : entries.value()) actions.push_back(e.action + " " + e.target);
     return actions;
   }
+
+  // Runs SQL on the server's index file (as another process would) and returns the first column
+  // of the first row (-1 when there is none); an SQL error fails the test.
+  int64_t Sql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    int64_t value = -1;
+    EXPECT_EQ(sqlite3_open((fs::path(config_.data_dir) / ".recorder/index.sqlite3").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    int rc = sqlite3_exec(db, sql.c_str(), [](void* out, int, char** row, char**) {
+      if (*static_cast<int64_t*>(out) == -1) *static_cast<int64_t*>(out) = row[0] ? std::stoll(row[0]) : 0;
+      return 0;
+    }, &value, nullptr);
+    EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return value;
+  }
+
+  int AuditCount(const std::string& actor, const std::string& action, const std::string& target) {
+    auto entries = app_->index().AuditEntries(1000);
+    return static_cast<int>(std::count_if(entries->begin(), entries->end(), [&](const AuditEntry& e) {
+      return e.actor == actor && e.action == action && e.target == target;
+    }));
+  }
 };
 
 bool Contains(const std::vector<std::string>& list, const std::string& item) {
@@ -160,6 +186,44 @@ TEST_F(ResultsTest, RepeatedBadLoginsAreThrottledEvenForTheRightPasswordUntilThe
   auto later = Login("boss", kAdminPassword);
   ASSERT_TRUE(later);
   EXPECT_EQ(later->status, 200);
+}
+
+TEST_F(ResultsTest, ParallelBadLoginsForOneAccountCannotGetPastTheLimit) {
+  StartWithAccounts();
+  constexpr int kAttempts = 20;
+  std::vector<int> statuses(kAttempts);
+  std::vector<std::thread> attackers;
+  for (int i = 0; i < kAttempts; ++i) {
+    attackers.emplace_back([&, i] {
+      httplib::Client client("127.0.0.1", port_);
+      auto res = client.Post("/api/v1/hr/login", json{{"username", "boss"}, {"password", "guess " + std::to_string(i)}}.dump(),
+                             "application/json");
+      statuses[i] = res ? res->status : -1;
+    });
+  }
+  for (std::thread& t : attackers) t.join();
+  int wrong = static_cast<int>(std::count(statuses.begin(), statuses.end(), 401));
+  int throttled = static_cast<int>(std::count(statuses.begin(), statuses.end(), 429));
+  EXPECT_EQ(wrong, 5) << "every password tried is checked against the limit of 5";
+  EXPECT_EQ(wrong + throttled, kAttempts) << ::testing::PrintToString(statuses);
+  EXPECT_EQ(Login("boss", kAdminPassword)->status, 429);
+}
+
+TEST(LoginThrottleTest, ForgetsKeysWhoseFailuresLeftTheWindowAndAReleasedAttemptDoesNotCount) {
+  LoginThrottle throttle(2, 900);
+  // 3000 new addresses in each of 10 windows: the map holds at most about twice one window's keys.
+  for (int window = 0; window < 10; ++window) {
+    for (int i = 0; i < 3000; ++i) {
+      ASSERT_EQ(throttle.Reserve("addr:" + std::to_string(window) + "." + std::to_string(i), 1000 + window * 900), 0);
+    }
+  }
+  EXPECT_LE(throttle.KeyCount(), 2u * 3000 + 3000) << "keys whose failures left the window are evicted";
+
+  EXPECT_EQ(throttle.Reserve("user:bob", 2000), 0);
+  throttle.Release("user:bob", 2000);  // that attempt succeeded
+  EXPECT_EQ(throttle.Reserve("user:bob", 2000), 0);
+  EXPECT_EQ(throttle.Reserve("user:bob", 2001), 0);
+  EXPECT_EQ(throttle.Reserve("user:bob", 2002), 898) << "two failures kept: wait until the first leaves the window";
 }
 
 TEST_F(ResultsTest, ManyUsernamesFromOneAddressAreThrottledToo) {
@@ -247,41 +311,79 @@ TEST_F(ResultsTest, CsrfTokenAndSameOriginAreRequiredForStateChangesAndReviewers
                              "application/json");
   EXPECT_EQ(account->status, 403);
 
+  // Every other state change needs the token too; the refused ones change nothing.
+  json detail = json::parse(http().Get(path.c_str(), As(admin))->body);
+  std::string candidate = "/api/v1/hr/candidates/" + std::to_string(detail["candidate_id"].get<int64_t>());
+  for (const httplib::Headers& headers : {As(admin), wrong}) {
+    std::vector<httplib::Result> refused;
+    refused.push_back(http().Post("/api/v1/hr/accounts", headers,
+                                  json{{"username", "eve"}, {"password", "long enough pw"}, {"role", "admin"}}.dump(),
+                                  "application/json"));
+    refused.push_back(http().Delete(candidate.c_str(), headers));
+    refused.push_back(http().Post("/api/v1/hr/logout", headers, "", "application/json"));
+    for (const auto& res : refused) {
+      ASSERT_TRUE(res);
+      EXPECT_EQ(res->status, 403);
+      EXPECT_EQ(json::parse(res->body)["error"], "csrf_rejected");
+    }
+  }
+  EXPECT_FALSE(app_->index().AccountByName("eve").ok()) << "no account was created";
+  EXPECT_EQ(http().Get("/api/v1/hr/me", As(admin))->status, 200) << "the refused logouts left the login";
   EXPECT_TRUE(fs::exists(OnlyRecordingFile())) << "nothing was deleted by the refused requests";
   auto same_origin = As(admin, true);
   same_origin.emplace("Origin", "http://127.0.0.1:" + std::to_string(port_));
   EXPECT_EQ(http().Delete(path.c_str(), same_origin)->status, 204);
 }
 
-TEST_F(ResultsTest, GuessedOrMalformedIdsAre404AndNeverLeaveTheDataFolder) {
+TEST_F(ResultsTest, GuessedOrMalformedIdsReachTheHandlerAndAre404) {
   StartWithAccounts();
   RecordedSession s = Record("Jane Doe");
   HrLogin login = LoginAs("boss", kAdminPassword);
-  for (const std::string& path : std::vector<std::string>{"/api/v1/hr/sessions/" + std::string(32, 'f'), std::string("/api/v1/hr/recordings/999/media"),
-        std::string("/api/v1/hr/recordings/-1/download"), std::string("/api/v1/hr/recordings/1abc/media"),
-        std::string("/api/v1/hr/recordings/..%2F..%2Fetc%2Fpasswd/media"),
-        std::string("/api/v1/hr/sessions/..%2F..%2Fetc")}) {
-    auto res = http().Get(path.c_str(), As(login));
-    ASSERT_TRUE(res) << path;
-    EXPECT_EQ(res->status, 404) << path;
+  httplib::Headers key = {{"Authorization", "Bearer test-api-key"}};
+  // Each id matches its route's ([^/]+), so the handler (not the router) answers: its error code says so.
+  std::vector<std::string> ids = {"..", "%2e%2e", ".", "%2E", std::string(3000, 'a'), "not-hex-zz",
+                                  std::string(32, 'f'), "-1", "0", "1abc", "999999", "..%5c..%5cetc", "%00"};
+  for (const std::string& id : ids) {
+    struct Case {
+      std::string method, path, error;
+      httplib::Headers headers;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"GET", "/api/v1/hr/sessions/" + id, "session_not_found", As(login)},
+             {"DELETE", "/api/v1/hr/sessions/" + id, "session_not_found", As(login, true)},
+             {"DELETE", "/api/v1/hr/candidates/" + id, "candidate_not_found", As(login, true)},
+             {"GET", "/api/v1/hr/recordings/" + id + "/media", "recording_not_found", As(login)},
+             {"GET", "/api/v1/hr/recordings/" + id + "/download", "recording_not_found", As(login)},
+             {"GET", "/api/v1/sessions/" + id, "session_not_found", key},
+         }) {
+      auto res = c.method == "GET" ? http().Get(c.path.c_str(), c.headers) : http().Delete(c.path.c_str(), c.headers);
+      ASSERT_TRUE(res) << c.method << " " << c.path.substr(0, 80);
+      EXPECT_EQ(res->status, 404) << c.method << " " << c.path.substr(0, 80);
+      auto body = json::parse(res->body, nullptr, false);
+      EXPECT_EQ(body.is_object() ? body["error"] : json(), c.error) << c.method << " " << c.path.substr(0, 80);
+    }
   }
-  EXPECT_EQ(http().Delete("/api/v1/hr/candidates/abc", As(login, true))->status, 404);
-  EXPECT_EQ(http().Delete("/api/v1/hr/candidates/424242", As(login, true))->status, 404);
+  EXPECT_TRUE(fs::exists(OnlyRecordingFile())) << "nothing was deleted";
+}
 
-  // A stored path that points outside DATA (a corrupted or tampered index) is refused, not served.
+TEST_F(ResultsTest, AStoredPathOutsideTheDataFolderIsNeitherServedNorDeleted) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  HrLogin login = LoginAs("boss", kAdminPassword);
+  // A corrupted or tampered index: the recording's path points outside DATA.
   WriteFile(dir_.path() / "outside.webm", "SECRET");
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((fs::path(config_.data_dir) / ".recorder/index.sqlite3").c_str(), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    std::string sql = "UPDATE recordings SET path = '../outside.webm' WHERE id = " + std::to_string(s.recording_id);
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  }
+  Sql("UPDATE recordings SET path = '../outside.webm' WHERE id = " + std::to_string(s.recording_id));
   auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string(s.recording_id) + "/download").c_str(), As(login));
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 500);
   EXPECT_EQ(res->body.find("SECRET"), std::string::npos);
+
+  auto deleted = http().Delete(("/api/v1/hr/sessions/" + s.id).c_str(), As(login, true));
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 500);
+  EXPECT_EQ(ReadFile(dir_.path() / "outside.webm"), "SECRET") << "a file outside DATA is never removed";
+  EXPECT_EQ(http().Get(("/api/v1/hr/sessions/" + s.id).c_str(), As(login))->status, 200) << "rows kept for a retry";
+  EXPECT_FALSE(Contains(AuditActions(), "delete_session session:" + s.id));
 }
 
 TEST_F(ResultsTest, MediaIsServedWithRangesAndTheDownloadIsNamedBySessionAndAudited) {
@@ -331,6 +433,42 @@ TEST_F(ResultsTest, MediaIsServedWithRangesAndTheDownloadIsNamedBySessionAndAudi
                         As(login));
   EXPECT_EQ(res->status, 409);
   EXPECT_EQ(json::parse(res->body)["error"], "recording_not_ready");
+}
+
+TEST_F(ResultsTest, PlayingIsAuditedOncePerLoginAndRecordingAndHeadRequestsAreNotAudited) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  std::string rec = "recording:" + std::to_string(s.recording_id);
+  std::string media = "/api/v1/hr/recordings/" + std::to_string(s.recording_id) + "/media";
+  std::string download = "/api/v1/hr/recordings/" + std::to_string(s.recording_id) + "/download";
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  for (int i = 0; i < 5; ++i) {  // as a player buffers and seeks: one Range request after another
+    auto headers = As(login);
+    headers.emplace("Range", "bytes=" + std::to_string(i * 1000) + "-");
+    ASSERT_EQ(http().Get(media.c_str(), headers)->status, 206);
+  }
+  EXPECT_EQ(AuditCount("hr:rita", "play", rec), 1);
+  EXPECT_EQ(http().Head(media.c_str(), As(login))->status, 200);
+  auto head = http().Head(download.c_str(), As(login));
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->get_header_value("Content-Length"), std::to_string(s.bytes.size()));
+  EXPECT_EQ(AuditCount("hr:rita", "download", rec), 0) << "HEAD sends no file";
+  EXPECT_EQ(AuditCount("hr:rita", "play", rec), 1);
+  EXPECT_EQ(http().Get(download.c_str(), As(login))->status, 200);
+  EXPECT_EQ(AuditCount("hr:rita", "download", rec), 1);
+
+  HrLogin again = LoginAs("rita", kReviewerPassword);
+  EXPECT_EQ(http().Get(media.c_str(), As(again))->status, 200);
+  EXPECT_EQ(AuditCount("hr:rita", "play", rec), 2) << "another login plays it again";
+  HrLogin boss = LoginAs("boss", kAdminPassword);
+  EXPECT_EQ(http().Get(media.c_str(), As(boss))->status, 200);
+  EXPECT_EQ(AuditCount("hr:boss", "play", rec), 1);
+
+  // The host platform's read of a session is audited under the API key.
+  auto host = http().Get(("/api/v1/sessions/" + s.id).c_str(), {{"Authorization", "Bearer test-api-key"}});
+  ASSERT_EQ(host->status, 200);
+  EXPECT_EQ(AuditCount("api-key", "view", "session:" + s.id), 1);
 }
 
 TEST_F(ResultsTest, ListFiltersBySearchJobStatusAndDateAndTheHostApiSeesTheSame) {
@@ -396,15 +534,26 @@ TEST_F(ResultsTest, DeletingASessionRemovesFilesRowsAndTokenAndLeavesOnlyAnAudit
   auto busy = http().Delete(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin, true));
   EXPECT_EQ(busy->status, 409);
   EXPECT_EQ(json::parse(busy->body)["error"], "session_busy");
+  EXPECT_NE(json::parse(busy->body)["message"].get<std::string>().find("the session is still recording"),
+            std::string::npos) << busy->body;
   // The refused deletion changed nothing: the interview goes on with its token and files.
   EXPECT_EQ(Patch(s.token, live, 0, "more bytes")->status, 204);
   EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / app_->index().RecordingsOfSession(s.id)->front().path));
   ASSERT_EQ(http().Delete(live.c_str(), Tus(s.token))->status, 204);  // the candidate ends that upload
 
   fs::path folder = OnlyRecordingFile().parent_path();
+  ASSERT_GT(Sql("SELECT count(*) FROM jobs"), 0) << "the finalize job's row, which must go too";
   auto deleted = http().Delete(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin, true));
   ASSERT_EQ(deleted->status, 204) << deleted->body;
   EXPECT_FALSE(fs::exists(folder)) << "the candidate's folder goes with their last file";
+  for (const char* table : {"candidates", "sessions", "recordings", "uploads", "jobs", "session_events"}) {
+    EXPECT_EQ(Sql(std::string("SELECT count(*) FROM ") + table), 0) << table;
+  }
+  for (const char* what : {"/media", "/download"}) {
+    auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string(s.recording_id) + what).c_str(), As(admin));
+    EXPECT_EQ(res->status, 404) << what;
+    EXPECT_EQ(json::parse(res->body)["error"], "recording_not_found") << what;
+  }
   EXPECT_EQ(http().Get(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin))->status, 404);
   EXPECT_EQ(app_->index().SessionEvents(s.id)->size(), 0u);
   EXPECT_EQ(app_->index().RecordingsOfSession(s.id)->size(), 0u);
@@ -417,6 +566,75 @@ TEST_F(ResultsTest, DeletingASessionRemovesFilesRowsAndTokenAndLeavesOnlyAnAudit
   EXPECT_EQ(audit.dump().find("Jane"), std::string::npos) << "the audit log keeps no candidate data";
   EXPECT_EQ(http().Delete(("/api/v1/hr/sessions/" + s.id).c_str(), As(admin, true))->status, 404);
   EXPECT_EQ(HeadOffset(s.token, s.upload_url), -1) << "the session's upload token is gone with it";
+}
+
+TEST_F(ResultsTest, AForcedDeletionRevokesTheTokenStopsTheUploadsInFlightAndDeletesEverything) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  std::string live = NewUpload(s.token, std::nullopt);
+  std::string path = "/api/v1/hr/sessions/" + s.id;
+  HrLogin reviewer = LoginAs("rita", kReviewerPassword);
+  EXPECT_EQ(http().Delete((path + "?force=1").c_str(), As(reviewer, true))->status, 403) << "admins only";
+  HrLogin admin = LoginAs("boss", kAdminPassword);
+  EXPECT_EQ(http().Delete((path + "?force=yes").c_str(), As(admin, true))->status, 409) << "only force=1 forces";
+
+  // The candidate's page keeps sending chunks, on its own connection, while the admin deletes.
+  std::atomic<int> acknowledged{0};
+  int last_status = 0;
+  std::thread candidate([&] {
+    httplib::Client client("127.0.0.1", port_);
+    uint64_t offset = 0;
+    for (int i = 0; i < 5000; ++i) {
+      auto headers = Tus(s.token);
+      headers.emplace("Upload-Offset", std::to_string(offset));
+      auto res = client.Patch(live.c_str(), headers, std::string(2000, 'c'), "application/offset+octet-stream");
+      last_status = res ? res->status : -1;
+      if (last_status != 204) return;
+      offset += 2000;
+      ++acknowledged;
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return acknowledged >= 3; }, std::chrono::seconds(10)));
+  auto forced = http().Delete((path + "?force=1").c_str(), As(admin, true));
+  candidate.join();
+  ASSERT_EQ(forced->status, 204) << forced->body;
+  EXPECT_TRUE(last_status == 401 || last_status == 404) << "the PATCH after the deletion got " << last_status;
+
+  EXPECT_FALSE(fs::exists(fs::path(config_.data_dir) / "Jane_Doe")) << "no file of the recording in flight is left";
+  EXPECT_EQ(Sql("SELECT count(*) FROM uploads"), 0);
+  EXPECT_EQ(Sql("SELECT count(*) FROM recordings"), 0);
+  EXPECT_EQ(Sql("SELECT count(*) FROM candidates"), 0);
+  auto headers = Tus(s.token);
+  headers.emplace("Upload-Defer-Length", "1");
+  EXPECT_EQ(http().Post("/files/", headers, "", "application/offset+octet-stream")->status, 401);
+  auto audit = app_->index().AuditEntries(1);
+  ASSERT_EQ(audit->front().action, "delete_session");
+  json detail = json::parse(audit->front().detail_json);
+  EXPECT_EQ(detail["forced"], true);
+  EXPECT_EQ(detail["uploads_stopped"], 1);
+  EXPECT_EQ(detail["recordings"], 2);
+}
+
+TEST_F(ResultsTest, AnUploadCreatedAfterADeletionBeganIsRefusedAndLeavesNoFile) {
+  StartWithAccounts();
+  RecordedSession s = Record("Jane Doe");
+  // A creation request that authenticated just before the deletion's first step ...
+  auto session = app_->ingest().Authenticate(s.token);
+  ASSERT_TRUE(session.ok());
+  auto prepared = app_->index().PrepareSessionDeletion(s.id);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  // ... reaches the index after it: refused, its .part file removed.
+  auto created = app_->ingest().CreateUpload(session.value(), std::nullopt, RecordingKind::kCamera, "");
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.error().err, Err::kInvalidUploadToken);
+  fs::path kept = OnlyRecordingFile();
+  EXPECT_EQ(kept.extension(), ".webm") << "only the finalized recording is on disk: " << kept;
+  EXPECT_EQ(Sql("SELECT count(*) FROM recordings"), 1);
+
+  auto deleted = app_->results().DeleteSession(s.id, "hr:boss", false);
+  ASSERT_TRUE(deleted.ok()) << deleted.error().detail;
+  EXPECT_FALSE(fs::exists(kept.parent_path()));
+  EXPECT_EQ(Sql("SELECT count(*) FROM sessions"), 0);
 }
 
 TEST_F(ResultsTest, DeletingACandidateRemovesEverySessionOfTheirs) {
@@ -436,33 +654,116 @@ TEST_F(ResultsTest, DeletingACandidateRemovesEverySessionOfTheirs) {
   EXPECT_TRUE(Contains(AuditActions(), "delete_candidate candidate:" + std::to_string(jane["candidate_id"].get<int64_t>())));
 }
 
-TEST_F(ResultsTest, RetentionSweeperDeletesExactlyTheRecordingsPastTheirAge) {
+TEST_F(ResultsTest, RetentionDeletesExactlyWhatIsPastTheLimitAndGoesOnPastAFailure) {
+  config_.ingest.upload_expiry_seconds = 200 * 86400;  // the receiving upload stays receiving
   StartWithAccounts();
-  RecordedSession old_one = Record("Old Candidate");
-  clock_->Advance(60 * 86400);
-  RecordedSession recent = Record("Recent Candidate");
-  EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / "Old_Candidate"));
+  // First (lowest id), so the sweep meets its failure before the others: a path outside DATA.
+  RecordedSession tampered = Record("Tampered Path");
+  WriteFile(dir_.path() / "outside.webm", "NOT YOURS");
+  Sql("UPDATE recordings SET path = '../outside.webm' WHERE id = " + std::to_string(tampered.recording_id));
+  RecordedSession expired = Record("Expired Ready");
+  json failed = SessionJson("Expired Failed");
+  std::string broken = "BROKEN" + std::string(100, 'x');
+  ASSERT_EQ(Patch(failed["upload_token"], NewUpload(failed["upload_token"], broken.size()), 0, broken)->status, 204);
+  ASSERT_TRUE(WaitFor([&] {
+    auto recs = app_->index().RecordingsOfSession(failed["session_id"]);
+    return recs.ok() && recs->size() == 1 && recs->front().status == "failed";
+  }, std::chrono::seconds(10)));
+  int64_t failed_id = app_->index().RecordingsOfSession(failed["session_id"])->front().id;
+  json receiving = SessionJson("Still Receiving");
+  ASSERT_EQ(Patch(receiving["upload_token"], NewUpload(receiving["upload_token"]), 0, "live bytes")->status, 204);
+  json empty_old = SessionJson("Never Recorded");
+  clock_->Advance(2 * 3600);
+  RecordedSession recent = Record("Recent Ready");
+  json empty_recent = SessionJson("Recent Empty");
+  // Now the first ones are 90 days + 1 h old, the last two 90 days - 1 h.
+  clock_->Advance(90 * 86400 - 3600);
 
-  clock_->Advance(30 * 86400 + 3600);  // the old one is 90 days and an hour old, the recent one 30 days
-  ASSERT_TRUE(WaitFor([&] { return !app_->index().GetSessionSummary(old_one.id).ok(); }, std::chrono::seconds(10)));
-  EXPECT_FALSE(fs::exists(fs::path(config_.data_dir) / "Old_Candidate"));
-  auto kept = app_->index().GetSessionSummary(recent.id);
-  ASSERT_TRUE(kept.ok());
-  ASSERT_EQ(kept->recordings.size(), 1u);
-  EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / kept->recordings[0].path));
-  EXPECT_TRUE(Contains(AuditActions(), "retention_delete recording:" + std::to_string(old_one.recording_id)))
-      << ::testing::PrintToString(AuditActions());
-  EXPECT_FALSE(Contains(AuditActions(), "retention_delete recording:" + std::to_string(recent.recording_id)));
+  auto gone = [&](const std::string& id) { return !app_->index().GetSessionSummary(id).ok(); };
+  ASSERT_TRUE(WaitFor([&] { return gone(expired.id) && gone(failed["session_id"]) && gone(empty_old["session_id"]); },
+                      std::chrono::seconds(10)));
+  for (const char* folder : {"Expired_Ready", "Expired_Failed"}) {
+    EXPECT_FALSE(fs::exists(fs::path(config_.data_dir) / folder)) << folder;
+  }
+  for (const char* name : {"Expired Ready", "Expired Failed", "Never Recorded"}) {
+    EXPECT_EQ(Sql(std::string("SELECT count(*) FROM candidates WHERE name = '") + name + "'"), 0) << name;
+  }
+  // Kept: the recent ones, the one still receiving (with its bytes), and the one whose deletion failed.
+  for (const std::string& id : {recent.id, empty_recent["session_id"].get<std::string>(),
+                                receiving["session_id"].get<std::string>(), tampered.id}) {
+    EXPECT_FALSE(gone(id)) << id;
+  }
+  auto live = app_->index().RecordingsOfSession(receiving["session_id"]);
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ(live->front().status, "receiving");
+  EXPECT_EQ(ReadFile(fs::path(config_.data_dir) / (live->front().path + ".part")), "live bytes");
+  EXPECT_EQ(ReadFile(dir_.path() / "outside.webm"), "NOT YOURS");
+  EXPECT_EQ(Sql("SELECT count(*) FROM candidates"), 4);
+
+  std::vector<std::string> by_retention;
+  auto audit = app_->index().AuditEntries(100);
+  for (const AuditEntry& e : audit.value()) {
+    if (e.actor == "system:retention") by_retention.push_back(e.action + " " + e.target);
+  }
+  std::sort(by_retention.begin(), by_retention.end());
+  EXPECT_EQ(by_retention.size(), 3u) << ::testing::PrintToString(by_retention);
+  EXPECT_TRUE(Contains(by_retention, "retention_delete recording:" + std::to_string(expired.recording_id)));
+  EXPECT_TRUE(Contains(by_retention, "retention_delete_session session:" + empty_old["session_id"].get<std::string>()));
+  EXPECT_TRUE(Contains(by_retention, "retention_delete recording:" + std::to_string(failed_id)));
+}
+
+TEST(RetentionFlag, RetentionDaysFromTheCommandLineReachTheSweeper) {
+  TempDir dir;
+  fs::path data = dir.path() / "data";
+  const int64_t now = SystemClock().NowSeconds();
+  std::map<int, int64_t> recording_of_age;  // days -> recording id
+  {
+    auto index = App::OpenIndex(data.string());
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    for (int days : {10, 3}) {
+      int64_t at = now - days * 86400;
+      std::string folder = "Candidate_" + std::to_string(days);
+      auto candidate = (*index)->FindOrCreateCandidate(folder, "", folder, at);
+      ASSERT_TRUE(candidate.ok());
+      std::string session = RandomHex(16);
+      ASSERT_TRUE((*index)->CreateSession(session, candidate->id, "", RandomHex(32), at + 86400, at).ok());
+      Upload upload;
+      upload.id = RandomHex(16);
+      upload.session_id = session;
+      upload.path = folder + "/interview_video.webm";
+      upload.length = 4;
+      upload.expires_at = at + 3600;
+      auto created = (*index)->CreateUpload(upload, "camera", at);
+      ASSERT_TRUE(created.ok()) << created.status().ToString();
+      ASSERT_TRUE((*index)->FinishUpload(upload.id, "complete", false, at).ok());
+      ASSERT_TRUE((*index)->MarkRecordingReady(created->recording_id, 4, 1000, false, at).ok());
+      fs::create_directories(data / folder);
+      WriteFile(data / upload.path, "webm");
+      recording_of_age[days] = created->recording_id;
+    }
+  }
+  ServerProcess server(data.string(), FreePort(), (dir.path() / "server.log").string(),
+                       {"--api-key", "k", "--retention-days", "7", "--retention-sweep-seconds", "1",
+                        "--job-poll-ms", "50"});
+  server.Start();
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(data / "Candidate_10"); }, std::chrono::seconds(10)))
+      << ReadFile(dir.path() / "server.log");
+  server.Kill(SIGTERM);
+  EXPECT_TRUE(fs::exists(data / "Candidate_3/interview_video.webm")) << "3 days < 7 days";
+  auto index = App::OpenIndex(data.string());
+  ASSERT_TRUE(index.ok());
+  EXPECT_FALSE((*index)->GetRecording(recording_of_age[10]).ok());
+  EXPECT_TRUE((*index)->GetRecording(recording_of_age[3]).ok());
+  auto audit = (*index)->AuditEntries(10);
+  ASSERT_FALSE(audit->empty());
+  EXPECT_EQ(audit->front().actor, "system:retention");
+  EXPECT_EQ(audit->front().target, "recording:" + std::to_string(recording_of_age[10]));
 }
 
 TEST_F(ResultsTest, RecordingsCarryTheirPartAndStartOnTheSessionClockFromTheUploadMetadata) {
   StartWithAccounts();
   json session = SessionJson("Jane Doe");
-  auto headers = Tus(session["upload_token"]);
-  headers.emplace("Upload-Defer-Length", "1");
-  headers.emplace("Upload-Metadata", "kind " + tus::Base64Encode("camera") + ",part " + tus::Base64Encode("2") +
-                                         ",start_ms " + tus::Base64Encode("45120"));
-  ASSERT_EQ(http().Post("/files/", headers, "", "application/offset+octet-stream")->status, 201);
+  NewUpload(session["upload_token"], std::nullopt, "camera", {{"part", "2"}, {"start_ms", "45120"}});
   NewUpload(session["upload_token"], std::nullopt, "screen");  // a client that says neither
   HrLogin login = LoginAs("rita", kReviewerPassword);
   json detail = json::parse(
@@ -472,6 +773,44 @@ TEST_F(ResultsTest, RecordingsCarryTheirPartAndStartOnTheSessionClockFromTheUplo
   EXPECT_EQ(detail["recordings"][0]["start_ms"], 45120);
   EXPECT_TRUE(detail["recordings"][1]["start_ms"].is_null());
   EXPECT_EQ(detail["status"], "recording");
+}
+
+TEST_F(ResultsTest, PartsAndTheScreenDownloadUnderDistinctNamesAndTheSessionLastsUntilItsLastPartEnds) {
+  StartWithAccounts();
+  json session = SessionJson("Jane Doe");
+  std::string sid = session["session_id"], token = session["upload_token"];
+  struct Part {
+    std::string kind, part, start_ms, bytes, download_name;
+  };
+  // Created in this order: the screen between the camera's first part and its continuation.
+  const std::vector<Part> parts = {
+      {"camera", "1", "0", "camera part 1" + std::string(3000, 'a'), "interview_" + sid + ".webm"},
+      {"screen", "1", "0", "screen part 1" + std::string(3000, 's'), "interview_" + sid + "_screen.webm"},
+      {"camera", "2", "45000", "camera part 2" + std::string(3000, 'b'), "interview_" + sid + "_part2.webm"},
+      {"screen", "2", "45000", "screen part 2" + std::string(3000, 't'), "interview_" + sid + "_screen_part2.webm"},
+  };
+  for (const Part& p : parts) {
+    std::string url = NewUpload(token, p.bytes.size(), p.kind, {{"part", p.part}, {"start_ms", p.start_ms}});
+    ASSERT_EQ(Patch(token, url, 0, p.bytes)->status, 204);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    auto recs = app_->index().RecordingsOfSession(sid);
+    return recs.ok() && recs->size() == parts.size() &&
+           std::all_of(recs->begin(), recs->end(), [](const Recording& r) { return r.status == "ready"; });
+  }, std::chrono::seconds(10)));
+  auto recordings = app_->index().RecordingsOfSession(sid);  // in creation order, as `parts`
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string((*recordings)[i].id) + "/download").c_str(),
+                          As(login));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Content-Disposition"), "attachment; filename=\"" + parts[i].download_name + "\"");
+    EXPECT_EQ(res->body, parts[i].bytes) << parts[i].download_name;
+  }
+  json detail = json::parse(http().Get(("/api/v1/hr/sessions/" + sid).c_str(), As(login))->body);
+  // The fixture's finalizer says 1 s per file: the continuations run from 45 s to 46 s.
+  EXPECT_EQ(detail["duration_ms"], 46000);
 }
 
 TEST_F(ResultsTest, AdminsCreateAccountsOverTheApiWithValidation) {
@@ -490,9 +829,8 @@ TEST_F(ResultsTest, AdminsCreateAccountsOverTheApiWithValidation) {
 }
 
 TEST(AdminCommand, CreatesAnAccountFromStdinAndRefusesADuplicate) {
-  TempDir dir;
-  std::string base = std::string(RECORDER_SERVER_BIN) + " admin create --data " + dir.path().string();
-  fs::create_directories(dir.path() / ".recorder");
+  TempDir dir;  // a fresh data folder: not even DATA exists yet
+  std::string base = std::string(RECORDER_SERVER_BIN) + " admin create --data " + (dir.path() / "data").string();
   CommandResult created = RunCommand("echo 'a long password' | " + base + " --username alice --role reviewer");
   EXPECT_EQ(created.exit_code, 0) << created.output;
   EXPECT_NE(created.output.find("created reviewer alice"), std::string::npos);
@@ -502,7 +840,7 @@ TEST(AdminCommand, CreatesAnAccountFromStdinAndRefusesADuplicate) {
   CommandResult weak = RunCommand("echo 'short' | " + base + " --username bob");
   EXPECT_EQ(weak.exit_code, 1);
 
-  auto index = SqliteIndex::Open((dir.path() / ".recorder/index.sqlite3").string());
+  auto index = SqliteIndex::Open((dir.path() / "data/.recorder/index.sqlite3").string());
   ASSERT_TRUE(index.ok());
   auto account = (*index)->AccountByName("alice");
   ASSERT_TRUE(account.ok());

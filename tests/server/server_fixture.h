@@ -85,16 +85,19 @@ class ServerTest : public ::testing::Test {
     return {{"Tus-Resumable", "1.0.0"}, {"Authorization", "Bearer " + token}};
   }
 
-  // Creates an upload (deferred length unless given) and returns its URL path.
+  // Creates an upload (deferred length unless given) and returns its URL path. `metadata`: more
+  // Upload-Metadata pairs (e.g. part, start_ms), unencoded.
   std::string NewUpload(const std::string& token, std::optional<uint64_t> length = std::nullopt,
-                        const std::string& kind = "camera") {
+                        const std::string& kind = "camera", const std::map<std::string, std::string>& metadata = {}) {
     auto headers = Tus(token);
     if (length) {
       headers.emplace("Upload-Length", std::to_string(*length));
     } else {
       headers.emplace("Upload-Defer-Length", "1");
     }
-    headers.emplace("Upload-Metadata", "kind " + tus::Base64Encode(kind) + ",filename " + tus::Base64Encode("x.webm"));
+    std::string pairs = "kind " + tus::Base64Encode(kind) + ",filename " + tus::Base64Encode("x.webm");
+    for (const auto& [key, value] : metadata) pairs += "," + key + " " + tus::Base64Encode(value);
+    headers.emplace("Upload-Metadata", pairs);
     auto res = http().Post("/files/", headers, "", "application/offset+octet-stream");
     EXPECT_TRUE(res && res->status == 201) << (res ? res->body : "no response");
     return res ? res->get_header_value("Location") : "";

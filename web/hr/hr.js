@@ -3,6 +3,7 @@
 // Plain ES module, no build step; talks to the HR API under /api/v1/hr (same origin, cookie
 // session, X-CSRF-Token on every state-changing request). Views follow location.hash:
 //   ''  the session list     '#session/<id>'  one session     '#audit'  the audit log
+// Admins delete a session or all data of its candidate, after a confirm step.
 const API = '/api/v1/hr';
 const PAGE_SIZE = 50;
 const MAX_DRIFT_S = 0.25;  // the screen video is re-aligned to the camera beyond this
@@ -237,8 +238,7 @@ async function openSession(id) {
   renderTimeline(session, master);
   const admin = state.me.role === 'admin';
   $('#admin-actions').hidden = !admin;
-  $('#delete-confirm-box').hidden = true;
-  $('#delete-session').hidden = false;
+  showDeleteButtons();
 }
 
 // The first ready recording of each kind plays; others are listed with their own download.
@@ -374,29 +374,46 @@ async function seekToSession(player, sessionS) {
   player.focus();
 }
 
-function askDelete() {
+// Deleting asks first; `what` is 'session' (this one) or 'candidate' (all their sessions and their record).
+function askDelete(what) {
+  const name = state.current.candidate_name || 'this candidate';
+  state.deleting = what;
+  $('#delete-question').textContent = what === 'candidate'
+    ? `Delete all data of ${name} permanently: every session, recording and marker, and their name and e-mail? This cannot be undone.`
+    : 'Delete all recordings and markers of this session permanently? This cannot be undone.';
   $('#delete-session').hidden = true;
+  $('#delete-candidate').hidden = true;
   $('#delete-confirm-box').hidden = false;
   $('#delete-cancel').focus();
 }
 
-function cancelDelete() {
+function showDeleteButtons() {
   $('#delete-confirm-box').hidden = true;
   $('#delete-session').hidden = false;
-  $('#delete-session').focus();
+  $('#delete-candidate').hidden = false;
 }
 
-async function deleteSession() {
+function cancelDelete() {
+  showDeleteButtons();
+  $(`#delete-${state.deleting}`).focus();
+}
+
+async function confirmDelete() {
   const session = state.current;
+  const candidate = state.deleting === 'candidate';
   const button = $('#delete-confirm');
   button.disabled = true;
   try {
     await attempt(async () => {
-      await api('DELETE', `/sessions/${encodeURIComponent(session.session_id)}`);
+      await api('DELETE', candidate ? `/candidates/${encodeURIComponent(session.candidate_id)}`
+        : `/sessions/${encodeURIComponent(session.session_id)}`);
       stopPlayers();
-      state.sessions = state.sessions.filter((s) => s.session_id !== session.session_id);
+      state.sessions = state.sessions.filter((s) => (candidate ? s.candidate_id !== session.candidate_id
+        : s.session_id !== session.session_id));
       state.current = null;
-      state.notice = `The session of ${session.candidate_name} (${session.session_id}) was deleted with its recordings.`;
+      state.notice = candidate
+        ? `All data of ${session.candidate_name} (candidate ${session.candidate_id}) was deleted: every session and recording.`
+        : `The session of ${session.candidate_name} (${session.session_id}) was deleted with its recordings.`;
       location.hash = '';
     });
   } finally {
@@ -441,9 +458,10 @@ function init() {
   $('#job').addEventListener('input', typed);
   for (const id of ['#status', '#from', '#to']) $(id).addEventListener('change', reload);
   $('#more').addEventListener('click', () => attempt(() => loadSessions(true)));
-  $('#delete-session').addEventListener('click', askDelete);
+  $('#delete-session').addEventListener('click', () => askDelete('session'));
+  $('#delete-candidate').addEventListener('click', () => askDelete('candidate'));
   $('#delete-cancel').addEventListener('click', cancelDelete);
-  $('#delete-confirm').addEventListener('click', deleteSession);
+  $('#delete-confirm').addEventListener('click', confirmDelete);
   for (const id of ['#camera', '#screen']) {
     $(id).addEventListener('error', (e) => {
       if (e.target.getAttribute('src')) showMessage(`The ${id.slice(1)} video cannot be played (${e.target.error?.message || 'media error'}).`, 'error');
