@@ -274,11 +274,23 @@ test('a PATCH whose answer is lost is not stored twice: 409, HEAD, resync, compl
   });
 });
 
-test('without MediaStreamTrackProcessor the canvas fallback records the camera as RGBA', T, async () => {
+for (const { name, hide, sent } of [
+  { name: 'VideoFrames made from a video element', hide: ['MediaStreamTrackProcessor'], sent: 'frame' },
+  { name: 'RGBA from an OffscreenCanvas', hide: ['MediaStreamTrackProcessor', 'VideoFrame'], sent: 'rgba' },
+]) test(`without ${hide.join(' and ')} the fallback records the camera as ${name}`, T, async () => {
   await withSetup({}, async ({ server, session, page }) => {
-    await page.addInitScript(() => { delete window.MediaStreamTrackProcessor; });
+    await page.addInitScript((names) => {
+      for (const n of names) delete window[n];
+      // Which kind of video message reaches the encoder worker.
+      window.videoMessages = { frame: 0, rgba: 0 };
+      const post = Worker.prototype.postMessage;
+      Worker.prototype.postMessage = function (msg, ...rest) {
+        if (msg && msg.type === 'video') window.videoMessages[msg.frame ? 'frame' : 'rgba'] += 1;
+        return post.call(this, msg, ...rest);
+      };
+    }, hide);
     await page.goto(interviewUrl(server, session));
-    assert.equal(await page.evaluate(() => typeof MediaStreamTrackProcessor), 'undefined');
+    for (const n of hide) assert.equal(await page.evaluate((g) => typeof window[g], n), 'undefined');
     await startInterview(page);
     await sleep(7000);
     await page.click('#end');
@@ -287,6 +299,9 @@ test('without MediaStreamTrackProcessor the canvas fallback records the camera a
     assert.deepEqual(file.probe.streams.map((s) => s.codec_name).sort(), ['opus', 'vp9']);
     const { psnr } = alignedPsnrY(file.file, fakeMedia().video, 5);
     assert.ok(psnr >= 26, `aligned PSNR-Y ${psnr} dB`);
+    const messages = await page.evaluate(() => window.videoMessages);
+    assert.ok(messages[sent] > 100 && messages[sent === 'frame' ? 'rgba' : 'frame'] === 0,
+      `video messages ${JSON.stringify(messages)}`);
   });
 });
 

@@ -1,6 +1,9 @@
 // Turns a video track into encoder input. Two implementations with one contract:
 //   - MediaStreamTrackProcessor (Chromium): VideoFrames, transferred to the worker without a copy;
-//   - elsewhere: a <video> element drawn into a canvas at the nominal rate, RGBA bytes.
+//   - elsewhere: a <video> element sampled at the nominal rate, as a VideoFrame made from the
+//     element where VideoFrame exists (the worker reads its pixels), else drawn into an
+//     OffscreenCanvas and sent as RGBA bytes. Timers of a hidden tab are throttled by the
+//     browser, so this path records fewer frames while the candidate looks at another tab.
 // Contract: frames are stamped on the session clock by `stamp(ms)` (null: before the recording
 // started, drop it); timestamps sent are strictly increasing; at most MAX_IN_FLIGHT frames wait
 // in the worker (more are dropped and counted by onDropped: the encoder is behind); frames are
@@ -89,9 +92,8 @@ class CanvasSource {
     this.video.playsInline = true;
     this.video.srcObject = new MediaStream([track]);
     this.video.play().catch(() => {});
-    this.canvas = document.createElement('canvas');
-    this.canvas.width = width;
-    this.canvas.height = height;
+    this.canvas = typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(width, height)
+      : Object.assign(document.createElement('canvas'), { width, height });
     this.context = this.canvas.getContext('2d', { willReadFrequently: true });
     this.track = track;
     this.timer = setInterval(() => this.tick(), 1000 / (fps || 30));
@@ -111,7 +113,16 @@ class CanvasSource {
       return;
     }
     this.lastUs = us;
+    const sameSize = this.video.videoWidth === this.width && this.video.videoHeight === this.height;
+    if (typeof VideoFrame === 'function' && sameSize) {
+      this.encoder.sendFrame(new VideoFrame(this.video, { timestamp: us }));
+      return;
+    }
     this.context.drawImage(this.video, 0, 0, this.width, this.height);
+    if (typeof VideoFrame === 'function') {
+      this.encoder.sendFrame(new VideoFrame(this.canvas, { timestamp: us }));
+      return;
+    }
     const pixels = this.context.getImageData(0, 0, this.width, this.height).data;
     this.encoder.sendRgba(pixels.buffer, this.width, this.height, us);
   }
