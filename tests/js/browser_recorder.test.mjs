@@ -189,6 +189,13 @@ test('markers (question start/end) and client events reach the server index with
     await sleep(1500);
     await page.click('#next');
     await page.evaluate(() => window.interviewPage.recorder.mark('face_not_detected', { seconds: 2 }, { type: 'client_event' }));
+    // Marks made in the same millisecond keep their order on the recording clock.
+    const times = await page.evaluate(async () => {
+      const r = window.interviewPage.recorder;
+      const marks = await Promise.all(['burst_1', 'burst_2', 'burst_3'].map((l) => r.mark(l, {}, { type: 'client_event' })));
+      return marks.map((m) => m.recording_time_ms);
+    });
+    assert.ok(times[0] < times[1] && times[1] < times[2], `burst times ${times}`);
     await sleep(1500);
     await page.click('#end');
     await until(page, () => window.interviewPage.state === 'done', null, 45_000);
@@ -199,6 +206,9 @@ test('markers (question start/end) and client events reach the server index with
       'question_3_start', 'question_3_end', 'face_not_detected']) {
       assert.ok(dump.includes(label), `${label} is in the index`);
     }
+    assert.deepEqual(sessionEvents(server.dataDir).map((e) => e.label).filter((l) => l.startsWith('question_')),
+      ['question_1_start', 'question_1_end', 'question_2_start', 'question_2_end', 'question_3_start', 'question_3_end'],
+      'ordered by recording time, the markers are in the order the page made them');
   });
 });
 

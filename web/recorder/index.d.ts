@@ -161,7 +161,8 @@ export class Recorder extends EventTarget {
   prepare(): Promise<void>;
   /** Starts recording (prepares first if needed); from 'interrupted' it records a new part. */
   start(): Promise<void>;
-  /** Stores a marker or client event at the current recording time; it is sent with retries.
+  /** Stores a marker or client event at the current recording time (strictly later than the
+   *  page's previous mark, by 1 ms where two fall in the same millisecond); it is sent with retries.
    *  Throws InvalidUseError for what the server would refuse: a label of more than 200 bytes
    *  (UTF-8), data that is not a JSON object or is over 16 KiB as JSON. */
   mark(label: string, data?: Record<string, unknown>, options?: { type?: 'marker' | 'client_event' }): Promise<MarkerEvent>;

@@ -165,8 +165,11 @@ export class Recorder extends EventTarget {
     if (!this.session?.zeroMs) throw new InvalidUseError('mark() before start()');
     data = checkedEvent(label, data, type);
     const now = nowMs();
-    const event = { id: newId(), type, label, data, recording_time_ms: Math.round(now - this.session.zeroMs),
-      wall_time: isoTime(now) };
+    // Strictly increasing, so that ordering by time keeps the order the page marked in (one click
+    // marks question N's end and N+1's start in the same millisecond).
+    const recordingTimeMs = Math.max(Math.round(now - this.session.zeroMs), (this.lastMarkMs ?? -1) + 1);
+    this.lastMarkMs = recordingTimeMs;
+    const event = { id: newId(), type, label, data, recording_time_ms: recordingTimeMs, wall_time: isoTime(now) };
     const recordingId = this.live[0]?.id ?? null;
     await this.store.addEvent({ id: event.id, sessionId: this.sessionId, recordingId, event, storedAt: Date.now() });
     this.sender.wake();
