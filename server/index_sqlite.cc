@@ -4,6 +4,8 @@
 #include <cctype>
 #include <functional>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "index.h"
 
@@ -127,28 +129,84 @@ Status SqlError(sqlite3* db, const std::string& what) {
   return Internal(msg);
 }
 
-// One prepared statement. Errors are kept and reported by Step(), so call sites stay linear.
+// The one connection and its compiled statements. The server runs a fixed set of SQL texts, and
+// compiling them was most of SQLite's share of a PATCH, so each text is compiled once and lent
+// out. REQUIRES: callers hold the index mutex (one thread at a time).
+class Connection {
+ public:
+  struct Cached {
+    std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt;
+    bool lent = false;
+  };
+
+  void Open(sqlite3* raw) { db_.reset(raw); }
+  sqlite3* get() const { return db_.get(); }
+
+  // The cached statement for `sql`, or nullptr when it is already lent (a nested use of the same
+  // text) or the cache is full; the caller then compiles its own.
+  Cached* Lend(const std::string& sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      if (cache_.size() >= kMaxCached) return nullptr;
+      sqlite3_stmt* raw = nullptr;
+      if (sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw,
+                             nullptr) != SQLITE_OK) {
+        return nullptr;  // the caller's own prepare reports the error
+      }
+      it = cache_.emplace(sql, Cached{std::unique_ptr<sqlite3_stmt, StmtFinalizer>(raw)}).first;
+    }
+    if (it->second.lent) return nullptr;
+    it->second.lent = true;
+    return &it->second;
+  }
+
+ private:
+  static constexpr size_t kMaxCached = 128;  // well above the number of SQL texts in this file
+  DbPtr db_;                                 // declared first: closed after the statements are finalized
+  std::unordered_map<std::string, Cached> cache_;
+};
+
+// One statement, from the connection's cache. Errors are kept and reported by Step(), so call
+// sites stay linear.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) status_ = SqlError(db, "prepare");
-    stmt_.reset(raw);
+  Stmt(Connection& db, const std::string& sql) : db_(db.get()), cached_(db.Lend(sql)) {
+    if (cached_) {
+      stmt_ = cached_->stmt.get();
+      return;
+    }
+    if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK) {
+      status_ = SqlError(db_, "prepare");
+    }
   }
-  Stmt& Bind(int i, int64_t v) { return Check(sqlite3_bind_int64(stmt_.get(), i, v)); }
+  ~Stmt() {
+    if (!cached_) {
+      sqlite3_finalize(stmt_);
+      return;
+    }
+    // Reset ends the statement's read of the database (a stepped SELECT would otherwise keep its
+    // WAL snapshot) and makes it ready for the next borrower.
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    cached_->lent = false;
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Bind(int i, int64_t v) { return Check(sqlite3_bind_int64(stmt_, i, v)); }
   Stmt& Bind(int i, const std::string& v) {
-    return Check(sqlite3_bind_text(stmt_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return Check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
   }
   Stmt& Bind(int i, std::optional<uint64_t> v) {
-    return v ? Bind(i, static_cast<int64_t>(*v)) : Check(sqlite3_bind_null(stmt_.get(), i));
+    return v ? Bind(i, static_cast<int64_t>(*v)) : Check(sqlite3_bind_null(stmt_, i));
   }
   Stmt& BindTextOrNull(int i, const std::string& v) {
-    return v.empty() ? Check(sqlite3_bind_null(stmt_.get(), i)) : Bind(i, v);
+    return v.empty() ? Check(sqlite3_bind_null(stmt_, i)) : Bind(i, v);
   }
   // true: a row is ready; false: done.
   Result<bool> Step() {
     if (!status_.ok()) return status_;
-    int rc = sqlite3_step(stmt_.get());
+    int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
     return SqlError(db_, "step");
@@ -157,11 +215,11 @@ class Stmt {
     auto r = Step();
     return r.ok() ? Status::Ok() : r.status();
   }
-  int64_t Int(int col) { return sqlite3_column_int64(stmt_.get(), col); }
-  bool IsNull(int col) { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string Text(int col) {
-    const unsigned char* p = sqlite3_column_text(stmt_.get(), col);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_.get(), col)) : std::string();
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string();
   }
 
  private:
@@ -170,7 +228,8 @@ class Stmt {
     return *this;
   }
   sqlite3* db_;
-  std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt_;
+  Connection::Cached* cached_;
+  sqlite3_stmt* stmt_ = nullptr;
   Status status_;
 };
 
@@ -229,7 +288,7 @@ Result<std::vector<T>> ReadAll(Stmt& s, ReadRow read) {
 
 struct SqliteIndex::Impl {
   std::mutex mu;  // one connection, used by one thread at a time
-  DbPtr db;
+  Connection db;
 
   Status Exec(const char* sql) {
     char* err = nullptr;
@@ -253,7 +312,7 @@ struct SqliteIndex::Impl {
   }
 
   Result<int> Version() {
-    Stmt s(db.get(), "SELECT version FROM schema_version");
+    Stmt s(db, "SELECT version FROM schema_version");
     auto row = s.Step();
     if (!row.ok()) return row.status();
     return *row ? static_cast<int>(s.Int(0)) : 0;
@@ -271,7 +330,7 @@ struct SqliteIndex::Impl {
       RETURN_IF_ERROR(Transaction([&]() -> Status {
         RETURN_IF_ERROR(Exec(kMigrations[v - 1]));
         RETURN_IF_ERROR(Exec("DELETE FROM schema_version"));
-        return Stmt(db.get(), "INSERT INTO schema_version(version) VALUES (?)").Bind(1, int64_t{v}).Run();
+        return Stmt(db, "INSERT INTO schema_version(version) VALUES (?)").Bind(1, int64_t{v}).Run();
       }));
     }
     return Status::Ok();
@@ -286,7 +345,7 @@ Result<std::unique_ptr<SqliteIndex>> SqliteIndex::Open(const std::string& path, 
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                            nullptr);
-  impl->db.reset(raw);
+  impl->db.Open(raw);
   if (rc != SQLITE_OK) {
     return IoError("cannot open database " + path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
@@ -307,13 +366,13 @@ Result<int> SqliteIndex::SchemaVersion() {
 
 Status SqliteIndex::Ping() {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(), "SELECT count(*) FROM schema_version").Run();
+  return Stmt(impl_->db, "SELECT count(*) FROM schema_version").Run();
 }
 
 Result<Candidate> SqliteIndex::FindOrCreateCandidate(const std::string& name, const std::string& email,
                                                      const std::string& folder_base, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = impl_->db;
   Candidate found;
   Status s = impl_->Transaction([&]() -> Status {
     Stmt find(db, email.empty() ? "SELECT id, folder FROM candidates WHERE email IS NULL AND name = ?"
@@ -331,7 +390,7 @@ Result<Candidate> SqliteIndex::FindOrCreateCandidate(const std::string& name, co
       Status inserted = insert.Bind(1, name).BindTextOrNull(2, email).Bind(3, folder).Bind(4, now).Run();
       if (inserted.code() == StatusCode::kAlreadyExists) continue;
       RETURN_IF_ERROR(inserted);
-      found = {sqlite3_last_insert_rowid(db), folder};
+      found = {sqlite3_last_insert_rowid(db.get()), folder};
       return Status::Ok();
     }
   });
@@ -342,7 +401,7 @@ Result<Candidate> SqliteIndex::FindOrCreateCandidate(const std::string& name, co
 Status SqliteIndex::CreateSession(const std::string& session_id, int64_t candidate_id, const std::string& job,
                                   const std::string& token_sha256, int64_t token_expires_at, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(),
+  return Stmt(impl_->db,
               "INSERT INTO sessions(id, candidate_id, job, token_sha256, token_expires_at, created_at) "
               "VALUES (?, ?, ?, ?, ?, ?)")
       .Bind(1, session_id).Bind(2, candidate_id).BindTextOrNull(3, job).Bind(4, token_sha256)
@@ -352,7 +411,7 @@ Status SqliteIndex::CreateSession(const std::string& session_id, int64_t candida
 
 Result<Session> SqliteIndex::SessionByTokenHash(const std::string& token_sha256) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(),
+  Stmt s(impl_->db,
          "SELECT s.id, s.candidate_id, c.folder, s.token_expires_at FROM sessions s "
          "JOIN candidates c ON c.id = s.candidate_id WHERE s.token_sha256 = ?");
   auto row = s.Bind(1, token_sha256).Step();
@@ -363,7 +422,7 @@ Result<Session> SqliteIndex::SessionByTokenHash(const std::string& token_sha256)
 
 Result<Upload> SqliteIndex::CreateUpload(const Upload& upload, const std::string& kind, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = impl_->db;
   Upload created = upload;
   Status s = impl_->Transaction([&]() -> Status {
     Stmt live(db, "SELECT 1 FROM sessions WHERE id = ? AND token_expires_at > ?");
@@ -374,7 +433,7 @@ Result<Upload> SqliteIndex::CreateUpload(const Upload& upload, const std::string
                              "VALUES (?, ?, ?, 'receiving', ?)")
                         .Bind(1, upload.session_id).Bind(2, kind).Bind(3, upload.path).Bind(4, now)
                         .Run());
-    created.recording_id = sqlite3_last_insert_rowid(db);
+    created.recording_id = sqlite3_last_insert_rowid(db.get());
     return Stmt(db, "INSERT INTO uploads(id, recording_id, upload_offset, upload_length, metadata, expires_at, "
                     "state, created_at) VALUES (?, ?, 0, ?, ?, ?, 'receiving', ?)")
         .Bind(1, upload.id).Bind(2, created.recording_id).Bind(3, upload.length).Bind(4, upload.metadata)
@@ -389,7 +448,7 @@ Result<Upload> SqliteIndex::CreateUpload(const Upload& upload, const std::string
 
 Result<Upload> SqliteIndex::GetUpload(const std::string& upload_id) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(), (std::string("SELECT ") + kUploadColumns + "WHERE u.id = ?").c_str());
+  Stmt s(impl_->db, (std::string("SELECT ") + kUploadColumns + "WHERE u.id = ?"));
   auto row = s.Bind(1, upload_id).Step();
   if (!row.ok()) return row.status();
   if (!*row) return NotFound("no upload " + upload_id);
@@ -399,7 +458,7 @@ Result<Upload> SqliteIndex::GetUpload(const std::string& upload_id) {
 Status SqliteIndex::SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
                                       int64_t expires_at, bool checksum_verified) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(),
+  return Stmt(impl_->db,
               "UPDATE uploads SET upload_offset = ?, upload_length = ?, expires_at = ?, "
               "checksum_state = CASE WHEN ? THEN 'verified' ELSE checksum_state END "
               "WHERE id = ? AND state = 'receiving'")
@@ -411,7 +470,7 @@ Status SqliteIndex::SetUploadProgress(const std::string& upload_id, uint64_t off
 Status SqliteIndex::FinishUpload(const std::string& upload_id, const std::string& state, bool incomplete,
                                  int64_t now) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = impl_->db;
   return impl_->Transaction([&]() -> Status {
     Stmt up(db, "UPDATE uploads SET state = ? WHERE id = ? AND state = 'receiving' RETURNING recording_id, upload_offset");
     auto row = up.Bind(1, state).Bind(2, upload_id).Step();
@@ -433,7 +492,7 @@ Status SqliteIndex::FinishUpload(const std::string& upload_id, const std::string
 
 Status SqliteIndex::TerminateUpload(const std::string& upload_id, const std::string& reason, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = impl_->db;
   return impl_->Transaction([&]() -> Status {
     Stmt up(db, "UPDATE uploads SET state = 'terminated' WHERE id = ? RETURNING recording_id");
     auto row = up.Bind(1, upload_id).Step();
@@ -450,22 +509,22 @@ Status SqliteIndex::TerminateUpload(const std::string& upload_id, const std::str
 
 Result<std::vector<Upload>> SqliteIndex::UploadsInState(const std::string& state) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(), (std::string("SELECT ") + kUploadColumns + "WHERE u.state = ? ORDER BY u.rowid").c_str());
+  Stmt s(impl_->db, (std::string("SELECT ") + kUploadColumns + "WHERE u.state = ? ORDER BY u.rowid"));
   s.Bind(1, state);
   return ReadAll<Upload>(s, ReadUpload);
 }
 
 Result<std::vector<Upload>> SqliteIndex::ExpiredUploads(int64_t now) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(),
-         (std::string("SELECT ") + kUploadColumns + "WHERE u.state = 'receiving' AND u.expires_at <= ?").c_str());
+  Stmt s(impl_->db,
+         (std::string("SELECT ") + kUploadColumns + "WHERE u.state = 'receiving' AND u.expires_at <= ?"));
   s.Bind(1, now);
   return ReadAll<Upload>(s, ReadUpload);
 }
 
 Result<Recording> SqliteIndex::GetRecording(int64_t recording_id) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(), (std::string(kRecordingColumns) + "WHERE id = ?").c_str());
+  Stmt s(impl_->db, (std::string(kRecordingColumns) + "WHERE id = ?"));
   auto row = s.Bind(1, recording_id).Step();
   if (!row.ok()) return row.status();
   if (!*row) return NotFound("no recording " + std::to_string(recording_id));
@@ -474,7 +533,7 @@ Result<Recording> SqliteIndex::GetRecording(int64_t recording_id) {
 
 Result<std::vector<Recording>> SqliteIndex::RecordingsOfSession(const std::string& session_id) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(), (std::string(kRecordingColumns) + "WHERE session_id = ? ORDER BY id").c_str());
+  Stmt s(impl_->db, (std::string(kRecordingColumns) + "WHERE session_id = ? ORDER BY id"));
   s.Bind(1, session_id);
   return ReadAll<Recording>(s, ReadRecording);
 }
@@ -482,7 +541,7 @@ Result<std::vector<Recording>> SqliteIndex::RecordingsOfSession(const std::strin
 Status SqliteIndex::MarkRecordingReady(int64_t recording_id, uint64_t bytes, int64_t duration_ms, bool incomplete,
                                        int64_t now) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(),
+  return Stmt(impl_->db,
               "UPDATE recordings SET status = 'ready', bytes = ?, duration_ms = ?, incomplete = ?, "
               "failure_reason = NULL, finalized_at = ? WHERE id = ?")
       .Bind(1, static_cast<int64_t>(bytes)).Bind(2, duration_ms).Bind(3, int64_t{incomplete}).Bind(4, now)
@@ -492,7 +551,7 @@ Status SqliteIndex::MarkRecordingReady(int64_t recording_id, uint64_t bytes, int
 
 Status SqliteIndex::MarkRecordingFailed(int64_t recording_id, const std::string& reason, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(),
+  return Stmt(impl_->db,
               "UPDATE recordings SET status = 'failed', failure_reason = ?, finalized_at = ? WHERE id = ?")
       .Bind(1, reason).Bind(2, now).Bind(3, recording_id)
       .Run();
@@ -504,7 +563,7 @@ Result<int> SqliteIndex::AddSessionEvents(const std::string& session_id, const s
   int added = 0;
   Status s = impl_->Transaction([&]() -> Status {
     for (const SessionEvent& e : events) {
-      RETURN_IF_ERROR(Stmt(impl_->db.get(),
+      RETURN_IF_ERROR(Stmt(impl_->db,
                            "INSERT OR IGNORE INTO session_events(session_id, client_id, type, label, data, "
                            "recording_time_ms, upload_id, wall_time, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
                           .Bind(1, session_id).Bind(2, e.client_id).Bind(3, e.type).Bind(4, e.label)
@@ -521,7 +580,7 @@ Result<int> SqliteIndex::AddSessionEvents(const std::string& session_id, const s
 
 Result<std::vector<SessionEvent>> SqliteIndex::SessionEvents(const std::string& session_id) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(),
+  Stmt s(impl_->db,
          "SELECT e.client_id, e.type, e.label, e.data, e.recording_time_ms, e.upload_id, e.wall_time, "
          "COALESCE(u.recording_id, 0) FROM session_events e LEFT JOIN uploads u ON u.id = e.upload_id "
          "WHERE e.session_id = ? ORDER BY e.recording_time_ms, e.id");
@@ -534,7 +593,7 @@ Result<std::vector<SessionEvent>> SqliteIndex::SessionEvents(const std::string& 
 
 Status SqliteIndex::EnqueueJob(const std::string& kind, int64_t recording_id, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(),
+  return Stmt(impl_->db,
               "INSERT OR IGNORE INTO jobs(kind, recording_id, state, next_run_at, created_at, updated_at) "
               "VALUES (?, ?, 'pending', ?, ?, ?)")
       .Bind(1, kind).Bind(2, recording_id).Bind(3, now).Bind(4, now).Bind(5, now)
@@ -543,7 +602,7 @@ Status SqliteIndex::EnqueueJob(const std::string& kind, int64_t recording_id, in
 
 Result<std::optional<Job>> SqliteIndex::ClaimJob(int64_t now) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(),
+  Stmt s(impl_->db,
          "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?1 WHERE id = "
          "(SELECT id FROM jobs WHERE state = 'pending' AND next_run_at <= ?1 ORDER BY next_run_at, id LIMIT 1) "
          "RETURNING id, kind, recording_id, attempts");
@@ -557,14 +616,14 @@ Result<std::optional<Job>> SqliteIndex::ClaimJob(int64_t now) {
 
 Status SqliteIndex::CompleteJob(int64_t job_id, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(), "UPDATE jobs SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?")
+  return Stmt(impl_->db, "UPDATE jobs SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?")
       .Bind(1, now).Bind(2, job_id)
       .Run();
 }
 
 Status SqliteIndex::RetryJob(int64_t job_id, int64_t next_run_at, const std::string& error) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(),
+  return Stmt(impl_->db,
               "UPDATE jobs SET state = 'pending', next_run_at = ?, last_error = ?, updated_at = ? WHERE id = ?")
       .Bind(1, next_run_at).Bind(2, error).Bind(3, next_run_at).Bind(4, job_id)
       .Run();
@@ -572,14 +631,14 @@ Status SqliteIndex::RetryJob(int64_t job_id, int64_t next_run_at, const std::str
 
 Status SqliteIndex::FailJob(int64_t job_id, const std::string& error, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(), "UPDATE jobs SET state = 'failed', last_error = ?, updated_at = ? WHERE id = ?")
+  return Stmt(impl_->db, "UPDATE jobs SET state = 'failed', last_error = ?, updated_at = ? WHERE id = ?")
       .Bind(1, error).Bind(2, now).Bind(3, job_id)
       .Run();
 }
 
 Result<int> SqliteIndex::RequeueRunningJobs() {
   std::lock_guard lock(impl_->mu);
-  RETURN_IF_ERROR(Stmt(impl_->db.get(), "UPDATE jobs SET state = 'pending' WHERE state = 'running'").Run());
+  RETURN_IF_ERROR(Stmt(impl_->db, "UPDATE jobs SET state = 'pending' WHERE state = 'running'").Run());
   return sqlite3_changes(impl_->db.get());
 }
 
@@ -587,14 +646,14 @@ Result<int> SqliteIndex::RequeueRunningJobs() {
 
 Status SqliteIndex::CreateAccount(const Account& account, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(), "INSERT INTO accounts(username, password_hash, role, created_at) VALUES (?, ?, ?, ?)")
+  return Stmt(impl_->db, "INSERT INTO accounts(username, password_hash, role, created_at) VALUES (?, ?, ?, ?)")
       .Bind(1, account.username).Bind(2, account.password_hash).Bind(3, account.role).Bind(4, now)
       .Run();
 }
 
 Result<Account> SqliteIndex::AccountByName(const std::string& username) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(), "SELECT id, username, password_hash, role FROM accounts WHERE username = ?");
+  Stmt s(impl_->db, "SELECT id, username, password_hash, role FROM accounts WHERE username = ?");
   auto row = s.Bind(1, username).Step();
   if (!row.ok()) return row.status();
   if (!*row) return NotFound("no account " + username);
@@ -603,7 +662,7 @@ Result<Account> SqliteIndex::AccountByName(const std::string& username) {
 
 Result<int> SqliteIndex::CountAccounts() {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(), "SELECT count(*) FROM accounts");
+  Stmt s(impl_->db, "SELECT count(*) FROM accounts");
   auto row = s.Step();
   if (!row.ok()) return row.status();
   return static_cast<int>(s.Int(0));
@@ -611,7 +670,7 @@ Result<int> SqliteIndex::CountAccounts() {
 
 Status SqliteIndex::CreateLoginSession(const LoginSession& login, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(),
+  return Stmt(impl_->db,
               "INSERT INTO login_sessions(token_sha256, account_id, csrf_token, expires_at, created_at) "
               "VALUES (?, ?, ?, ?, ?)")
       .Bind(1, login.token_sha256).Bind(2, login.account.id).Bind(3, login.csrf_token).Bind(4, login.expires_at)
@@ -621,7 +680,7 @@ Status SqliteIndex::CreateLoginSession(const LoginSession& login, int64_t now) {
 
 Result<LoginSession> SqliteIndex::LoginSessionByTokenHash(const std::string& token_sha256, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(),
+  Stmt s(impl_->db,
          "SELECT l.token_sha256, a.id, a.username, a.password_hash, a.role, l.csrf_token, l.expires_at "
          "FROM login_sessions l JOIN accounts a ON a.id = l.account_id WHERE l.token_sha256 = ? AND l.expires_at > ?");
   auto row = s.Bind(1, token_sha256).Bind(2, now).Step();
@@ -632,14 +691,14 @@ Result<LoginSession> SqliteIndex::LoginSessionByTokenHash(const std::string& tok
 
 Status SqliteIndex::DeleteLoginSession(const std::string& token_sha256, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db.get(), "DELETE FROM login_sessions WHERE token_sha256 = ? OR expires_at <= ?")
+  return Stmt(impl_->db, "DELETE FROM login_sessions WHERE token_sha256 = ? OR expires_at <= ?")
       .Bind(1, token_sha256).Bind(2, now)
       .Run();
 }
 
 namespace {
 
-Status InsertAudit(sqlite3* db, const AuditEntry& e) {
+Status InsertAudit(Connection& db, const AuditEntry& e) {
   return Stmt(db, "INSERT INTO audit_log(at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)")
       .Bind(1, e.at).Bind(2, e.actor).Bind(3, e.action).Bind(4, e.target).Bind(5, e.detail_json)
       .Run();
@@ -675,12 +734,12 @@ WITH summary AS (
 
 Status SqliteIndex::AppendAudit(const AuditEntry& entry) {
   std::lock_guard lock(impl_->mu);
-  return InsertAudit(impl_->db.get(), entry);
+  return InsertAudit(impl_->db, entry);
 }
 
 Result<std::vector<AuditEntry>> SqliteIndex::AuditEntries(int limit) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(), "SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?");
+  Stmt s(impl_->db, "SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?");
   s.Bind(1, int64_t{limit});
   return ReadAll<AuditEntry>(s, [](Stmt& row) {
     return AuditEntry{row.Int(0), row.Int(1), row.Text(2), row.Text(3), row.Text(4), row.Text(5)};
@@ -691,27 +750,27 @@ Result<std::vector<AuditEntry>> SqliteIndex::AuditEntries(int limit) {
 
 Result<SessionPage> SqliteIndex::ListSessions(const SessionFilter& filter) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = impl_->db;
   auto bind_filter = [&](Stmt& s) -> Stmt& {
     return s.Bind(1, LikePattern(filter.text)).Bind(2, LikePattern(filter.job)).Bind(3, filter.created_from)
         .Bind(4, filter.created_to).Bind(5, filter.status);
   };
   SessionPage page;
-  Stmt count(db, (std::string(kSessionsWithStatus) + "SELECT count(*) FROM summary WHERE ?5 = '' OR status = ?5").c_str());
+  Stmt count(db, (std::string(kSessionsWithStatus) + "SELECT count(*) FROM summary WHERE ?5 = '' OR status = ?5"));
   auto row = bind_filter(count).Step();
   if (!row.ok()) return row.status();
   page.total = count.Int(0);
 
   Stmt list(db, (std::string(kSessionsWithStatus) +
                  "SELECT id, candidate_id, name, email, job, created_at, status FROM summary "
-                 "WHERE ?5 = '' OR status = ?5 ORDER BY created_at DESC, seq DESC LIMIT ?6 OFFSET ?7").c_str());
+                 "WHERE ?5 = '' OR status = ?5 ORDER BY created_at DESC, seq DESC LIMIT ?6 OFFSET ?7"));
   bind_filter(list).Bind(6, int64_t{filter.limit}).Bind(7, int64_t{filter.offset});
   auto sessions = ReadAll<SessionSummary>(list, [](Stmt& r) {
     return SessionSummary{r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6), {}};
   });
   if (!sessions.ok()) return sessions.status();
   for (SessionSummary& summary : *sessions) {
-    Stmt recs(db, (std::string(kRecordingColumns) + "WHERE session_id = ? ORDER BY id").c_str());
+    Stmt recs(db, (std::string(kRecordingColumns) + "WHERE session_id = ? ORDER BY id"));
     recs.Bind(1, summary.session_id);
     auto recordings = ReadAll<Recording>(recs, ReadRecording);
     if (!recordings.ok()) return recordings.status();
@@ -723,15 +782,15 @@ Result<SessionPage> SqliteIndex::ListSessions(const SessionFilter& filter) {
 
 Result<SessionSummary> SqliteIndex::GetSessionSummary(const std::string& session_id) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = impl_->db;
   Stmt s(db, (std::string(kSessionsWithStatus) +
-              "SELECT id, candidate_id, name, email, job, created_at, status FROM summary WHERE id = ?5").c_str());
+              "SELECT id, candidate_id, name, email, job, created_at, status FROM summary WHERE id = ?5"));
   auto row = s.Bind(1, std::string("%%")).Bind(2, std::string("%%")).Bind(3, int64_t{0}).Bind(4, INT64_MAX)
                  .Bind(5, session_id).Step();
   if (!row.ok()) return row.status();
   if (!*row) return NotFound("no session " + session_id);
   SessionSummary summary{s.Text(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Int(5), s.Text(6), {}};
-  Stmt recs(db, (std::string(kRecordingColumns) + "WHERE session_id = ? ORDER BY id").c_str());
+  Stmt recs(db, (std::string(kRecordingColumns) + "WHERE session_id = ? ORDER BY id"));
   recs.Bind(1, session_id);
   auto recordings = ReadAll<Recording>(recs, ReadRecording);
   if (!recordings.ok()) return recordings.status();
@@ -741,11 +800,11 @@ Result<SessionSummary> SqliteIndex::GetSessionSummary(const std::string& session
 
 Result<std::vector<std::string>> SqliteIndex::SessionIdsOfCandidate(int64_t candidate_id) {
   std::lock_guard lock(impl_->mu);
-  Stmt c(impl_->db.get(), "SELECT 1 FROM candidates WHERE id = ?");
+  Stmt c(impl_->db, "SELECT 1 FROM candidates WHERE id = ?");
   auto row = c.Bind(1, candidate_id).Step();
   if (!row.ok()) return row.status();
   if (!*row) return NotFound("no candidate " + std::to_string(candidate_id));
-  Stmt s(impl_->db.get(), "SELECT id FROM sessions WHERE candidate_id = ? ORDER BY created_at");
+  Stmt s(impl_->db, "SELECT id FROM sessions WHERE candidate_id = ? ORDER BY created_at");
   s.Bind(1, candidate_id);
   return ReadAll<std::string>(s, [](Stmt& r) { return r.Text(0); });
 }
@@ -755,7 +814,7 @@ Result<std::vector<std::string>> SqliteIndex::SessionIdsOfCandidate(int64_t cand
 namespace {
 
 // Deletes a session's rows, and its candidate's when no session is left. REQUIRES: in a transaction.
-Status DeleteSessionRows(sqlite3* db, const std::string& session_id) {
+Status DeleteSessionRows(Connection& db, const std::string& session_id) {
   Stmt find(db, "SELECT candidate_id FROM sessions WHERE id = ?");
   auto row = find.Bind(1, session_id).Step();
   if (!row.ok()) return row.status();
@@ -775,7 +834,7 @@ Status DeleteSessionRows(sqlite3* db, const std::string& session_id) {
       .Run();
 }
 
-Status CheckSessionIdle(sqlite3* db, const std::string& session_id) {
+Status CheckSessionIdle(Connection& db, const std::string& session_id) {
   Stmt busy(db, "SELECT count(*) FROM recordings WHERE session_id = ? AND status IN ('receiving', 'finalizing')");
   auto row = busy.Bind(1, session_id).Step();
   if (!row.ok()) return row.status();
@@ -787,19 +846,19 @@ Status CheckSessionIdle(sqlite3* db, const std::string& session_id) {
 
 Status SqliteIndex::RevokeSessionToken(const std::string& session_id) {
   std::lock_guard lock(impl_->mu);
-  RETURN_IF_ERROR(Stmt(impl_->db.get(), "UPDATE sessions SET token_expires_at = 0 WHERE id = ?").Bind(1, session_id).Run());
+  RETURN_IF_ERROR(Stmt(impl_->db, "UPDATE sessions SET token_expires_at = 0 WHERE id = ?").Bind(1, session_id).Run());
   if (sqlite3_changes(impl_->db.get()) == 0) return NotFound("no session " + session_id);
   return Status::Ok();
 }
 
 Result<StoredFiles> SqliteIndex::PrepareSessionDeletion(const std::string& session_id) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = impl_->db;
   StoredFiles files;
   Status s = impl_->Transaction([&]() -> Status {
     Stmt revoke(db, "UPDATE sessions SET token_expires_at = 0 WHERE id = ?");
     RETURN_IF_ERROR(revoke.Bind(1, session_id).Run());
-    if (sqlite3_changes(db) == 0) return NotFound("no session " + session_id);
+    if (sqlite3_changes(db.get()) == 0) return NotFound("no session " + session_id);
     RETURN_IF_ERROR(CheckSessionIdle(db, session_id));
     Stmt recs(db, "SELECT path, bytes FROM recordings WHERE session_id = ?");
     recs.Bind(1, session_id);
@@ -817,7 +876,7 @@ Result<StoredFiles> SqliteIndex::PrepareSessionDeletion(const std::string& sessi
 
 Status SqliteIndex::DeleteSession(const std::string& session_id, const AuditEntry& audit) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = impl_->db;
   return impl_->Transaction([&]() -> Status {
     RETURN_IF_ERROR(CheckSessionIdle(db, session_id));
     RETURN_IF_ERROR(DeleteSessionRows(db, session_id));
@@ -827,15 +886,15 @@ Status SqliteIndex::DeleteSession(const std::string& session_id, const AuditEntr
 
 Result<std::vector<Recording>> SqliteIndex::RecordingsCreatedBefore(int64_t cutoff) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(),
-         (std::string(kRecordingColumns) + "WHERE created_at < ? AND status IN ('ready', 'failed') ORDER BY id").c_str());
+  Stmt s(impl_->db,
+         (std::string(kRecordingColumns) + "WHERE created_at < ? AND status IN ('ready', 'failed') ORDER BY id"));
   s.Bind(1, cutoff);
   return ReadAll<Recording>(s, ReadRecording);
 }
 
 Result<std::vector<std::string>> SqliteIndex::EmptySessionsCreatedBefore(int64_t cutoff) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db.get(),
+  Stmt s(impl_->db,
          "SELECT id FROM sessions s WHERE created_at < ? AND NOT EXISTS "
          "(SELECT 1 FROM recordings r WHERE r.session_id = s.id) ORDER BY created_at");
   s.Bind(1, cutoff);
@@ -844,7 +903,7 @@ Result<std::vector<std::string>> SqliteIndex::EmptySessionsCreatedBefore(int64_t
 
 Status SqliteIndex::DeleteRecording(int64_t recording_id, const AuditEntry& audit) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db.get();
+  Connection& db = impl_->db;
   return impl_->Transaction([&]() -> Status {
     Stmt find(db, "SELECT session_id FROM recordings WHERE id = ?");
     auto row = find.Bind(1, recording_id).Step();
