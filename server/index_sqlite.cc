@@ -1,10 +1,15 @@
 // SqliteIndex: the schema, its migrations and every SQL statement of the server.
 #include <sqlite3.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cctype>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "index.h"
@@ -284,11 +289,48 @@ Result<std::vector<T>> ReadAll(Stmt& s, ReadRow read) {
   }
 }
 
+// Copies the WAL into the database file from its own connection and thread, so the checkpoint's
+// fsyncs happen outside the index mutex. With SQLite's automatic checkpoint, the commit that
+// crossed 1000 WAL pages ran the checkpoint, fsyncs included, while every PATCH waited for the
+// mutex. PASSIVE never blocks the writer; the writer restarts the WAL once it is all copied.
+class Checkpointer {
+ public:
+  explicit Checkpointer(DbPtr db) : db_(std::move(db)), thread_([this] { Run(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  static constexpr std::chrono::milliseconds kInterval{250};
+
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, kInterval, [&] { return stopping_; })) {
+      int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        spdlog::warn("index: WAL checkpoint failed: {}", sqlite3_errmsg(db_.get()));
+      }
+    }
+  }
+
+  DbPtr db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts once the rest is built
+};
+
 }  // namespace
 
 struct SqliteIndex::Impl {
   std::mutex mu;  // one connection, used by one thread at a time
   Connection db;
+  std::unique_ptr<Checkpointer> checkpointer;  // after db: stopped before db closes
 
   Status Exec(const char* sql) {
     char* err = nullptr;
@@ -356,6 +398,21 @@ Result<std::unique_ptr<SqliteIndex>> SqliteIndex::Open(const std::string& path, 
   }
   Status migrated = impl->Migrate(schema_version);
   if (!migrated.ok()) return IoError("cannot migrate database " + path + ": " + migrated.message());
+
+  sqlite3* checkpoint_raw = nullptr;
+  rc = sqlite3_open_v2(path.c_str(), &checkpoint_raw, SQLITE_OPEN_READWRITE, nullptr);
+  DbPtr checkpoint_db(checkpoint_raw);
+  if (rc != SQLITE_OK) {
+    return IoError("cannot open database " + path + " for checkpoints: " +
+                   (checkpoint_raw ? sqlite3_errmsg(checkpoint_raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(checkpoint_raw, 5000);
+  // A connection sees the WAL only once it has read the database; until then a checkpoint is a no-op.
+  if (sqlite3_exec(checkpoint_raw, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return IoError("cannot use database " + path + " for checkpoints: " + sqlite3_errmsg(checkpoint_raw));
+  }
+  RETURN_IF_ERROR(impl->Exec("PRAGMA wal_autocheckpoint=0"));
+  impl->checkpointer = std::make_unique<Checkpointer>(std::move(checkpoint_db));
   return std::unique_ptr<SqliteIndex>(new SqliteIndex(std::move(impl)));
 }
 

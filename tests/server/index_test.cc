@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
 #include "test_util.h"
 
 namespace recorder::server {
@@ -45,6 +49,27 @@ TEST(SqliteIndexTest, UnopenableDatabaseIsAnError) {
   TempDir dir;
   auto index = SqliteIndex::Open((dir.path() / "missing-folder" / "db").string());
   EXPECT_FALSE(index.ok());
+}
+
+// Checkpoints run in the background, so commits reach the database file itself soon, not only
+// after 1000 WAL pages (SQLite's automatic checkpoint, which would run inside a PATCH).
+TEST(SqliteIndexTest, CommitsReachTheDatabaseFileInTheBackground) {
+  TempDir dir;
+  std::string path = (dir.path() / "db").string();
+  auto index = std::move(SqliteIndex::Open(path).value());
+  auto candidate = index->FindOrCreateCandidate("Jane", "", "Jane", 1);
+  ASSERT_TRUE(index->CreateSession("s1", candidate->id, "", "hash", 100, 1).ok());
+  bool in_file = false;
+  for (int i = 0; i < 50 && !in_file; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // The database file alone, without its WAL: what a checkpoint has copied.
+    std::string copy = (dir.path() / ("copy" + std::to_string(i))).string();
+    std::filesystem::copy_file(path, copy);
+    auto copied = SqliteIndex::Open(copy);
+    in_file = copied.ok() && (*copied)->SessionByTokenHash("hash").ok();
+  }
+  EXPECT_TRUE(in_file) << "the session never reached the database file";
+  EXPECT_EQ(index->SessionByTokenHash("hash")->id, "s1");
 }
 
 TEST(SqliteIndexTest, CandidatesWithTheSameFolderNameGetSuffixes) {
