@@ -134,6 +134,18 @@ Status SqlError(sqlite3* db, const std::string& what) {
   return Internal(msg);
 }
 
+// A connection to the database file at `path`, waiting up to 5 s for another connection's lock.
+Result<DbPtr> OpenDatabase(const std::string& path, int flags) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  DbPtr db(raw);  // closed on failure too: sqlite3_open_v2 may allocate a handle that reports the error
+  if (rc != SQLITE_OK) {
+    return IoError("cannot open database " + path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(raw, 5000);
+  return db;
+}
+
 // The one connection and its compiled statements. The server runs a fixed set of SQL texts, and
 // compiling them was most of SQLite's share of a PATCH, so each text is compiled once and lent
 // out. REQUIRES: callers hold the index mutex (one thread at a time).
@@ -384,14 +396,9 @@ SqliteIndex::~SqliteIndex() = default;
 
 Result<std::unique_ptr<SqliteIndex>> SqliteIndex::Open(const std::string& path, int schema_version) {
   auto impl = std::make_unique<Impl>();
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
-  impl->db.Open(raw);
-  if (rc != SQLITE_OK) {
-    return IoError("cannot open database " + path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(raw, 5000);
+  auto main_db = OpenDatabase(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX);
+  if (!main_db.ok()) return main_db.status();
+  impl->db.Open(main_db->release());
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
     Status s = impl->Exec(pragma);
     if (!s.ok()) return IoError("cannot use database " + path + ": " + s.message());
@@ -399,20 +406,14 @@ Result<std::unique_ptr<SqliteIndex>> SqliteIndex::Open(const std::string& path, 
   Status migrated = impl->Migrate(schema_version);
   if (!migrated.ok()) return IoError("cannot migrate database " + path + ": " + migrated.message());
 
-  sqlite3* checkpoint_raw = nullptr;
-  rc = sqlite3_open_v2(path.c_str(), &checkpoint_raw, SQLITE_OPEN_READWRITE, nullptr);
-  DbPtr checkpoint_db(checkpoint_raw);
-  if (rc != SQLITE_OK) {
-    return IoError("cannot open database " + path + " for checkpoints: " +
-                   (checkpoint_raw ? sqlite3_errmsg(checkpoint_raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(checkpoint_raw, 5000);
+  auto checkpoint_db = OpenDatabase(path, SQLITE_OPEN_READWRITE);
+  if (!checkpoint_db.ok()) return checkpoint_db.status();
   // A connection sees the WAL only once it has read the database; until then a checkpoint is a no-op.
-  if (sqlite3_exec(checkpoint_raw, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return IoError("cannot use database " + path + " for checkpoints: " + sqlite3_errmsg(checkpoint_raw));
+  if (sqlite3_exec(checkpoint_db->get(), "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return IoError("cannot use database " + path + " for checkpoints: " + sqlite3_errmsg(checkpoint_db->get()));
   }
   RETURN_IF_ERROR(impl->Exec("PRAGMA wal_autocheckpoint=0"));
-  impl->checkpointer = std::make_unique<Checkpointer>(std::move(checkpoint_db));
+  impl->checkpointer = std::make_unique<Checkpointer>(std::move(checkpoint_db.value()));
   return std::unique_ptr<SqliteIndex>(new SqliteIndex(std::move(impl)));
 }
 
