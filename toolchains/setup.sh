@@ -19,7 +19,9 @@ packages=(
   clang libclang-rt-14-dev                                # sanitizers and fuzzers
   ffmpeg mkvtoolnix sqlite3                               # verification tools used by tests
   emscripten                                              # WASM build
-  chromium                                                # browser tests
+  chromium                                                # browser tests: Chromium,
+  firefox-esr                                             # Firefox ESR (puppeteer-core, WebDriver BiDi),
+  webkit2gtk-driver xvfb                                  # WebKitGTK's MiniBrowser (WebKitWebDriver) under Xvfb
 )
 
 install_packages() {

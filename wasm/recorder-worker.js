@@ -4,7 +4,8 @@
 // Messages in (handled strictly in order):
 //   {type: 'init', config, variant?, debug?}
 //                                      variant 'simd' | 'plain'; default: simd when the page is
-//                                      cross-origin isolated and the browser validates SIMD128.
+//                                      cross-origin isolated, has SharedArrayBuffer (WebKit's
+//                                      isolated pages do not) and validates SIMD128.
 //                                      debug.videoDelayMs (tests only): wait that long before
 //                                      each video frame, to simulate a device too slow to encode
 //   {type: 'video', frame}             a VideoFrame (transferred; closed here)
@@ -13,6 +14,8 @@
 //   {type: 'audio', samples, timestampUs}   interleaved Float32Array
 //   {type: 'keyframe'} | {type: 'stop'}
 // Messages out:
+//   {type: 'started'}                  first, as soon as this script runs (the page's deadline
+//                                      for starting the worker ends here)
 //   {type: 'ready', variant, maxThreads}
 //   {type: 'chunk', info, data}        data: ArrayBuffer, transferred
 //   {type: 'videoDone'}                after every 'video' message, handled or failed: lets the
@@ -29,6 +32,7 @@
 // workers are started the same way. The server sends Cross-Origin-Resource-Policy: cross-origin
 // for these files, which importScripts from another origin needs.
 'use strict';
+self.postMessage({ type: 'started' });
 const SCRIPT_URL = self.recorderScriptUrl || self.location.href;
 importScripts(new URL('recorder-driver.js', SCRIPT_URL).href);
 
@@ -39,7 +43,8 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
 function pickVariant(requested) {
   if (requested) return requested;
   const simd = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
-  return self.crossOriginIsolated && simd ? 'simd' : 'plain';
+  const threads = self.crossOriginIsolated && typeof SharedArrayBuffer === 'function';
+  return threads && simd ? 'simd' : 'plain';
 }
 
 let driver = null;

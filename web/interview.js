@@ -10,7 +10,10 @@
 //   recording --next--> recording                markers question_N_end / question_N+1_start
 //   recording --device lost / revoked--> interrupted --continue--> ready | blocked
 //   recording --end--> finishing --every byte and marker acknowledged--> done
-//   any --fatal recorder error--> failed
+//   any --fatal recorder error--> failed         with the recorder's message and a way forward
+//                                                (try again = reload: what was stored resumes)
+// "Saved" is said only for what the server acknowledged: the done screen needs a recorder that
+// stopped cleanly, and the health line says "All saved" only once media was acknowledged.
 // The link carries #session=<id>&token=<upload token>[&questions=N][&screen=1]; the fragment never
 // reaches the server's logs. At load the token moves to sessionStorage and leaves the address
 // (history, bookmarks, screen shares); a reload of the tab reads it back. Page progress (consent,
@@ -27,7 +30,7 @@ const TRANSITIONS = {
   interrupted: ['ready', 'blocked', 'elsewhere', 'failed'],
   finishing: ['done', 'failed'],
   done: [],
-  failed: ['done'],
+  failed: [],
 };
 
 const $ = (id) => document.getElementById(id);
@@ -171,6 +174,12 @@ async function finish() {
         resolve();
       }));
     }
+    if (state === 'failed' || recorder.state !== 'stopped') {
+      // The recorder failed on the way: what it recorded before is saved, but not the interview.
+      $('failed-message').textContent = `${lastFatal || 'The recording stopped.'} ` +
+        (recorder.progress().ackedBytes > 0 ? 'What was recorded before this happened is saved.' : 'Nothing was recorded.');
+      return go('failed');
+    }
     saved.save({ done: true });
     go('done');
   } catch (err) {
@@ -209,7 +218,7 @@ function onProgress({ detail: p }) {
   const health = $('health');
   const waiting = Math.round(p.waitingSeconds);
   if (waiting < 3 && !p.retrying) {
-    health.textContent = 'All saved';
+    health.textContent = p.ackedBytes > 0 ? 'All saved' : 'Starting…';
     health.classList.remove('waiting');
     if (warnings.lasting) {
       warnings.lasting = null;
@@ -316,6 +325,7 @@ $('check').addEventListener('click', checkDevices);
 $('retry').addEventListener('click', checkDevices);
 $('continue').addEventListener('click', checkDevices);
 $('elsewhere-retry').addEventListener('click', checkDevices);
+$('reload').addEventListener('click', () => location.reload());
 $('consent').addEventListener('change', updateStartButton);
 $('start').addEventListener('click', start);
 $('next').addEventListener('click', nextQuestion);

@@ -7,22 +7,37 @@
 // stream). A busy main thread delays block messages by up to hundreds of ms; re-anchoring on
 // that jitter would punch gaps into continuous audio, hence the large threshold. Timestamps never
 // go back; blocks before the recording started (`stamp(ms)` null) are dropped.
+import { withDeadline } from './capabilities.js';
 import { nowMs } from './clock.js';
-import { UnsupportedBrowserError } from './errors.js';
+import { StalledError, UnsupportedBrowserError } from './errors.js';
 
 const SAMPLE_RATE = 48000;
 const MAX_SKEW_MS = 1000;
 const WORKLET_URL = new URL('./audio-worklet.js', import.meta.url);
 
-export async function startAudioSource(track, { encoder, stamp }) {
+// Starts the audio engine: an AudioContext at 48 kHz, running, with the tap's module loaded.
+// Rejects with StalledError('audio') if that takes longer than `deadlineMs`: an AudioContext runs
+// on the clock of the sound output, and where none works (Firefox without an output device, or a
+// context the browser does not allow to start) resume() stays pending for ever.
+export async function startAudioEngine(deadlineMs) {
   if (typeof AudioWorkletNode !== 'function') throw new UnsupportedBrowserError('AudioWorklet');
   const context = new AudioContext({ sampleRate: SAMPLE_RATE });
   if (context.sampleRate !== SAMPLE_RATE) {
     context.close();
     throw new UnsupportedBrowserError(`AudioContext at ${context.sampleRate} Hz`);
   }
-  await context.audioWorklet.addModule(WORKLET_URL);
-  await context.resume();
+  try {
+    await withDeadline(Promise.all([context.audioWorklet.addModule(WORKLET_URL), context.resume()]),
+      deadlineMs, () => new StalledError('audio', deadlineMs));
+  } catch (err) {
+    context.close().catch(() => {});
+    throw err;
+  }
+  return context;
+}
+
+export async function startAudioSource(track, { encoder, stamp, deadlineMs }) {
+  const context = await startAudioEngine(deadlineMs);
   const source = context.createMediaStreamSource(new MediaStream([track]));
   const tap = new AudioWorkletNode(context, 'recorder-tap', { numberOfInputs: 1, numberOfOutputs: 1 });
   // The graph is pulled from the destination; a silent gain keeps the tap running without

@@ -6,7 +6,7 @@
 // `videoInFlight` counts frames handed over but not yet encoded. Frame sources drop frames
 // instead of queueing more than a few (a camera has only a handful of capture buffers, and a
 // growing queue means growing memory and latency).
-import { EncoderFailedError } from './errors.js';
+import { EncoderFailedError, StalledError } from './errors.js';
 
 const WORKER_URL = new URL('../gen/recorder-worker.js', import.meta.url);
 
@@ -37,16 +37,21 @@ export class Encoder {
   // onFailure(EncoderFailedError) once if the encoder dies; onRejected(code, message) for a single
   // input the core refused.
   // The callbacks may also be given later with bind() (an encoder started ahead of its recording).
-  constructor({ onChunk, onStats, onFailure, onRejected } = {}) {
+  // Deadlines (ms): `workerMs` for the worker's script to run (its 'started' message), `coreMs`
+  // for init() to load the WASM core; past either the encoder fails with StalledError.
+  constructor({ onChunk, onStats, onFailure, onRejected } = {}, { workerMs = 10_000, coreMs = 30_000 } = {}) {
     const none = () => {};
     this.callbacks = { onChunk: onChunk ?? none, onStats: onStats ?? none, onFailure: onFailure ?? none,
       onRejected: onRejected ?? none };
     this.videoInFlight = 0;
     this.failed = null;
     this.pending = null;  // {type, resolve, reject} awaiting 'ready' or 'stopped'
+    this.coreMs = coreMs;
+    this.started = false;
     ({ worker: this.worker, revoke: this.revokeBootstrap } = startWorker(WORKER_URL));
     this.worker.onmessage = (event) => this.onMessage(event.data);
     this.worker.onerror = (event) => this.fail('WorkerError', event.message || 'the worker failed to load');
+    this.timer = setTimeout(() => this.stall('worker', workerMs), workerMs);
   }
 
   bind({ onChunk, onStats, onFailure, onRejected }) {
@@ -54,7 +59,9 @@ export class Encoder {
   }
 
   // `config`: the core's config (video/audio/chunkDurationMs, see wasm/recorder-driver.js).
+  // Resolves with the worker's 'ready' message ({variant, maxThreads}).
   init(config, { variant, debug } = {}) {
+    if (this.failed) return Promise.reject(this.failed);
     return this.expect('ready', () => this.worker.postMessage({ type: 'init', config, variant, debug }));
   }
 
@@ -93,6 +100,7 @@ export class Encoder {
   }
 
   terminate() {
+    clearTimeout(this.timer);
     this.worker.terminate();
     this.revokeBootstrap();  // a worker terminated before it ran never fired 'message' or 'error'
   }
@@ -100,13 +108,26 @@ export class Encoder {
   expect(type, send) {
     return new Promise((resolve, reject) => {
       this.pending = { type, resolve, reject };
+      if (type === 'ready' && this.started) this.timer = setTimeout(() => this.stall('core', this.coreMs), this.coreMs);
       send();
     });
   }
 
+  stall(step, ms) {
+    this.fail(null, null, new StalledError(step, ms));
+  }
+
   onMessage(msg) {
     switch (msg.type) {
+      case 'started':
+        // The worker runs; from now on init's answer has the core's deadline.
+        this.started = true;
+        clearTimeout(this.timer);
+        if (this.pending?.type === 'ready') this.timer = setTimeout(() => this.stall('core', this.coreMs), this.coreMs);
+        return;
       case 'ready':
+        clearTimeout(this.timer);
+        // falls through
       case 'stopped':
         if (this.pending?.type === msg.type) {
           const { resolve } = this.pending;
@@ -134,9 +155,10 @@ export class Encoder {
     }
   }
 
-  fail(code, message) {
+  fail(code, message, error = new EncoderFailedError(code, message)) {
     if (this.failed) return;
-    this.failed = new EncoderFailedError(code, message);
+    clearTimeout(this.timer);
+    this.failed = error;
     this.pending?.reject(this.failed);
     this.pending = null;
     this.callbacks.onFailure(this.failed);

@@ -68,10 +68,44 @@ export class ScreenShareEndedError extends RecorderError {
   }
 }
 
+// The browsers the tests prove (README.md, "Browsers"): named to the candidate whenever this one
+// cannot record.
+export const SUPPORTED_BROWSERS = 'a current version of Chrome, Edge, Firefox or Safari';
+const ANOTHER_BROWSER = `open the interview link in ${SUPPORTED_BROWSERS}`;
+
 export class UnsupportedBrowserError extends RecorderError {
+  // `what`: the missing feature(s), for the host's logs and the client event.
   constructor(what) {
-    super('This browser cannot record the interview. Please open the link in a current version ' +
-      'of Chrome, Edge or Firefox.', { code: 'unsupported_browser', detail: what });
+    super(`This browser cannot record the interview (missing: ${what}). Please ${ANOTHER_BROWSER}.`,
+      { code: 'unsupported_browser', detail: what });
+  }
+}
+
+// A step that must finish within its deadline did not (see web/recorder/README.md, "Deadlines").
+// `step`: worker | core | devices | audio | first_frame | first_ack. All are fatal except
+// first_ack: recording goes on and the chunks wait on this computer. Each message names a way
+// forward: try again, another browser, or the company that invited the candidate.
+const STALLED = {
+  worker: 'The recorder could not start in this browser (its background task did not answer).',
+  core: 'The recorder could not load its video encoder (the download stalled or the browser did not run it).',
+  devices: 'Your camera and microphone did not start. If the browser asks for permission, allow it; close ' +
+    'other apps that use the camera.',
+  audio: 'This browser could not start its sound processing, so the microphone cannot be recorded. Check ' +
+    'that a speaker or headphones are connected and sound is switched on.',
+  first_frame: 'Your camera sends no picture, so nothing could be recorded. Check that it is not covered or ' +
+    'used by another app.',
+  first_ack: 'Your recording has not reached the server yet. It is kept on this computer and keeps ' +
+    'uploading: please keep this page open.',
+};
+
+export class StalledError extends RecorderError {
+  constructor(step, ms) {
+    const fatal = step !== 'first_ack';
+    const next = fatal ? ` Please try again; if it happens again, ${ANOTHER_BROWSER}, or contact the company that invited you.`
+      : ' If this message stays, contact the company that invited you.';
+    super(STALLED[step] + next, { code: 'step_stalled', fatal, detail: `${step} took longer than ${ms} ms` });
+    this.step = step;
+    this.ms = ms;
   }
 }
 

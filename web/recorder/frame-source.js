@@ -15,9 +15,9 @@ const MAX_IN_FLIGHT = 3;
 // A frame timestamp that disagrees with the clock by more than this is re-anchored.
 const MAX_SKEW_MS = 150;
 
+// `options.path`: the video path capabilities.js chose ('track-processor', 'video-frame', 'canvas').
 export function startFrameSource(track, options) {
-  return typeof MediaStreamTrackProcessor === 'function'
-    ? new ProcessorSource(track, options) : new CanvasSource(track, options);
+  return options.path === 'track-processor' ? new ProcessorSource(track, options) : new CanvasSource(track, options);
 }
 
 class ProcessorSource {
@@ -83,8 +83,9 @@ class ProcessorSource {
 }
 
 class CanvasSource {
-  constructor(track, { encoder, stamp, width, height, fps, onDropped, onEnded }) {
+  constructor(track, { encoder, stamp, width, height, fps, path, onDropped, onEnded }) {
     Object.assign(this, { encoder, stamp, width, height, onDropped, onEnded });
+    this.frames = path === 'video-frame';  // else RGBA bytes
     this.stopped = false;
     this.lastUs = -1;
     this.video = document.createElement('video');
@@ -114,12 +115,12 @@ class CanvasSource {
     }
     this.lastUs = us;
     const sameSize = this.video.videoWidth === this.width && this.video.videoHeight === this.height;
-    if (typeof VideoFrame === 'function' && sameSize) {
+    if (this.frames && sameSize) {
       this.encoder.sendFrame(new VideoFrame(this.video, { timestamp: us }));
       return;
     }
     this.context.drawImage(this.video, 0, 0, this.width, this.height);
-    if (typeof VideoFrame === 'function') {
+    if (this.frames) {
       this.encoder.sendFrame(new VideoFrame(this.canvas, { timestamp: us }));
       return;
     }

@@ -22,10 +22,15 @@
 // Upload-Metadata names the part it continues (continuation_of = its recording_id). Stored markers
 // are unfinished work too. One page at a time works on a session: it holds the session's Web Lock
 // (a second tab gets SessionInUseError instead of taking over the first one's recordings).
+import { startAudioEngine } from './audio-source.js';
+import { choosePaths, missingFeatures, withDeadline } from './capabilities.js';
 import { deviceName, openCamera, openScreen, stopStream, watchStream } from './capture.js';
 import { ChunkStore, isSettled } from './chunk-store.js';
 import { isoTime, nowMs } from './clock.js';
-import { InvalidUseError, MarkerRejectedError, RecorderError, SessionInUseError, UploadLostError } from './errors.js';
+import {
+  InvalidUseError, MarkerRejectedError, RecorderError, SessionInUseError, StalledError, UnsupportedBrowserError,
+  UploadLostError,
+} from './errors.js';
 import { EventSender } from './events.js';
 import { Recording, newId, startEncoder } from './recording.js';
 import { TusClient } from './tus-client.js';
@@ -43,6 +48,12 @@ const DEFAULTS = {
 // The server's limits for one event (server/http_api.cc, ParseEvents): mark() refuses more.
 const MAX_LABEL_BYTES = 200;
 const MAX_DATA_BYTES = 16 * 1024;
+// How long each step may take before the candidate is told (StalledError, README "Deadlines"):
+// starting the encoder worker, loading the WASM core, opening the devices (a permission prompt
+// waits for the candidate: generous), starting the audio engine, the encoder's first frame after
+// start(), and the server's first acknowledgement of media after start() (a warning only).
+const DEADLINES = { workerMs: 10_000, coreMs: 30_000, devicesMs: 60_000, audioMs: 5_000, firstFrameMs: 10_000,
+  firstAckMs: 30_000 };
 // Sessions of this browser with nothing left to send are forgotten after this long.
 const SESSION_KEEP_MS = 30 * 24 * 3600 * 1000;
 
@@ -80,7 +91,10 @@ export class Recorder extends EventTarget {
     this.video = { ...DEFAULTS.video, ...options.video };
     this.screenVideo = { ...DEFAULTS.screenVideo, ...options.screenVideo };
     this.audio = { ...DEFAULTS.audio, ...options.audio };
-    this.debug = debug;  // tests only: {videoDelayMs} slows the encoder worker down
+    this.debug = debug;  // tests only: {videoDelayMs} slows the encoder worker down; {deadlines} shortens them
+    this.deadlines = { ...DEADLINES, ...debug?.deadlines };
+    this.paths = choosePaths();  // which path each part takes in this browser (capabilities.js)
+    this.pathsNoted = false;
     this.state = 'idle';
     this.streams = { camera: null, screen: null };
     this.live = [];             // Recordings of the current part
@@ -110,10 +124,16 @@ export class Recorder extends EventTarget {
     this.setState('preparing');
     try {
       if (!this.store) await this.openStore();
-      this.streams.camera = await openCamera(this.tracks, this.video);
-      if (this.tracks.screen) this.streams.screen = await openScreen(this.screenVideo);
+      this.notePaths();
+      const missing = missingFeatures(this.tracks);
+      if (missing.length) throw new UnsupportedBrowserError(missing.join(', '));
+      this.streams.camera = await this.withinDeadline(openCamera(this.tracks, this.video));
+      if (this.tracks.screen) this.streams.screen = await this.withinDeadline(openScreen(this.screenVideo));
       this.watchDevices();
       this.warmUp();
+      // The audio engine must run on this computer before the interview starts (see
+      // startAudioEngine): checked here, so that the device check says so.
+      if (this.tracks.microphone) (await startAudioEngine(this.deadlines.audioMs)).close().catch(() => {});
       this.setState('ready');
     } catch (err) {
       this.releaseDevices();
@@ -129,7 +149,7 @@ export class Recorder extends EventTarget {
     this.live = this.wanted().map(([kind, stream, video]) => new Recording({
       store: this.store, tus: this.tus, session: this.session, kind, part: ++this.session.parts,
       continuationOf: this.session.last?.[kind] ?? null, stream, video, audio: this.audio,
-      debug: this.debug, hooks: this.hooks(),
+      debug: this.debug, hooks: this.hooks(), paths: this.paths, deadlines: this.deadlines,
     }));
     this.session.last = { ...this.session.last, ...Object.fromEntries(this.live.map((r) => [r.kind, r.id])) };
     await this.store.putSession(this.session);
@@ -153,7 +173,10 @@ export class Recorder extends EventTarget {
       this.session.zeroMs = startAtMs;
       await this.store.putSession(this.session);
     }
-    for (const rec of this.live) rec.startAtMs = startAtMs;
+    for (const rec of this.live) {
+      rec.startAtMs = startAtMs;
+      rec.watchFirstMedia();
+    }
     this.setState('recording');
   }
 
@@ -163,11 +186,16 @@ export class Recorder extends EventTarget {
   // (UTF-8), data that is not a JSON object or is over 16 KiB as JSON.
   async mark(label, data = {}, { type = 'marker' } = {}) {
     if (!this.session?.zeroMs) throw new InvalidUseError('mark() before start()');
-    data = checkedEvent(label, data, type);
+    return this.storeEvent(type, label, checkedEvent(label, data, type));
+  }
+
+  async storeEvent(type, label, data) {
     const now = nowMs();
     // Strictly increasing, so that ordering by time keeps the order the page marked in (one click
-    // marks question N's end and N+1's start in the same millisecond).
-    const recordingTimeMs = Math.max(Math.round(now - this.session.zeroMs), (this.lastMarkMs ?? -1) + 1);
+    // marks question N's end and N+1's start in the same millisecond). Before the session's first
+    // start (a client event at the device check) the recording time is 0; wall_time tells.
+    const sinceZero = this.session.zeroMs ? Math.round(now - this.session.zeroMs) : 0;
+    const recordingTimeMs = Math.max(sinceZero, (this.lastMarkMs ?? -1) + 1);
     this.lastMarkMs = recordingTimeMs;
     const event = { id: newId(), type, label, data, recording_time_ms: recordingTimeMs, wall_time: isoTime(now) };
     const recordingId = this.live[0]?.id ?? null;
@@ -242,6 +270,32 @@ export class Recorder extends EventTarget {
   }
 
   // ---- internals ----
+
+  // Settles like `promise` (opening a device), or rejects with StalledError('devices'); a device
+  // that opens after the deadline is closed at once.
+  async withinDeadline(promise) {
+    const ms = this.deadlines.devicesMs;
+    try {
+      return await withDeadline(promise, ms, () => new StalledError('devices', ms));
+    } catch (err) {
+      promise.then(stopStream, () => {});
+      throw err;
+    }
+  }
+
+  // A client event for HR and support (the session's events), sent like markers; never throws.
+  note(label, data) {
+    if (!this.store || !this.session) return;
+    this.storeEvent('client_event', label, data).catch((err) => console.warn(`recorder: ${label} not stored: ${err.message}`));
+  }
+
+  // Once per page: which path each part takes in this browser (client event 'recorder_paths').
+  notePaths() {
+    if (this.pathsNoted) return;
+    this.pathsNoted = true;
+    this.note('recorder_paths', { ...this.paths, crossOriginIsolated: self.crossOriginIsolated === true,
+      cores: navigator.hardwareConcurrency ?? null, userAgent: navigator.userAgent });
+  }
 
   async openStore() {
     await this.lockSession();
@@ -325,7 +379,7 @@ export class Recorder extends EventTarget {
   warmUp() {
     this.coolDown();
     for (const [kind, stream, video] of this.wanted()) {
-      this.warm.set(kind, startEncoder(kind, stream, video, this.audio, this.debug));
+      this.warm.set(kind, startEncoder(kind, stream, video, this.audio, this.debug, this.paths, this.deadlines));
     }
   }
 
@@ -389,6 +443,9 @@ export class Recorder extends EventTarget {
   report(err) {
     const error = err instanceof RecorderError ? err
       : new RecorderError('Something went wrong with the recorder.', { code: 'internal', cause: err, detail: String(err?.message || err) });
+    // Stalls and a browser too limited are the host's to see: client events of the session.
+    if (error instanceof StalledError) this.note('step_stalled', { step: error.step, ms: error.ms, paths: this.paths });
+    if (error instanceof UnsupportedBrowserError) this.note('unsupported_browser', { missing: error.detail, paths: this.paths });
     this.dispatchEvent(new CustomEvent('error', { detail: { error } }));
     return error;
   }

@@ -11,7 +11,7 @@
 // media handed to the encoder).
 import { nowMs, toStreamUs } from './clock.js';
 import { Encoder } from './encoder.js';
-import { EncoderBehindError, RecorderError, StorageFullError, StorageTooSlowError } from './errors.js';
+import { EncoderBehindError, RecorderError, StalledError, StorageFullError, StorageTooSlowError } from './errors.js';
 import { startAudioSource } from './audio-source.js';
 import { startFrameSource } from './frame-source.js';
 import { Uploader } from './uploader.js';
@@ -27,8 +27,9 @@ const MAX_WAITING_WRITES = 4;
 
 export class Recording {
   // `hooks`: onProgress(), onStats(kind, stats), onWarning(err), onFailure(err), onTransient(err).
-  constructor({ store, tus, session, kind, part, continuationOf, stream, video, audio, debug, hooks }) {
-    Object.assign(this, { store, tus, session, kind, part, continuationOf, stream, video, audio, debug, hooks });
+  // `paths`: capabilities.js choosePaths(); `deadlines`: the recorder's DEADLINES (ms).
+  constructor({ store, tus, session, kind, part, continuationOf, stream, video, audio, debug, hooks, paths, deadlines }) {
+    Object.assign(this, { store, tus, session, kind, part, continuationOf, stream, video, audio, debug, hooks, paths, deadlines });
     this.id = newId();
     this.storedBytes = 0;
     this.startMs = null;
@@ -41,6 +42,9 @@ export class Recording {
     this.reportedDropped = 0;
     this.lastBehindReport = -Infinity;
     this.stats = null;
+    this.mediaFrom = null;   // upload offset where the first chunk with media begins
+    this.firstEncoded = false;  // the encoder reported its first video frame (audio packet if no video)
+    this.watchTimers = [];
   }
 
   // Stores the recording's record and starts its uploader (which waits for chunks).
@@ -79,8 +83,10 @@ export class Recording {
       }
     }
     warm?.encoder.terminate();
-    this.encoder = new Encoder(callbacks);
-    await this.encoder.init(config, { debug: this.debug });
+    // A warm encoder that stalled would stall again: its error is the answer, at once.
+    if (warm?.encoder.failed instanceof StalledError) throw warm.encoder.failed;
+    this.encoder = new Encoder(callbacks, this.deadlines);
+    await this.encoder.init(config, { variant: this.paths.core, debug: this.debug });
   }
 
   // Starts the sources. Nothing is recorded until the owner sets `startAtMs` (one instant for
@@ -91,13 +97,29 @@ export class Recording {
     if (videoTrack) {
       this.sources.push(startFrameSource(videoTrack, {
         encoder: this.encoder, stamp: (ms) => this.stamp(ms), ...this.frameSize, fps: this.video.fps,
-        onDropped: () => { this.clientDropped += 1; },
+        path: this.paths.video, onDropped: () => { this.clientDropped += 1; },
         onEnded: () => {},  // track loss is reported by the recorder's stream watcher
       }));
     }
     if (audioTrack) {
-      this.sources.push(await startAudioSource(audioTrack, { encoder: this.encoder, stamp: (ms) => this.stamp(ms) }));
+      this.sources.push(await startAudioSource(audioTrack, { encoder: this.encoder, stamp: (ms) => this.stamp(ms),
+        deadlineMs: this.deadlines.audioMs }));
     }
+  }
+
+  // Called once recording began (startAtMs set): the encoder must report its first video frame
+  // (audio packet for a recording without video) within deadlines.firstFrameMs (else the
+  // recording fails: a camera that delivers no frame records no picture), and the server must acknowledge it within deadlines.firstAckMs (else
+  // a warning: the chunks wait on this computer and keep uploading).
+  watchFirstMedia() {
+    const { firstFrameMs, firstAckMs } = this.deadlines;
+    this.watchTimers.push(setTimeout(() => {
+      if (!this.firstEncoded && !this.failure) this.fail(new StalledError('first_frame', firstFrameMs));
+    }, firstFrameMs));
+    this.watchTimers.push(setTimeout(() => {
+      const acked = this.mediaFrom !== null && this.uploader.ackedBytes > this.mediaFrom;
+      if (!acked && !this.failure) this.hooks.onWarning(new StalledError('first_ack', firstAckMs));
+    }, firstAckMs));
   }
 
   // Session-clock ms -> stream µs, or null before the recording began. The first stamped media
@@ -121,6 +143,7 @@ export class Recording {
       try {
         const rec = await this.store.appendChunk(this.id, info.index, data,
           { endMs, startMs: this.startMs, zeroMs: this.session.zeroMs });
+        if (!info.isHeader && this.mediaFrom === null) this.mediaFrom = this.storedBytes;
         this.storedBytes = rec.storedBytes;
         this.uploader.storedBytes = rec.storedBytes;
         this.uploader.wake();
@@ -134,7 +157,8 @@ export class Recording {
   }
 
   onStats(stats) {
-    this.stats = { ...stats, videoFramesSkipped: this.clientDropped };
+    this.stats = { ...stats, videoFramesSkipped: this.clientDropped, paths: this.paths };
+    this.firstEncoded ||= this.stream.getVideoTracks().length ? stats.videoFramesEncoded > 0 : stats.audioPacketsEncoded > 0;
     this.hooks.onStats(this.kind, this.stats);
     const dropped = stats.videoFramesDropped + this.clientDropped;
     // The encoder's first seconds (setup, first keyframe) are slow on any machine: not reported.
@@ -159,12 +183,13 @@ export class Recording {
   // marked 'stopped' so the uploader completes the upload. Safe after a failure (stores what it
   // can; the uploader completes what was stored even if the record cannot be updated).
   async stop() {
+    this.watchTimers.forEach(clearTimeout);
     this.sources.forEach((s) => s.stop());
     this.sources = [];
     if (!this.uploader) return;  // open() failed before anything was stored
     if (this.encoder && !this.encoder.failed && !this.failure) {
       try {
-        this.stats = { ...(await this.encoder.stop()).stats, videoFramesSkipped: this.clientDropped };
+        this.stats = { ...(await this.encoder.stop()).stats, videoFramesSkipped: this.clientDropped, paths: this.paths };
       } catch {
         // the failure was reported through onFailure
       }
@@ -200,10 +225,10 @@ function encoderKey(config, debug) {
 // Starts an encoder for a stream ahead of its recording (loading and compiling the WASM core and
 // starting its threads take a second or more): Recording.open(warm) adopts it. Nothing is encoded
 // until then; terminate the encoder if it is not used.
-export function startEncoder(kind, stream, video, audio, debug) {
+export function startEncoder(kind, stream, video, audio, debug, paths, deadlines) {
   const { config } = encoderConfig(kind, stream, video, audio);
-  const encoder = new Encoder();
-  const ready = encoder.init(config, { debug });
+  const encoder = new Encoder({}, deadlines);
+  const ready = encoder.init(config, { variant: paths.core, debug });
   ready.catch(() => {});  // a failed start is handled by open(), which starts a fresh encoder
   return { encoder, ready, key: encoderKey(config, debug) };
 }
