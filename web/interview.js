@@ -49,6 +49,7 @@ const config = {
   questions: Math.max(1, Number(params.get('questions')) || 3),
   screen: params.get('screen') === '1',
   slowEncoderMs: Number(testHooks.slowEncoderMs) || 0,
+  deadlines: testHooks.deadlines,  // shorter deadlines for the stalled-step tests
 };
 const saved = {
   key: `interview:${config.sessionId}`,
@@ -100,7 +101,8 @@ async function load() {
     sessionId: config.sessionId,
     uploadToken: config.token,
     tracks: { camera: true, microphone: true, screen: config.screen },
-    debug: config.slowEncoderMs ? { videoDelayMs: config.slowEncoderMs } : undefined,
+    debug: config.slowEncoderMs || config.deadlines
+      ? { videoDelayMs: config.slowEncoderMs, deadlines: config.deadlines } : undefined,
   });
   recorder.addEventListener('state', onRecorderState);
   recorder.addEventListener('error', onRecorderError);

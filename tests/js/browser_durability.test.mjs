@@ -61,11 +61,12 @@ test('markers the server cannot take by the end keep the page on "finishing" wit
     await sleep(2000);
     await page.click('#end');
     // Longer than any fixed wait for markers: the media is saved, the markers are not, and the
-    // page says so instead of claiming it is done.
-    await until(page, () => /4 markers waiting to upload/.test(document.getElementById('flush-text').textContent), null, 20_000);
+    // page says so instead of claiming it is done. Five: the four markers and the page's client
+    // event 'recorder_paths'.
+    await until(page, () => /5 markers waiting to upload/.test(document.getElementById('flush-text').textContent), null, 20_000);
     await sleep(15_000);
     assert.equal(await page.evaluate(() => window.interviewPage.state), 'finishing');
-    assert.match(await page.textContent('#flush-text'), /4 markers waiting to upload/);
+    assert.match(await page.textContent('#flush-text'), /5 markers waiting to upload/);
     assert.equal(await page.evaluate(() => document.getElementById('flush').value), 1, 'the media is saved');
     assert.ok(blocked.refused >= 3, `${blocked.refused} refused POSTs`);
     assert.deepEqual(sessionEvents(server.dataDir), [], 'no marker reached the server yet');
@@ -74,7 +75,9 @@ test('markers the server cannot take by the end keep the page on "finishing" wit
     // The candidate closes the tab and opens the link again: the page finishes the markers.
     const next = await revisit(browser, page, server, session);
     await untilState(next, 'done', 30_000);
-    assert.deepEqual(sessionEvents(server.dataDir).map((e) => e.label), QUESTION_1_AND_2);
+    const delivered = sessionEvents(server.dataDir);
+    assert.deepEqual(delivered.filter((e) => e.type === 'marker').map((e) => e.label), QUESTION_1_AND_2);
+    assert.ok(delivered.some((e) => e.label === 'recorder_paths'), 'the client event arrived too');
   });
 });
 
