@@ -21,7 +21,8 @@ packages=(
   emscripten                                              # WASM build
   chromium                                                # browser tests: Chromium,
   firefox-esr                                             # Firefox ESR (puppeteer-core, WebDriver BiDi),
-  webkit2gtk-driver xvfb                                  # WebKitGTK's MiniBrowser (WebKitWebDriver) under Xvfb
+  webkit2gtk-driver xvfb                                  # WebKitGTK's MiniBrowser (WebKitWebDriver) under Xvfb;
+  gstreamer1.0-plugins-bad                                # its MediaRecorder (MP4) for bench/browser
 )
 
 install_packages() {

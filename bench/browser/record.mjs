@@ -1,20 +1,25 @@
 #!/usr/bin/env node
-// Browser recording benchmark: our recorder (WASM VP9/Opus in a Web Worker, chunks kept in
-// IndexedDB and streamed over tus) against Chromium's own MediaRecorder at the same bitrates, in
-// one run, in the same headless Chromium setup: the same page (the server's /index.html, cross-origin
-// isolated like the interview page), the same fake camera (a 640x480 30 fps y4m made from
-// tests/media/FourPeople_1280x720_60.mp4) and fake microphone (tests/media/speech_orig_16k.wav at
-// 48 kHz), both uploading to the same recorder-server.
+// Browser recording benchmark, per browser engine (tests/js/lib/engines.mjs: Chromium, Firefox ESR,
+// WebKitGTK): our recorder (WASM VP9/Opus in a Web Worker, chunks kept in IndexedDB and streamed
+// over tus) against that browser's own MediaRecorder at the same bitrates, in one run, in the same
+// setup: the same page (the server's /index.html, cross-origin isolated like the interview page),
+// the same camera and microphone, both uploading to the same recorder-server. Cameras: Chromium's
+// fake camera plays a 640x480 30 fps y4m made from tests/media/FourPeople_1280x720_60.mp4 (and
+// tests/media/speech_orig_16k.wav at 48 kHz); Firefox's and WebKit's are synthetic 640x480 30 fps.
 //
-//   ours       createRecorder() camera 640x480@30 + microphone, default bitrates (250 + 64 kbps)
-//   reference  MediaRecorder 'video/webm;codecs=vp9,opus' at the same bitrates, timeslice 1000 ms;
-//              every chunk is PATCHed to a tus upload on the same server as it arrives (the
-//              recorder module's own tus client, no local storage)
+//   ours       createRecorder() camera 640x480@30 + microphone, default bitrates (250 + 64 kbps),
+//              on the paths the browser picks (reported in the table)
+//   reference  MediaRecorder with the first type the browser records of VP9/Opus WebM, VP8/Opus
+//              WebM, WebM, MP4, at the same bitrates, timeslice 1000 ms; every chunk is PATCHed to
+//              a tus upload on the same server as it arrives (the recorder module's own tus
+//              client, no local storage). Output figures need WebM (the server finalizes WebM).
 //
 // Measured per run, over a fixed window of --seconds (default 20) that starts --warmup seconds
 // (default 3) after recording started:
-//   browser CPU   utime+stime of every Chromium process (the browser's process tree, from
-//                 /proc/<pid>/stat) over the window, as % of one core; the server's CPU apart
+//   browser CPU   utime+stime of every process of the browser (its process tree, from
+//                 /proc/<pid>/stat: Chromium's or Firefox's, or WebKitWebDriver's with MiniBrowser
+//                 and its web, network and GPU processes; Xvfb apart) over the window, as % of one
+//                 core; the server's CPU apart
 //   dropped       ours: frames dropped by the encoder core + skipped before it (stats events),
 //                 in the window
 //   first ack     ms from the start call to the server's acknowledgement of the first PATCH
@@ -22,14 +27,16 @@
 //                 the devices were opened, as after the interview page's device check (our
 //                 recorder starts its encoder then, so start() does not wait for the WASM core)
 //   output        frames per second and kbps of the file the server finalized
-//   RSS           resident memory of the Chromium processes, summed as PSS (each process's share
+//   RSS           resident memory of the browser's processes, summed as PSS (each process's share
 //                 of its resident pages, /proc/<pid>/smaps_rollup: the many processes' shared pages
 //                 count once, which a plain RSS sum would not), sampled every 500 ms from the start
 //                 call to the stop: the peak, and at the window's end
-// Runs alternate (ours, reference, reference, ours, ...) --repeat times each (default 2); the table
-// shows every run and the medians, then the ratios ours/reference; the last line is JSON.
+// Runs alternate (ours, reference, reference, ours, ...) --repeat times each (default 2) per browser;
+// the table shows every run and the medians per browser, then the ratios ours/reference; the last
+// line is JSON.
 //
-//   node bench/browser/record.mjs [--seconds 20] [--warmup 3] [--ready-seconds 3] [--repeat 2]
+//   node bench/browser/record.mjs [--browsers chromium,firefox,webkit] [--seconds 20] [--warmup 3]
+//                                 [--ready-seconds 3] [--repeat 2]
 // Needs build/native (recorder-server) and web/gen (toolchains/build.sh native wasm-simd wasm-plain).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,8 +44,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 
 import {
-  createSession, finalizedFiles, launchBrowser, sleep, startServer,
+  createSession, finalizedFiles, sleep, startServer,
 } from '../../tests/js/lib/browser.mjs';
+import { ENGINES, launchEngine } from '../../tests/js/lib/engines.mjs';
 import { makeWav, makeY4m } from '../../tests/js/lib/media.mjs';
 
 const { values: opt } = parseArgs({
@@ -47,8 +55,10 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '3' },
     'ready-seconds': { type: 'string', default: '3' },
     repeat: { type: 'string', default: '2' },
+    browsers: { type: 'string', default: ENGINES.join(',') },
   },
 });
+const BROWSERS = opt.browsers.split(',');
 const WINDOW_S = Number(opt.seconds);
 const WARMUP_S = Number(opt.warmup);
 const REPEAT = Math.max(1, Number(opt.repeat));
@@ -129,14 +139,16 @@ function cpuSeconds(before, after) {
   return ticks / CLK_TCK;
 }
 
-// The Chromium that Playwright started: our child process running /usr/lib/chromium.
-function chromiumRoot(excluded) {
+// The root of the browser this process started: our child running Chromium, Firefox, or
+// WebKitWebDriver (whose tree holds MiniBrowser and WebKit's processes; Xvfb is its own child of ours).
+const BROWSER_EXE = { chromium: /chromium/, firefox: /firefox/, webkit: /WebKitWebDriver/ };
+function browserRoot(engine, excluded) {
   for (const [pid, s] of allProcesses()) {
     if (s.ppid !== process.pid || excluded.has(pid)) continue;
     const exe = fs.readlinkSync(`/proc/${pid}/exe`);
-    if (exe.includes('chromium')) return pid;
+    if (BROWSER_EXE[engine].test(exe)) return pid;
   }
-  throw new Error('no Chromium child process found');
+  throw new Error(`no ${engine} child process found`);
 }
 
 function serverPid(server) {
@@ -161,14 +173,17 @@ function instrumentPage() {
     }
     return false;
   };
+  if (window.bench) return;  // WebKit runs init scripts after each load: once is enough
   window.bench = { patches: [], startAt: null, stats: [] };
   const original = window.fetch;
   window.fetch = async (url, init = {}) => {
     const res = await original(url, init);
     if (init.method === 'PATCH' && String(url).includes('/files/')) {
       const body = init.body ?? new ArrayBuffer(0);
+      // A WebM chunk with media holds a Cluster; another container's second chunk on has media.
+      const webm = !window.bench.mimeType || window.bench.mimeType.includes('webm');
       window.bench.patches.push({ at: performance.now(), status: res.status, bytes: body.byteLength,
-        media: res.ok && hasCluster(body.buffer ?? body) });
+        media: res.ok && (webm ? hasCluster(body.buffer ?? body) : window.bench.patches.length > 0) });
     }
     return res;
   };
@@ -182,7 +197,8 @@ async function prepareOurs(page, server, session) {
     recorder.addEventListener('error', (e) => console.warn(`recorder ${e.detail.error.code}: ${e.detail.error.detail || e.detail.error.message}`));
     await recorder.prepare();
     window.bench.recorder = recorder;
-  }, { server: server.url, session });
+    window.bench.paths = recorder.paths;
+  }, { server, session });
 }
 
 async function startOurs(page) {
@@ -203,8 +219,10 @@ async function prepareReference(page, server, session) {
       video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
       audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true },
     });
-    const mimeType = 'video/webm;codecs=vp9,opus';
-    if (!MediaRecorder.isTypeSupported(mimeType)) throw new Error(`${mimeType} is not supported`);
+    const mimeType = ['video/webm;codecs=vp9,opus', 'video/webm;codecs=vp8,opus', 'video/webm', 'video/mp4']
+      .find((t) => typeof MediaRecorder === 'function' && MediaRecorder.isTypeSupported(t));
+    if (!mimeType) throw new Error('MediaRecorder records none of the types tried');
+    window.bench.mimeType = mimeType;
     const tus = new TusClient({ endpoint: new URL('/files/', server).href, token: session.upload_token });
     const ref = { stream, tus, url: null, offset: 0, queue: Promise.resolve(), ended: null };
     ref.recorder = new MediaRecorder(stream, { mimeType, videoBitsPerSecond: videoKbps * 1000,
@@ -224,7 +242,7 @@ async function prepareReference(page, server, session) {
     };
     ref.ended = new Promise((resolve) => { ref.recorder.onstop = resolve; });
     window.bench.reference = ref;
-  }, { server: server.url, session, videoKbps: VIDEO_KBPS, audioKbps: AUDIO_KBPS });
+  }, { server, session, videoKbps: VIDEO_KBPS, audioKbps: AUDIO_KBPS });
 }
 
 async function startReference(page) {
@@ -246,21 +264,20 @@ async function stopReference(page) {
 
 // ---- one run ----
 
-async function run(kind) {
+async function run(engine, kind) {
   const server = await startServer();
   const session = await createSession(server);
   const excluded = new Set([serverPid(server)]);
-  const browser = await launchBrowser({ devices: false, args: ['--use-fake-device-for-media-stream',
+  const browser = await launchEngine(engine, { devices: false, args: ['--use-fake-device-for-media-stream',
     `--use-file-for-fake-video-capture=${media.video}`, `--use-file-for-fake-audio-capture=${media.audio}`] });
-  const { page } = browser;
-  const fetched = [];
-  browser.context.on('request', (r) => fetched.push(r.url()));
   try {
-    const browserPid = chromiumRoot(excluded);
+    const page = await browser.newPage();
+    const base = await browser.urlFor(server);
+    const browserPid = browserRoot(engine, excluded);
     await page.addInitScript(instrumentPage);
-    await page.goto(`${server.url}/index.html`);
+    await page.goto(`${base}/index.html`);
     const ours = kind === 'ours';
-    await (ours ? prepareOurs : prepareReference)(page, server, session);
+    await (ours ? prepareOurs : prepareReference)(page, base, session);
     await sleep(READY_S * 1000);  // the candidate on the device check, before pressing start
     const rss = { peak: 0, end: 0 };
     const rssTimer = setInterval(() => { rss.peak = Math.max(rss.peak, treeRss(browserPid)); }, 500).unref();
@@ -277,33 +294,35 @@ async function run(kind) {
     await (ours ? stopOurs : stopReference)(page);
     clearInterval(rssTimer);
     rss.peak = Math.max(rss.peak, rss.end, treeRss(browserPid));
-    const { patches, startAt } = await page.evaluate(() => ({ patches: window.bench.patches, startAt: window.bench.startAt }));
+    const { patches, startAt, paths, mimeType } = await page.evaluate(() => ({ patches: window.bench.patches,
+      startAt: window.bench.startAt, paths: window.bench.paths ?? null, mimeType: window.bench.mimeType ?? null }));
     const firstMedia = patches.find((p) => p.media);
-    const [file] = await finalizedFiles(server.dataDir, 1, 60_000);
-    const video = file.probe.streams.find((s) => s.codec_type === 'video');
-    const frames = Number(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets',
-      '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file.file], { encoding: 'utf8' }).trim());
     const dropped = (s) => (s ? s.videoFramesDropped + s.videoFramesSkipped : 0);
     const result = {
-      kind,
-      variant: ours ? (fetched.some((u) => u.endsWith('recorder-core-simd.wasm')) ? 'wasm simd' : 'wasm plain') : 'MediaRecorder',
+      engine, kind,
+      variant: ours ? `${paths.core} core, ${paths.video}` : mimeType.replace('video/', ''),
       browserCpuPct: (100 * cpuSeconds(cpu0.browser, cpu1.browser)) / elapsed,
       serverCpuPct: (100 * cpuSeconds(cpu0.server, cpu1.server)) / elapsed,
       droppedFrames: ours ? dropped(statsAfter) - dropped(statsBefore) : null,
       framesIn: ours && statsAfter ? statsAfter.videoFramesIn - (statsBefore?.videoFramesIn ?? 0) : null,
       firstAckMs: firstMedia ? firstMedia.at - startAt : null,
-      outputSeconds: file.duration,
-      outputFps: frames / file.duration,
-      outputKbps: (fs.statSync(file.file).size * 8) / file.duration / 1000,
+      outputSeconds: null, outputFps: null, outputKbps: null, size: null, codecs: null,
       peakRssMb: rss.peak / 1e6,
       endRssMb: rss.end / 1e6,
-      size: `${video.width}x${video.height}`,
-      codecs: file.probe.streams.map((s) => s.codec_name).sort().join('+'),
     };
+    if (ours || mimeType.includes('webm')) {
+      const [file] = await finalizedFiles(server.dataDir, 1, 60_000);
+      const video = file.probe.streams.find((s) => s.codec_type === 'video');
+      const frames = Number(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets',
+        '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file.file], { encoding: 'utf8' }).trim());
+      Object.assign(result, { outputSeconds: file.duration, outputFps: frames / file.duration,
+        outputKbps: (fs.statSync(file.file).size * 8) / file.duration / 1000, size: `${video.width}x${video.height}`,
+        codecs: file.probe.streams.map((s) => s.codec_name).sort().join('+') });
+    }
     server.remove();
     return result;
   } catch (err) {
-    console.error(`--- ${kind}: page console ---\n${browser.logs.slice(-30).join('\n')}\n--- server log ${server.logFile}`);
+    console.error(`--- ${engine} ${kind}: page console ---\n${browser.logs.slice(-30).join('\n')}\n--- server log ${server.logFile}`);
     throw err;
   } finally {
     await browser.close();
@@ -316,42 +335,63 @@ async function run(kind) {
 const order = [];
 for (let i = 0; i < REPEAT; i++) order.push(...(i % 2 === 0 ? ['ours', 'reference'] : ['reference', 'ours']));
 const rows = [];
-for (const kind of order) {
-  const r = await run(kind);
-  rows.push(r);
-  process.stderr.write(`${kind}: browser CPU ${r.browserCpuPct.toFixed(1)} %, first ack ${r.firstAckMs?.toFixed(0)} ms\n`);
+for (const engine of BROWSERS) {
+  for (const kind of order) {
+    let r;
+    try {
+      r = await run(engine, kind);
+    } catch (err) {
+      r = { engine, kind, failed: String(err.message).split('\n')[0] };
+    }
+    rows.push(r);
+    process.stderr.write(`${engine} ${kind}: ${r.failed ?? `browser CPU ${r.browserCpuPct.toFixed(1)} %, first ack ${r.firstAckMs?.toFixed(0)} ms`}\n`);
+  }
 }
 
 const median = (xs) => {
-  const s = xs.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  const s = xs.filter((x) => x !== null && x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
   if (!s.length) return null;
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const f = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const KEYS = ['browserCpuPct', 'serverCpuPct', 'droppedFrames', 'framesIn', 'firstAckMs', 'outputFps', 'outputKbps', 'outputSeconds',
+  'peakRssMb', 'endRssMb'];
 const summary = {};
-for (const kind of ['ours', 'reference']) {
-  const mine = rows.filter((r) => r.kind === kind);
-  summary[kind] = { kind, variant: mine[0].variant, runs: mine.length };
-  for (const key of ['browserCpuPct', 'serverCpuPct', 'droppedFrames', 'framesIn', 'firstAckMs', 'outputFps', 'outputKbps', 'outputSeconds',
-    'peakRssMb', 'endRssMb']) {
-    summary[kind][key] = median(mine.map((r) => r[key]));
+for (const engine of BROWSERS) {
+  summary[engine] = {};
+  for (const kind of ['ours', 'reference']) {
+    const mine = rows.filter((r) => r.engine === engine && r.kind === kind && !r.failed);
+    if (!mine.length) continue;
+    const s = { engine, kind, variant: mine[0].variant, runs: mine.length };
+    for (const key of KEYS) s[key] = median(mine.map((r) => r[key]));
+    summary[engine][kind] = s;
   }
 }
 
-console.log(`camera 640x480@30 (FourPeople) + microphone, ${VIDEO_KBPS}+${AUDIO_KBPS} kbps, ${WINDOW_S} s window after ${WARMUP_S} s, ` +
-  `${os.availableParallelism()} cores, headless Chromium without GPU`);
-console.log('| run | recorder | browser CPU % of a core | server CPU % | frames dropped (ours) | first ack ms | output fps | output kbps | output s | ' +
-  'Chromium RSS MB peak / end |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
-const line = (name, r) => console.log(`| ${name} | ${r.kind === 'ours' ? 'ours' : 'MediaRecorder'} (${r.variant}) | ${f(r.browserCpuPct)} | ` +
-  `${f(r.serverCpuPct)} | ${r.droppedFrames ?? '–'}${r.framesIn ? ` of ${r.framesIn}` : ''} | ${f(r.firstAckMs, 0)} | ${f(r.outputFps)} | ` +
-  `${f(r.outputKbps, 0)} | ${f(r.outputSeconds)} | ${f(r.peakRssMb, 0)} / ${f(r.endRssMb, 0)} |`);
+console.log(`camera 640x480@30 + microphone, ${VIDEO_KBPS}+${AUDIO_KBPS} kbps, ${WINDOW_S} s window after ${WARMUP_S} s, ` +
+  `${os.availableParallelism()} cores, headless browsers without GPU (WebKit under Xvfb)`);
+console.log('| run | browser | recorder | browser CPU % of a core | server CPU % | frames dropped (ours) | first ack ms | output fps | ' +
+  'output kbps | output s | browser RSS MB peak / end |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+const line = (name, r) => {
+  if (r.failed) return console.log(`| ${name} | ${r.engine} | ${r.kind === 'ours' ? 'ours' : 'MediaRecorder'} | failed: ${r.failed} ||||||||`);
+  return console.log(`| ${name} | ${r.engine} | ${r.kind === 'ours' ? 'ours' : 'MediaRecorder'} (${r.variant}) | ${f(r.browserCpuPct)} | ` +
+    `${f(r.serverCpuPct)} | ${r.droppedFrames ?? '–'}${r.framesIn ? ` of ${r.framesIn}` : ''} | ${f(r.firstAckMs, 0)} | ${f(r.outputFps)} | ` +
+    `${f(r.outputKbps, 0)} | ${f(r.outputSeconds)} | ${f(r.peakRssMb, 0)} / ${f(r.endRssMb, 0)} |`);
+};
 rows.forEach((r, i) => line(i + 1, r));
-for (const s of [summary.ours, summary.reference]) line('median', s);
-const ratio = (key) => (summary.reference[key] ? summary.ours[key] / summary.reference[key] : null);
-const ratios = { browserCpu: ratio('browserCpuPct'), firstAck: ratio('firstAckMs'), outputFps: ratio('outputFps'),
-  outputKbps: ratio('outputKbps') };
-console.log(`ours/MediaRecorder: browser CPU ${f(ratios.browserCpu, 2)}, first ack ${f(ratios.firstAck, 2)}, ` +
-  `output fps ${f(ratios.outputFps, 2)}, output kbps ${f(ratios.outputKbps, 2)}`);
+const ratios = {};
+for (const engine of BROWSERS) {
+  const { ours, reference } = summary[engine];
+  for (const s of [ours, reference]) if (s) line('median', s);
+  if (!ours || !reference) continue;
+  const ratio = (key) => (reference[key] ? ours[key] / reference[key] : null);
+  ratios[engine] = { browserCpu: ratio('browserCpuPct'), firstAck: ratio('firstAckMs'), outputFps: ratio('outputFps'),
+    outputKbps: ratio('outputKbps') };
+}
+for (const [engine, r] of Object.entries(ratios)) {
+  console.log(`${engine}: ours/MediaRecorder: browser CPU ${f(r.browserCpu, 2)}, first ack ${f(r.firstAck, 2)}, ` +
+    `output fps ${f(r.outputFps, 2)}, output kbps ${f(r.outputKbps, 2)}`);
+}
 console.log(JSON.stringify({ windowSeconds: WINDOW_S, warmupSeconds: WARMUP_S, videoKbps: VIDEO_KBPS, audioKbps: AUDIO_KBPS,
   runs: rows, summary, ratios }));

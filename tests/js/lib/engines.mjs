@@ -222,7 +222,7 @@ class WebDriverPage {
   async evaluate(fn, arg) {
     const script = `const [arg, done] = arguments;
       Promise.resolve().then(() => (${fn})(arg)).then((value) => done({ value: value === undefined ? null : value }),
-        (err) => done({ error: String(err && err.stack || err) }));`;
+        (err) => done({ error: String(err) + (err && err.stack ? ' at ' + err.stack : '') }));`;
     const out = await this.call('POST', '/execute/async', { script, args: [arg ?? null] });
     if (out?.error) throw new Error(`in the page: ${out.error}`);
     return out?.value ?? undefined;
