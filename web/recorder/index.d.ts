@@ -28,8 +28,22 @@ export interface RecorderOptions {
   screenVideo?: VideoOptions;
   /** Opus bitrate; default 64 kbps. */
   audio?: { kbps?: number };
-  /** Tests only: the encoder worker waits this long before each video frame. */
-  debug?: { videoDelayMs?: number };
+  /** Tests only: the encoder worker waits this long before each video frame; shorter deadlines. */
+  debug?: { videoDelayMs?: number; deadlines?: Partial<Deadlines> };
+}
+
+/** How long each step may take (ms) before StalledError; defaults in index.js. */
+export interface Deadlines {
+  workerMs: number; coreMs: number; devicesMs: number; audioMs: number; firstFrameMs: number; firstAckMs: number;
+}
+
+/** The path each part of the recorder takes in this browser (capabilities.js). */
+export interface RecorderPaths {
+  /** 'simd': threads + SIMD128 core (cross-origin isolated page with SharedArrayBuffer); 'plain': one thread. */
+  core: 'simd' | 'plain';
+  /** VideoFrames from MediaStreamTrackProcessor, VideoFrames made from a <video> element, or RGBA from a canvas. */
+  video: 'track-processor' | 'video-frame' | 'canvas';
+  audio: 'audio-worklet';
 }
 
 export interface RecorderProgress {
@@ -64,6 +78,8 @@ export interface EncoderStats {
   videoKbps: number;
   meanEncodeMs: number;
   currentSpeed: number;
+  /** The paths this recording took (also sent as the session's client event 'recorder_paths'). */
+  paths: RecorderPaths;
 }
 
 export interface RecordingInfo {
@@ -97,7 +113,8 @@ export type ErrorCode =
   | 'permission_denied' | 'permission_revoked' | 'device_not_found' | 'device_in_use' | 'device_lost'
   | 'screen_share_denied' | 'screen_share_ended' | 'unsupported_browser' | 'server_unreachable'
   | 'upload_rejected' | 'upload_lost' | 'marker_rejected' | 'session_in_use' | 'storage_full'
-  | 'storage_slow' | 'storage_unavailable' | 'encoder_behind' | 'encoder_failed' | 'invalid_use' | 'internal';
+  | 'storage_slow' | 'storage_unavailable' | 'encoder_behind' | 'encoder_failed' | 'step_stalled' | 'invalid_use'
+  | 'internal';
 
 export class RecorderError extends Error {
   readonly code: ErrorCode;
@@ -140,6 +157,14 @@ export class EncoderBehindError extends RecorderError {
   readonly dropped: number;
 }
 export class EncoderFailedError extends RecorderError {}
+/** A step missed its deadline (sent as the session's client event 'step_stalled'). Fatal except
+ *  'first_ack' (the chunks wait on this computer and keep uploading). */
+export class StalledError extends RecorderError {
+  readonly step: 'worker' | 'core' | 'devices' | 'audio' | 'first_frame' | 'first_ack';
+  readonly ms: number;
+}
+/** Named to the candidate whenever this browser cannot record. */
+export const SUPPORTED_BROWSERS: string;
 export class InvalidUseError extends RecorderError {}
 
 export interface RecorderEventMap {
@@ -153,11 +178,15 @@ export class Recorder extends EventTarget {
   readonly state: RecorderState;
   /** The open devices (for a preview); null when released. */
   readonly streams: { camera: MediaStream | null; screen: MediaStream | null };
+  /** The path each part takes in this browser. */
+  readonly paths: RecorderPaths;
   /** The session clock's zero (ms since the epoch) once recording started, also after a reload. */
   readonly sessionStartMs: number | null;
   /** Opens storage (resuming uploads and markers a previous page left; asks for persistent storage;
    *  takes the session's Web Lock, else SessionInUseError) and the devices, and starts the
-   *  encoders (so that start() records at once). Call from a user gesture. */
+   *  encoders (so that start() records at once); checks that the browser has what recording needs
+   *  (else UnsupportedBrowserError) and that its audio engine runs (else StalledError 'audio').
+   *  Call from a user gesture. */
   prepare(): Promise<void>;
   /** Starts recording (prepares first if needed); from 'interrupted' it records a new part. */
   start(): Promise<void>;
