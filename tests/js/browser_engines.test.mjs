@@ -183,5 +183,39 @@ for (const engine of ENGINES) {
         await server.stop();
       }
     });
+
+    // Screen sharing where the engine shares a screen headless: WebKit's mock display (Chromium's
+    // is tested in browser_recorder.test.mjs; headless Firefox has no screen to share: NotFoundError).
+    if (engine === 'webkit') {
+      test(`${engine}: screen and camera record together into two finalized files`, T, async () => {
+        const server = await startServer();
+        const session = await createSession(server);
+        const page = await browser.newPage();
+        try {
+          await page.goto(interviewUrl({ url: await browser.urlFor(server) }, session, '&screen=1'));
+          await untilState(page, 'welcome');
+          await startInterview(page);
+          await sleep(8000);
+          await page.click('#end');
+          await untilState(page, 'done', 60_000);
+          const recs = await recordings(page);
+          assert.deepEqual(recs.map((r) => r.kind).sort(), ['camera', 'screen']);
+          const files = await finalizedFiles(server.dataDir, 2, 30_000);
+          const screen = files.find((f) => f.file.endsWith('_screen.webm'));
+          assert.ok(screen, files.map((f) => f.file).join(', '));
+          execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', screen.file, '-f', 'null', '-']);
+          const frames = videoFrames(screen.file);
+          console.log(`${engine} screen: ${screen.duration.toFixed(2)} s, ${frames} frames`);
+          assert.ok(screen.duration > 5 && frames > screen.duration, `screen ${screen.duration} s, ${frames} frames`);
+          server.remove();
+        } catch (err) {
+          console.log(`--- ${engine} console ---\n${browser.logs.slice(-40).join('\n')}\n--- server data ${server.dataDir}`);
+          throw err;
+        } finally {
+          await page.close().catch(() => {});
+          await server.stop();
+        }
+      });
+    }
   });
 }

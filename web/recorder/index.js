@@ -43,6 +43,9 @@ export * from './errors.js';
 const DEFAULTS = {
   video: { width: 640, height: 480, fps: 30, kbps: 250 },
   screenVideo: { width: 1920, height: 1080, fps: 15, kbps: 2500 },
+  // The single-threaded plain core (WebKit: no SharedArrayBuffer) encodes 1080p screens at about a
+  // frame a second on 2 cores; 720p at 5 fps it keeps up with (tests/js/browser_engines.test.mjs).
+  plainScreenVideo: { width: 1280, height: 720, fps: 5, kbps: 1200 },
   audio: { kbps: 64 },
 };
 // The server's limits for one event (server/http_api.cc, ParseEvents): mark() refuses more.
@@ -89,11 +92,12 @@ export class Recorder extends EventTarget {
     this.tracks = { camera: tracks.camera ?? true, microphone: tracks.microphone ?? true, screen: tracks.screen ?? false };
     if (!this.tracks.camera && !this.tracks.microphone) throw new InvalidUseError('record the camera, the microphone or both');
     this.video = { ...DEFAULTS.video, ...options.video };
-    this.screenVideo = { ...DEFAULTS.screenVideo, ...options.screenVideo };
+    this.paths = choosePaths();  // which path each part takes in this browser (capabilities.js)
+    this.screenVideo = { ...(this.paths.core === 'plain' ? DEFAULTS.plainScreenVideo : DEFAULTS.screenVideo),
+      ...options.screenVideo };
     this.audio = { ...DEFAULTS.audio, ...options.audio };
     this.debug = debug;  // tests only: {videoDelayMs} slows the encoder worker down; {deadlines} shortens them
     this.deadlines = { ...DEADLINES, ...debug?.deadlines };
-    this.paths = choosePaths();  // which path each part takes in this browser (capabilities.js)
     this.pathsNoted = false;
     this.state = 'idle';
     this.streams = { camera: null, screen: null };
@@ -122,13 +126,16 @@ export class Recorder extends EventTarget {
     const previous = this.state;
     if (previous !== 'idle' && previous !== 'interrupted') throw new InvalidUseError(`prepare() in state ${previous}`);
     this.setState('preparing');
+    // Safari shares a screen only when asked inside the click's own handler: before any await.
+    const screen = this.tracks.screen ? openScreen(this.screenVideo) : null;
+    screen?.catch(() => {});  // awaited below, or closed if preparing fails first
     try {
       if (!this.store) await this.openStore();
       this.notePaths();
       const missing = missingFeatures(this.tracks);
       if (missing.length) throw new UnsupportedBrowserError(missing.join(', '));
       this.streams.camera = await this.withinDeadline(openCamera(this.tracks, this.video));
-      if (this.tracks.screen) this.streams.screen = await this.withinDeadline(openScreen(this.screenVideo));
+      if (screen) this.streams.screen = await this.withinDeadline(screen);
       this.watchDevices();
       this.warmUp();
       // The audio engine must run on this computer before the interview starts (see
@@ -136,6 +143,7 @@ export class Recorder extends EventTarget {
       if (this.tracks.microphone) (await startAudioEngine(this.deadlines.audioMs)).close().catch(() => {});
       this.setState('ready');
     } catch (err) {
+      if (screen && !this.streams.screen) screen.then(stopStream, () => {});
       this.releaseDevices();
       this.setState(previous);
       throw this.report(err);
