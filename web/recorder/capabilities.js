@@ -26,8 +26,11 @@ export function choosePaths() {
   return { core: threads && simd ? 'simd' : 'plain', video, audio: 'audio-worklet' };
 }
 
-// What this browser lacks for recording `tracks` ({camera, microphone, screen}); empty if nothing.
-/** @returns {string[]} */
+/**
+ * What this browser lacks for recording `tracks`; empty if nothing.
+ * @param {{camera?: boolean, microphone?: boolean, screen?: boolean}} tracks
+ * @returns {string[]}
+ */
 export function missingFeatures(tracks) {
   const missing = [];
   const need = (ok, name) => { if (!ok) missing.push(name); };
@@ -48,8 +51,14 @@ export function missingFeatures(tracks) {
   return missing;
 }
 
-// Settles like `promise`, or rejects with makeError() after `ms` (the timer is cleared either way).
-/** @template T @param {Promise<T>} promise @param {number} ms @param {() => Error} makeError @returns {Promise<T>} */
+/**
+ * Settles like `promise`, or rejects with makeError() after `ms` (the timer is cleared either way).
+ * @template T
+ * @param {Promise<T>} promise
+ * @param {number} ms
+ * @param {() => Error} makeError
+ * @returns {Promise<T>}
+ */
 export function withDeadline(promise, ms, makeError) {
   let timer;
   const deadline = new Promise((_, reject) => { timer = setTimeout(() => reject(makeError()), ms); });
