@@ -47,7 +47,8 @@ async function launchChromium(options) {
     page.on('dialog', (dialog) => dialog.accept());
     return Object.assign(page, { setOffline: (on) => page.context().setOffline(on) });
   };
-  first.setOffline = (on) => first.context().setOffline(on);
+  const { page: firstPage } = browser;
+  firstPage.setOffline = (on) => firstPage.context().setOffline(on);
   return {
     engine: 'chromium', logs: browser.logs, urlFor: async (server) => server.url,
     async newPage() {
