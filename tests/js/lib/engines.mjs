@@ -98,7 +98,9 @@ class PuppeteerPage {
   goto(url) { return this.page.goto(url); }
   reload() { return this.page.reload(); }
   evaluate(fn, arg) { return this.page.evaluate(fn, arg); }
-  click(selector) { return this.page.click(selector); }
+  // A locator waits until the element is visible, enabled and stable (a bare click right after a
+  // load was sometimes lost in Firefox).
+  click(selector) { return this.page.locator(selector).click(); }
   async check(selector) { if (!(await this.isChecked(selector))) await this.click(selector); }
   isChecked(selector) { return this.page.$eval(selector, (e) => e.checked); }
   isVisible(selector) { return this.page.$eval(selector, (e) => e.checkVisibility()); }
