@@ -107,6 +107,7 @@ class PuppeteerPage {
   textContent(selector) { return this.page.$eval(selector, (e) => e.textContent); }
   waitForFunction(fn, arg, { timeout = 30_000 } = {}) { return this.page.waitForFunction(fn, { timeout, polling: 250 }, arg); }
   addInitScript(fn, arg) { return this.page.evaluateOnNewDocument(fn, arg); }
+  exposeFunction(name, fn) { return this.page.exposeFunction(name, fn); }
   setOffline(on) { return this.page.setOfflineMode(on); }
   close() { return this.page.close({ runBeforeUnload: false }); }
 }
@@ -301,36 +302,59 @@ class OfflineProxy {
   }
 }
 
-// Keeps a copy of every chunk the page stores in IndexedDB, taken when its transaction commits,
-// in a database of its own ('test-evidence', which survives reloads): evidence of what must arrive
-// that does not come from the recorder's own bookkeeping. Read it with storedChunks(page).
-// (lib/browser.mjs captureStoredChunks does the same through a Playwright binding, Chromium only.)
-export function keepStoredChunks(page) {
-  return page.addInitScript(() => {
+// Keeps a copy of every chunk the page stores in IndexedDB, taken when its transaction commits:
+// evidence of what must arrive that does not come from the recorder's own bookkeeping. Returns
+// {read(): Promise<Map recordingId -> Map chunk index -> Buffer>}. Where the driver can call back
+// into the test (Chromium, Firefox: exposeFunction) each copy is handed over at the commit, so a
+// reload right after it loses nothing; WebKit's WebDriver cannot, so there the copies go to a
+// database of their own ('test-evidence', read at the end), written just after the commit.
+export async function keepStoredChunks(page) {
+  const kept = new Map();
+  const binding = typeof page.exposeFunction === 'function';
+  if (binding) {
+    await page.exposeFunction('__chunkStored', ({ recordingId, index, data }) => {
+      if (!kept.has(recordingId)) kept.set(recordingId, new Map());
+      kept.get(recordingId).set(index, Buffer.from(data, 'base64'));
+    });
+  }
+  await page.addInitScript(() => {
     if (IDBObjectStore.prototype.addForEvidence) return;  // WebKit runs init scripts after each load
     const add = IDBObjectStore.prototype.add;
     IDBObjectStore.prototype.addForEvidence = add;
-    const evidence = new Promise((resolve, reject) => {
+    const base64 = (buffer) => {
+      const bytes = new Uint8Array(buffer);
+      let text = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return btoa(text);
+    };
+    let evidence = null;  // opened on first use (not in documents without IndexedDB access)
+    const open = () => (evidence ??= new Promise((resolve, reject) => {
       const req = indexedDB.open('test-evidence', 1);
       req.onupgradeneeded = () => req.result.createObjectStore('chunks', { keyPath: ['recordingId', 'index'] });
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
-    });
+    }));
     IDBObjectStore.prototype.add = function (value, ...rest) {
       const request = add.call(this, value, ...rest);
       if (this.name === 'chunks') {
         const copy = { recordingId: value.recordingId, index: value.index, data: value.data.slice(0) };
+        if (typeof window.__chunkStored !== 'function') open();
         this.transaction.addEventListener('complete', async () => {
-          (await evidence).transaction('chunks', 'readwrite').objectStore('chunks').put(copy);
+          if (typeof window.__chunkStored === 'function') {
+            window.__chunkStored({ recordingId: copy.recordingId, index: copy.index, data: base64(copy.data) });
+          } else {
+            (await open()).transaction('chunks', 'readwrite').objectStore('chunks').put(copy);
+          }
         });
       }
       return request;
     };
   });
+  return { read: () => (binding ? kept : readEvidence(page)) };
 }
 
-// The chunks keepStoredChunks saw: Map recordingId -> Map chunk index -> Buffer.
-export async function storedChunks(page) {
+// The copies keepStoredChunks wrote to 'test-evidence' (WebKit).
+async function readEvidence(page) {
   const list = await page.evaluate(async () => {
     const db = await new Promise((resolve, reject) => {
       const req = indexedDB.open('test-evidence', 1);
