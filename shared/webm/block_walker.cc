@@ -1,11 +1,6 @@
 #include "webm/block_walker.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 
 #include <common/webmids.h>
@@ -15,44 +10,16 @@ namespace {
 
 constexpr size_t kWindowBytes = 64 * 1024;
 
-bool PreadAll(int fd, uint8_t* out, size_t n, uint64_t pos) {
-  while (n > 0) {
-    const ssize_t got = ::pread(fd, out, n, static_cast<off_t>(pos));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    out += got;
-    n -= static_cast<size_t>(got);
-    pos += static_cast<uint64_t>(got);
-  }
-  return true;
-}
-
 }  // namespace
 
-Result<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) return NotFound("no such file: " + path);
-    return IoError("cannot open " + path + ": " + std::strerror(err));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return IoError("not a regular file: " + path);
-  }
-  return std::unique_ptr<FileSource>(new FileSource(fd, static_cast<uint64_t>(st.st_size)));
-}
-
-FileSource::~FileSource() { ::close(fd_); }
-
-bool FileSource::Read(uint64_t pos, void* out, size_t n) {
-  if (pos > size_ || n > size_ - pos) return false;
+bool WindowedSource::Read(uint64_t pos, void* out, size_t n) {
+  const uint64_t size = input_.size();
+  if (pos > size || n > size - pos) return false;
   auto* dst = static_cast<uint8_t*>(out);
-  if (n > kWindowBytes / 2) return PreadAll(fd_, dst, n, pos);
+  if (n > kWindowBytes / 2) return input_.ReadAt(pos, dst, n).ok();
   if (pos < window_pos_ || pos + n > window_pos_ + window_.size()) {
-    window_.resize(static_cast<size_t>(std::min<uint64_t>(kWindowBytes, size_ - pos)));
-    if (!PreadAll(fd_, window_.data(), window_.size(), pos)) {
+    window_.resize(static_cast<size_t>(std::min<uint64_t>(kWindowBytes, size - pos)));
+    if (!input_.ReadAt(pos, window_.data(), window_.size()).ok()) {
       window_.clear();
       return false;
     }
@@ -77,7 +44,7 @@ enum class Read { kOk, kCut, kBad };  // kCut: the file ends inside; kBad: not a
 
 // Reads an EBML variable-length integer at pos. For an ID the length marker is kept (that is how
 // IDs are written down); for a size it is removed and an all-ones value means unknown.
-Read ReadVint(FileSource& src, uint64_t pos, bool is_id, uint64_t* value, int* len) {
+Read ReadVint(WindowedSource& src, uint64_t pos, bool is_id, uint64_t* value, int* len) {
   uint8_t bytes[8];
   if (!src.Read(pos, bytes, 1)) return Read::kCut;
   const int n = bytes[0] == 0 ? 9 : __builtin_clz(bytes[0]) - 23;
@@ -94,7 +61,7 @@ Read ReadVint(FileSource& src, uint64_t pos, bool is_id, uint64_t* value, int* l
   return Read::kOk;
 }
 
-Read ReadHeader(FileSource& src, uint64_t pos, Header* h) {
+Read ReadHeader(WindowedSource& src, uint64_t pos, Header* h) {
   int id_len = 0;
   int size_len = 0;
   Read r = ReadVint(src, pos, true, &h->id, &id_len);
@@ -123,7 +90,7 @@ bool IsSegmentChild(uint64_t id) {
   }
 }
 
-bool ReadUint(FileSource& src, const Header& h, uint64_t* v) {
+bool ReadUint(WindowedSource& src, const Header& h, uint64_t* v) {
   uint8_t b[8];
   if (h.size > 8 || !src.Read(h.payload, b, static_cast<size_t>(h.size))) return false;
   *v = 0;
@@ -131,7 +98,7 @@ bool ReadUint(FileSource& src, const Header& h, uint64_t* v) {
   return true;
 }
 
-bool ReadSint(FileSource& src, const Header& h, int64_t* v) {
+bool ReadSint(WindowedSource& src, const Header& h, int64_t* v) {
   uint64_t u = 0;
   if (h.size == 0 || !ReadUint(src, h, &u)) return false;
   const int shift = 64 - 8 * static_cast<int>(h.size);
@@ -148,7 +115,7 @@ struct Step {
 
 class Walker {
  public:
-  Walker(FileSource& src, const std::function<Status(const BlockFrame&)>& on_frame)
+  Walker(WindowedSource& src, const std::function<Status(const BlockFrame&)>& on_frame)
       : src_(src), on_frame_(on_frame) {}
 
   Result<WalkEnd> Run(uint64_t start, int64_t payload_size) {
@@ -281,13 +248,13 @@ class Walker {
     return have_block;
   }
 
-  FileSource& src_;
+  WindowedSource& src_;
   const std::function<Status(const BlockFrame&)>& on_frame_;
 };
 
 }  // namespace
 
-Result<WalkEnd> WalkClusters(FileSource& src, uint64_t payload_start, int64_t payload_size,
+Result<WalkEnd> WalkClusters(WindowedSource& src, uint64_t payload_start, int64_t payload_size,
                              const std::function<Status(const BlockFrame&)>& on_frame) {
   return Walker(src, on_frame).Run(payload_start, payload_size);
 }

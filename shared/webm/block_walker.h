@@ -15,28 +15,27 @@
 #include <string>
 #include <vector>
 
+#include "common/io.h"
 #include "common/status.h"
 
 namespace recorder::webm::internal {
 
-// Reads a file by absolute offset through one small window. Not thread-safe; one per job.
-class FileSource {
+// Reads a RandomAccessReader by absolute offset through one small window, so that the walker's
+// many few-byte reads of element headers cost one read of the input per window. Not thread-safe;
+// one per job.
+class WindowedSource {
  public:
-  // NotFound if the path does not exist, IoError if it cannot be opened or sized.
-  static Result<std::unique_ptr<FileSource>> Open(const std::string& path);
-  ~FileSource();
-  FileSource(const FileSource&) = delete;
-  FileSource& operator=(const FileSource&) = delete;
+  explicit WindowedSource(RandomAccessReader& input) : input_(input) {}
+  WindowedSource(const WindowedSource&) = delete;
+  WindowedSource& operator=(const WindowedSource&) = delete;
 
-  uint64_t size() const { return size_; }
-  // Copies [pos, pos + n) into out. False if that range is not wholly inside the file or the
+  uint64_t size() const { return input_.size(); }
+  // Copies [pos, pos + n) into out. False if that range is not wholly inside the input or the
   // read fails.
   bool Read(uint64_t pos, void* out, size_t n);
 
  private:
-  FileSource(int fd, uint64_t size) : fd_(fd), size_(size) {}
-  int fd_;
-  uint64_t size_;
+  RandomAccessReader& input_;
   std::vector<uint8_t> window_;
   uint64_t window_pos_ = 0;
 };
@@ -69,7 +68,7 @@ inline constexpr uint64_t kMaxFrameBytes = 256ull << 20;
 // Returns the first error on_frame returns, Unsupported for laced blocks, and otherwise a
 // WalkEnd: damage or a cut anywhere ends the walk there rather than failing it, because
 // everything before it is still good.
-Result<WalkEnd> WalkClusters(FileSource& src, uint64_t payload_start, int64_t payload_size,
+Result<WalkEnd> WalkClusters(WindowedSource& src, uint64_t payload_start, int64_t payload_size,
                              const std::function<Status(const BlockFrame&)>& on_frame);
 
 }  // namespace recorder::webm::internal

@@ -1,12 +1,7 @@
 #include "webm/finalize.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -14,70 +9,17 @@
 
 #include <mkvmuxer/mkvmuxer.h>
 #include <mkvparser/mkvparser.h>
-#include <mkvparser/mkvreader.h>
 
 #include "webm/block_walker.h"
+#include "webm/mkv_io.h"
 
 namespace recorder::webm {
 namespace {
 
 using internal::BlockFrame;
-using internal::FileSource;
-
-struct FileCloser {
-  void operator()(FILE* f) const { std::fclose(f); }
-};
-using FilePtr = std::unique_ptr<FILE, FileCloser>;
-
-Status WriteError(const std::string& what, int err) {
-  std::string m = what + ": " + std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT || err == EFBIG) return ResourceExhausted(std::move(m));
-  return IoError(std::move(m));
-}
-
-// The seekable output. mkvmuxer seeks back to fill in sizes, the SeekHead and the Duration.
-// Remembers the first write error so the caller can report errno rather than "muxer failed".
-class OutputFile : public mkvmuxer::IMkvWriter {
- public:
-  Status Open(const std::string& path) {
-    path_ = path;
-    file_.reset(std::fopen(path.c_str(), "wb"));
-    if (!file_) return WriteError("cannot create " + path, errno);
-    return Status::Ok();
-  }
-  // Signatures use mkvmuxer's own integer typedefs (long long based), not <cstdint>'s.
-  mkvmuxer::int32 Write(const void* buf, mkvmuxer::uint32 len) override {
-    if (!error_.ok()) return -1;
-    if (std::fwrite(buf, 1, len, file_.get()) != len) return Fail("write", errno);
-    return 0;
-  }
-  mkvmuxer::int64 Position() const override { return ftello(file_.get()); }
-  mkvmuxer::int32 Position(mkvmuxer::int64 pos) override {
-    if (fseeko(file_.get(), pos, SEEK_SET) != 0) return Fail("seek", errno);
-    return 0;
-  }
-  bool Seekable() const override { return true; }
-  void ElementStartNotify(mkvmuxer::uint64, mkvmuxer::int64) override {}
-
-  const Status& error() const { return error_; }
-  // Flushes, fsyncs and closes; returns the first error seen since Open.
-  Status Close() {
-    FILE* f = file_.release();
-    if (error_.ok() && std::fflush(f) != 0) Fail("flush", errno);
-    if (error_.ok() && ::fsync(fileno(f)) != 0) Fail("fsync", errno);
-    if (std::fclose(f) != 0 && error_.ok()) Fail("close", errno);
-    return error_;
-  }
-
- private:
-  int32_t Fail(const char* op, int err) {
-    if (error_.ok()) error_ = WriteError(std::string(op) + " " + path_, err);
-    return -1;
-  }
-  std::string path_;
-  FilePtr file_;
-  Status error_;
-};
+using internal::MkvReaderAdapter;
+using internal::MkvWriterAdapter;
+using internal::WindowedSource;
 
 // What Finalize tracks per output track, beyond the summary it returns.
 struct TrackState {
@@ -186,11 +128,9 @@ bool MultiplyNs(int64_t timecode, int64_t scale, int64_t* ns) {
   return !__builtin_mul_overflow(timecode, scale, ns);
 }
 
-Result<FinalizeInfo> FinalizeImpl(const std::string& live_path, const std::string& seekable_path) {
-  Result<std::unique_ptr<FileSource>> src = FileSource::Open(live_path);
-  if (!src.ok()) return src.status();
-  mkvparser::MkvReader reader;
-  if (reader.Open(live_path.c_str()) != 0) return IoError("cannot open " + live_path);
+Result<FinalizeInfo> FinalizeImpl(RandomAccessReader& live, SeekableWriter& seekable) {
+  WindowedSource src(live);
+  MkvReaderAdapter reader(live);
 
   Result<std::unique_ptr<mkvparser::Segment>> parsed = ParseHeaders(reader);
   if (!parsed.ok()) return parsed.status();
@@ -198,8 +138,7 @@ Result<FinalizeInfo> FinalizeImpl(const std::string& live_path, const std::strin
   const int64_t scale = in.GetInfo()->GetTimeCodeScale();
   if (scale <= 0) return Corrupt("bad TimecodeScale");
 
-  OutputFile out;
-  RETURN_IF_ERROR(out.Open(seekable_path));
+  MkvWriterAdapter out(seekable);
   mkvmuxer::Segment muxer;
   if (!muxer.Init(&out)) return Internal("mkvmuxer Init failed");
   muxer.set_mode(mkvmuxer::Segment::kFile);
@@ -211,7 +150,7 @@ Result<FinalizeInfo> FinalizeImpl(const std::string& live_path, const std::strin
   // its audio and an empty video track, which mkvmuxer cannot finalize (and nobody can play).
   std::set<uint64_t> tracks_with_frames;
   Result<internal::WalkEnd> counted = internal::WalkClusters(
-      *src.value(), static_cast<uint64_t>(in.m_start), in.m_size, [&](const BlockFrame& f) {
+      src, static_cast<uint64_t>(in.m_start), in.m_size, [&](const BlockFrame& f) {
         if (f.data_size > 0) tracks_with_frames.insert(f.track);
         return Status::Ok();
       });
@@ -272,7 +211,7 @@ Result<FinalizeInfo> FinalizeImpl(const std::string& live_path, const std::strin
       ++info.raised_timestamps;
     }
     data.resize(f.data_size);
-    if (!src.value()->Read(f.data_pos, data.data(), data.size())) return IoError("cannot read " + live_path);
+    if (!src.Read(f.data_pos, data.data(), data.size())) return IoError("cannot read a frame of the input");
 
     mkvmuxer::Frame frame;
     if (!frame.Init(data.data(), data.size())) return ResourceExhausted("out of memory for a frame");
@@ -312,7 +251,7 @@ Result<FinalizeInfo> FinalizeImpl(const std::string& live_path, const std::strin
   };
 
   Result<internal::WalkEnd> end = internal::WalkClusters(
-      *src.value(), static_cast<uint64_t>(in.m_start), in.m_size, on_frame);
+      src, static_cast<uint64_t>(in.m_start), in.m_size, on_frame);
   if (!end.ok()) return end.status();
   if (frames_written == 0) return Corrupt("no complete frame in the input");
 
@@ -328,28 +267,37 @@ Result<FinalizeInfo> FinalizeImpl(const std::string& live_path, const std::strin
     RETURN_IF_ERROR(out.error());
     return Internal("mkvmuxer Finalize failed");
   }
-  RETURN_IF_ERROR(out.Close());
-  struct stat st {};
-  if (::stat(seekable_path.c_str(), &st) != 0) return WriteError("cannot stat " + seekable_path, errno);
+  RETURN_IF_ERROR(out.error());
 
   info.duration_ms = static_cast<int64_t>(std::llround(static_cast<double>(duration_ns) / 1e6));
   for (const TrackState& t : tracks) info.tracks.push_back(t.summary);
-  info.output_bytes = static_cast<uint64_t>(st.st_size);
+  info.output_bytes = out.end();
   info.cue_points = static_cast<uint64_t>(muxer.GetCues()->cue_entries_size());
   info.truncated = end->truncated;
-  info.ignored_bytes = src.value()->size() - end->used_bytes;
+  info.ignored_bytes = src.size() - end->used_bytes;
   info.truncation_reason = end->reason;
   return info;
 }
 
 }  // namespace
 
-Result<FinalizeInfo> Finalize(const std::string& live_path, const std::string& seekable_path) {
+Result<FinalizeInfo> Finalize(RandomAccessReader& live, SeekableWriter& seekable) {
   try {
-    return FinalizeImpl(live_path, seekable_path);
+    return FinalizeImpl(live, seekable);
   } catch (const std::bad_alloc&) {  // from std containers; libwebm itself uses nothrow new
-    return ResourceExhausted("out of memory finalizing " + live_path);
+    return ResourceExhausted("out of memory finalizing a recording");
   }
+}
+
+Result<FinalizeInfo> Finalize(const std::string& live_path, const std::string& seekable_path) {
+  auto live = OpenFileReader(live_path);
+  if (!live.ok()) return live.status();
+  auto seekable = FileWriter::Create(seekable_path);
+  if (!seekable.ok()) return seekable.status();
+  auto info = Finalize(**live, **seekable);
+  if (!info.ok()) return info.status();
+  RETURN_IF_ERROR((*seekable)->Sync());
+  return info;
 }
 
 }  // namespace recorder::webm

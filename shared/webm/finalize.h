@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/io.h"
 #include "common/status.h"
 
 namespace recorder::webm {
@@ -54,21 +55,24 @@ struct FinalizeInfo {
   uint64_t raised_timestamps = 0;
 };
 
-// Reads the live WebM at `live_path` and writes a seekable WebM to `seekable_path` (created or
-// replaced; the caller renames it into place), then fsyncs it. Streams: memory does not grow with
-// frame data. Every frame is copied bit-exactly with its track, timestamp, keyframe flag,
+// Reads the live WebM `live` and writes a seekable WebM to `seekable` (from position 0; the
+// caller makes it durable and puts it in place). Streams: memory does not grow with frame data. Every frame is copied bit-exactly with its track, timestamp, keyframe flag,
 // BlockDuration and DiscardPadding; Cues point at video keyframes (at clusters on the audio track
 // when there is no video). A cut or damaged tail is not an error: see FinalizeInfo::truncated.
 // Errors: NotFound / IoError for the input, Corrupt if it is not WebM, has no video or audio
 // track, or has no complete frame; Unsupported for laced blocks; IoError / ResourceExhausted when
-// writing fails. On error the output file may exist with partial content.
+// writing fails. On error the output may hold partial content.
+Result<FinalizeInfo> Finalize(RandomAccessReader& live, SeekableWriter& seekable);
+// The same from the file at `live_path` to the file at `seekable_path` (created or replaced), which
+// is fsynced before this returns.
 Result<FinalizeInfo> Finalize(const std::string& live_path, const std::string& seekable_path);
 
-// Parses the file at `path` with libwebm and checks it is a finalized recording matching
+// Parses `finalized` with libwebm and checks it is a finalized recording matching
 // `expected`: has a Duration (within 1 ms of expected.duration_ms), has expected.cue_points cue
 // points, each video one on a keyframe, has the same tracks with the same frame counts, and
 // timestamps are non-decreasing per track. Corrupt if not.
 // Memory grows with the number of frames (libwebm keeps a small index entry per block).
+Status Verify(RandomAccessReader& finalized, const FinalizeInfo& expected);
 Status Verify(const std::string& path, const FinalizeInfo& expected);
 
 }  // namespace recorder::webm

@@ -7,9 +7,9 @@
 #include <string>
 
 #include <mkvparser/mkvparser.h>
-#include <mkvparser/mkvreader.h>
 
 #include "webm/finalize.h"
+#include "webm/mkv_io.h"
 
 namespace recorder::webm {
 namespace {
@@ -46,9 +46,8 @@ Status CheckCues(const mkvparser::Segment& segment, uint64_t expected_cue_points
 
 }  // namespace
 
-Status Verify(const std::string& path, const FinalizeInfo& expected) {
-  mkvparser::MkvReader reader;
-  if (reader.Open(path.c_str()) != 0) return IoError("cannot open " + path);
+Status Verify(RandomAccessReader& finalized, const FinalizeInfo& expected) {
+  internal::MkvReaderAdapter reader(finalized);
   long long pos = 0;
   mkvparser::EBMLHeader ebml;
   if (ebml.Parse(&reader, pos) != 0) return Corrupt("no EBML header");
@@ -101,6 +100,12 @@ Status Verify(const std::string& path, const FinalizeInfo& expected) {
     }
   }
   return Status::Ok();
+}
+
+Status Verify(const std::string& path, const FinalizeInfo& expected) {
+  auto finalized = OpenFileReader(path);
+  if (!finalized.ok()) return finalized.status();
+  return Verify(**finalized, expected);
 }
 
 }  // namespace recorder::webm

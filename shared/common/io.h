@@ -1,0 +1,71 @@
+// Byte sources and sinks that cross module edges: the WebM finalizer reads a live recording and
+// writes a seekable one through these, so the server's storage decides where the bytes live (a
+// spool file, an object store) and the finalizer never sees a path.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+
+namespace recorder {
+
+// Reads by absolute offset from bytes whose size does not change while they are read (a file
+// that is no longer written, an object). Not thread-safe: one reader per job.
+class RandomAccessReader {
+ public:
+  virtual ~RandomAccessReader() = default;
+  virtual uint64_t size() const = 0;
+  // Copies exactly [offset, offset + n) into `out`. IoError when the range is not wholly inside
+  // size() or the read fails.
+  virtual Status ReadAt(uint64_t offset, void* out, size_t n) = 0;
+};
+
+// Where a muxer writes: sequential writes at the position, with seeks back to fill in sizes.
+// Not thread-safe.
+class SeekableWriter {
+ public:
+  virtual ~SeekableWriter() = default;
+  // IoError, or ResourceExhausted when the disk or a quota is full.
+  virtual Status Write(const void* data, size_t n) = 0;
+  virtual uint64_t Position() const = 0;
+  // REQUIRES: position <= the largest position written so far.
+  virtual Status Seek(uint64_t position) = 0;
+};
+
+// A regular file read with pread. NotFound when `path` does not exist, IoError otherwise.
+Result<std::unique_ptr<RandomAccessReader>> OpenFileReader(const std::string& path);
+
+// A file written through a buffer (a muxer writes element by element, a few bytes at a time).
+class FileWriter : public SeekableWriter {
+ public:
+  // Creates or truncates `path` with owner-only permissions.
+  static Result<std::unique_ptr<FileWriter>> Create(const std::string& path);
+  ~FileWriter() override;
+
+  Status Write(const void* data, size_t n) override;
+  uint64_t Position() const override { return position_; }
+  Status Seek(uint64_t position) override;
+  // Writes the buffer out and makes the file's content durable (fdatasync). The first error of
+  // any earlier call is returned again: a failed write is never reported as a durable file.
+  Status Sync();
+  // The largest position written so far: the file's size once synced.
+  uint64_t size() const { return size_; }
+
+ private:
+  FileWriter(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  Status Flush();
+  Status Fail(const char* op, int err);
+
+  int fd_;
+  std::string path_;
+  std::string buffer_;            // bytes for [buffer_start_, buffer_start_ + buffer_.size())
+  uint64_t buffer_start_ = 0;
+  uint64_t position_ = 0;
+  uint64_t size_ = 0;
+  Status error_;  // sticky
+};
+
+}  // namespace recorder
