@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
 #include "server_process.h"
@@ -63,14 +63,17 @@ TEST(CrashTest, KilledServerRestartsAndEveryAcknowledgedByteIsInTheFinalFiles) {
         // The server is gone: resume from HEAD once it is back.
         ++interrupted;
         std::optional<uint64_t> head_offset;
-        WaitFor([&] {
-          auto head = http.Head(url.c_str(), tus);
-          if (head && head->status == 200) head_offset = std::stoull(head->get_header_value("Upload-Offset"));
-          return head_offset.has_value();
-        }, std::chrono::seconds(30));
+        WaitFor(
+            [&] {
+              auto head = http.Head(url.c_str(), tus);
+              if (head && head->status == 200) head_offset = std::stoull(head->get_header_value("Upload-Offset"));
+              return head_offset.has_value();
+            },
+            std::chrono::seconds(30));
         if (!head_offset) return fail("no HEAD after restart");
         uint64_t durable = *head_offset;
-        if (durable < acked) return fail("acknowledged " + std::to_string(acked) + " but resumes at " + std::to_string(durable));
+        if (durable < acked)
+          return fail("acknowledged " + std::to_string(acked) + " but resumes at " + std::to_string(durable));
         fs::path folder = data / ("Candidate_" + std::to_string(i));
         std::string on_disk;
         for (const auto& f : fs::directory_iterator(folder)) on_disk = ReadFile(f.path());

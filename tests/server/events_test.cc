@@ -26,9 +26,8 @@ class EventsTest : public ServerTest {
   }
 
   httplib::Result PostEvents(const std::string& session, const std::string& token, const nlohmann::json& events) {
-    return http().Post(("/api/v1/sessions/" + session + "/events").c_str(),
-                       {{"Authorization", "Bearer " + token}}, nlohmann::json{{"events", events}}.dump(),
-                       "application/json");
+    return http().Post(("/api/v1/sessions/" + session + "/events").c_str(), {{"Authorization", "Bearer " + token}},
+                       nlohmann::json{{"events", events}}.dump(), "application/json");
   }
 
   static nlohmann::json Marker(const std::string& id, const std::string& label, double t_ms) {
@@ -45,9 +44,13 @@ class EventsTest : public ServerTest {
 };
 
 TEST_F(EventsTest, MarkersAndClientEventsAreStoredWithRecordingTimeDataAndUpload) {
-  nlohmann::json face = {{"id", "e2"}, {"type", "client_event"}, {"label", "face_not_detected"},
-                         {"recording_time_ms", 2500.4}, {"data", {{"seconds", 2}}},
-                         {"upload_url", "http://host" + upload_url_}, {"wall_time", "2026-11-22T14:30:22Z"}};
+  nlohmann::json face = {{"id", "e2"},
+                         {"type", "client_event"},
+                         {"label", "face_not_detected"},
+                         {"recording_time_ms", 2500.4},
+                         {"data", {{"seconds", 2}}},
+                         {"upload_url", "http://host" + upload_url_},
+                         {"wall_time", "2026-11-22T14:30:22Z"}};
   auto res = PostEvents(session_, token_, nlohmann::json::array({Marker("e1", "question_1_start", 1000), face}));
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 201) << res->body;
@@ -58,7 +61,7 @@ TEST_F(EventsTest, MarkersAndClientEventsAreStoredWithRecordingTimeDataAndUpload
   EXPECT_EQ(stored[0].label, "question_1_start");
   EXPECT_EQ(stored[0].recording_time_ms, 1000);
   EXPECT_EQ(stored[0].data_json, "{}");
-  EXPECT_EQ(stored[1].type, "client_event");
+  EXPECT_EQ(stored[1].type, EventType::kClientEvent);
   EXPECT_EQ(stored[1].recording_time_ms, 2500);
   EXPECT_EQ(nlohmann::json::parse(stored[1].data_json)["seconds"], 2);
   EXPECT_EQ("/files/" + stored[1].upload_id, upload_url_);
@@ -122,8 +125,8 @@ TEST_F(EventsTest, MalformedEventsAre400WithTheReasonAndStoreNothing) {
     EXPECT_NE(res->body.find("invalid_events"), std::string::npos) << res->body;
     EXPECT_NE(res->body.find(reason), std::string::npos) << res->body;
   }
-  auto res = http().Post(("/api/v1/sessions/" + session_ + "/events").c_str(),
-                         {{"Authorization", "Bearer " + token_}}, "not json", "application/json");
+  auto res = http().Post(("/api/v1/sessions/" + session_ + "/events").c_str(), {{"Authorization", "Bearer " + token_}},
+                         "not json", "application/json");
   EXPECT_EQ(res->status, 400);
   EXPECT_TRUE(Stored().empty());
 }

@@ -16,7 +16,7 @@ class FinalizeTest : public ServerTest {
   }
 
   // Uploads `data` in `chunks` PATCHes, the last one declaring the length. Returns the recording's status.
-  std::string UploadAndWait(const std::string& data, int chunks) {
+  RecordingStatus UploadAndWait(const std::string& data, int chunks) {
     std::string token = NewSession("Ada Lovelace");
     std::string url = NewUpload(token);
     size_t step = data.size() / chunks + 1;
@@ -27,11 +27,13 @@ class FinalizeTest : public ServerTest {
       auto res = Patch(token, url, offset, chunk, extra);
       EXPECT_TRUE(res && res->status == 204) << (res ? res->body : "no response");
     }
-    std::string status;
-    WaitFor([&] {
-      status = app_->index().GetRecording(1)->status;
-      return status == "ready" || status == "failed";
-    }, std::chrono::seconds(30));
+    RecordingStatus status = RecordingStatus::kReceiving;
+    WaitFor(
+        [&] {
+          status = app_->index().GetRecording(1)->status;
+          return status == RecordingStatus::kReady || status == RecordingStatus::kFailed;
+        },
+        std::chrono::seconds(30));
     return status;
   }
 };
@@ -39,7 +41,7 @@ class FinalizeTest : public ServerTest {
 TEST_F(FinalizeTest, LiveWebmUploadedInChunksBecomesSeekableWithDurationAndCues) {
   std::string live = ReadFile(LiveWebm());
   ASSERT_GT(live.size(), 10000u);
-  ASSERT_EQ(UploadAndWait(live, 5), "ready");  // ~1 s of media per chunk
+  ASSERT_EQ(UploadAndWait(live, 5), RecordingStatus::kReady);  // ~1 s of media per chunk
   fs::path file = OnlyRecordingFile();
   EXPECT_EQ(file.filename().string().rfind("interview_video_", 0), 0u);
   EXPECT_EQ(file.extension(), ".webm");
@@ -63,7 +65,7 @@ TEST_F(FinalizeTest, LiveWebmUploadedInChunksBecomesSeekableWithDurationAndCues)
 
 TEST_F(FinalizeTest, MalformedWebmEndsFailedWithReasonAndBytesKept) {
   std::string garbage(50000, '\x42');
-  ASSERT_EQ(UploadAndWait(garbage, 3), "failed");
+  ASSERT_EQ(UploadAndWait(garbage, 3), RecordingStatus::kFailed);
   auto recording = app_->index().GetRecording(1);
   EXPECT_FALSE(recording->failure_reason.empty());
   fs::path file = OnlyRecordingFile();

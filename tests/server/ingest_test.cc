@@ -1,8 +1,11 @@
-// Ingest against the in-memory store fake: acknowledgement order, reconciliation, expiry.
-#include "ingest.h"
+// Ingest over the real spool on a fault-injecting file system (power cuts, failing fdatasync and
+// writes): acknowledgement order, reconciliation at start, expiry.
+#include "ingest/ingest.h"
 
 #include <gtest/gtest.h>
 
+#include "index/sqlite/sqlite_index.h"
+#include "storage/fault_injection_file_system.h"
 #include "test_util.h"
 
 namespace recorder::server {
@@ -12,16 +15,29 @@ class IngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
     index_ = std::move(SqliteIndex::Open((dir_.path() / "db").string()).value());
+    fs::create_directory(dir_.path() / "data");
+    spool_ = std::make_unique<FileUploadStore>(dir_.path() / "data", &fs_);
+    media_ = std::make_unique<FileMediaStore>(dir_.path() / "data", &fs_);
     options_.upload_expiry_seconds = 100;
-    ingest_ = std::make_unique<Ingest>(options_, index_.get(), &store_, &clock_, &metrics_, [&] { ++finished_; });
+    ingest_ = std::make_unique<Ingest>(options_, index_.get(), spool_.get(), media_.get(), &clock_, &metrics_,
+                                       [&] { ++finished_; });
     auto session = ingest_->CreateSession("Jane Doe", "", "");
     ASSERT_TRUE(session.ok());
     session_ = ingest_->Authenticate(session->upload_token).value();
   }
 
+  fs::path SpoolFile(const Upload& upload) { return dir_.path() / "data" / (upload.media_key + ".part"); }
+
+  Expected<Upload> Append(const Upload& upload, uint64_t offset, std::string_view bytes) {
+    return ingest_->Append(session_, upload.id, offset, std::nullopt, bytes, std::nullopt);
+  }
+
   testing::TempDir dir_;
+  PosixFileSystem posix_;
+  FaultInjectionFileSystem fs_{&posix_};
   std::unique_ptr<SqliteIndex> index_;
-  MemoryUploadStore store_;
+  std::unique_ptr<FileUploadStore> spool_;
+  std::unique_ptr<FileMediaStore> media_;
   ManualClock clock_{1767268800};
   Metrics metrics_;
   IngestOptions options_;
@@ -30,13 +46,44 @@ class IngestTest : public ::testing::Test {
   int finished_ = 0;
 };
 
-TEST_F(IngestTest, AcknowledgedBytesSurviveLosingEverythingUnsynced) {
+// The promise of a 204: the bytes survive a power cut right after it. Fails when the spool does
+// not fdatasync before acknowledging (the fault-injecting file system then cuts them away).
+TEST_F(IngestTest, AcknowledgedBytesSurviveAPowerCut) {
   auto upload = ingest_->CreateUpload(session_, std::nullopt, RecordingKind::kCamera, "");
   ASSERT_TRUE(upload.ok());
-  ASSERT_TRUE(ingest_->Append(session_, upload->id, 0, std::nullopt, "abc", std::nullopt).ok());
-  store_.DropUnsynced();  // a power cut right after the acknowledgement
-  EXPECT_EQ(store_.Contents(upload->path + ".part"), "abc");
+  ASSERT_TRUE(Append(*upload, 0, "abc").ok());
+  ASSERT_TRUE(Append(*upload, 3, "defg").ok());
+  fs_.PowerCut();
+  EXPECT_EQ(testing::ReadFile(SpoolFile(*upload)), "abcdefg");
+  EXPECT_EQ(index_->GetUpload(upload->id)->offset, 7u);
+}
+
+// fdatasync failing (EIO) leaves written but unsynced bytes; they are not acknowledged, the file
+// is cut back to the acknowledged offset, and the client's retry of the same chunk succeeds.
+TEST_F(IngestTest, FailedSyncIsNotAcknowledgedAndTheRetrySucceeds) {
+  auto upload = ingest_->CreateUpload(session_, std::nullopt, RecordingKind::kCamera, "");
+  ASSERT_TRUE(Append(*upload, 0, "abc").ok());
+  fs_.FailNextSyncs(1);
+  auto failed = Append(*upload, 3, "def");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().err, Err::kInternal);
+  EXPECT_EQ(testing::ReadFile(SpoolFile(*upload)), "abc") << "unacknowledged bytes were left in the spool";
+  EXPECT_EQ(ingest_->Info(session_, upload->id)->offset, 3u);
+  ASSERT_TRUE(Append(*upload, 3, "def").ok());
+  fs_.PowerCut();
+  EXPECT_EQ(testing::ReadFile(SpoolFile(*upload)), "abcdef");
+}
+
+TEST_F(IngestTest, FailedWriteLeavesOnlyTheAcknowledgedBytes) {
+  auto upload = ingest_->CreateUpload(session_, std::nullopt, RecordingKind::kCamera, "");
+  ASSERT_TRUE(Append(*upload, 0, "abc").ok());
+  fs_.FailNextWrites(1);
+  EXPECT_FALSE(Append(*upload, 3, "defghij").ok());
+  EXPECT_EQ(testing::ReadFile(SpoolFile(*upload)), "abc");
   EXPECT_EQ(index_->GetUpload(upload->id)->offset, 3u);
+  auto wrong_offset = Append(*upload, 5, "x");
+  ASSERT_FALSE(wrong_offset.ok());
+  EXPECT_EQ(wrong_offset.error().err, Err::kOffsetMismatch);
 }
 
 TEST_F(IngestTest, ReconcileResumesAtTheStoredSizeAndFinishesCompleteUploads) {
@@ -45,17 +92,20 @@ TEST_F(IngestTest, ReconcileResumesAtTheStoredSizeAndFinishesCompleteUploads) {
   auto full = ingest_->CreateUpload(session_, 4, RecordingKind::kCamera, "");
   ASSERT_TRUE(partial.ok() && full.ok());
   // Bytes that reached the files but not the index before a kill.
-  ASSERT_TRUE(store_.Append(partial->path + ".part", 0, "12").ok());
-  ASSERT_TRUE(store_.Append(full->path + ".part", 0, "1234").ok());
+  ASSERT_TRUE(spool_->Append(partial->media_key, 0, "12").ok());
+  ASSERT_TRUE(spool_->Append(full->media_key, 0, "1234").ok());
   ASSERT_TRUE(ingest_->Reconcile().ok());
   EXPECT_EQ(index_->GetUpload(partial->id)->offset, 2u);
-  EXPECT_EQ(index_->GetUpload(full->id)->state, "complete");
+  EXPECT_EQ(index_->GetUpload(full->id)->state, UploadState::kComplete);
   EXPECT_EQ(finished_, 1);
+  auto jobs = index_->JobsOf(JobSubject::Recording(full->recording_id));
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ(jobs->front().kind, "finalize");
 }
 
 TEST_F(IngestTest, ExpiredUploadsAreFinalizedAsIncompleteNotDeleted) {
   auto upload = ingest_->CreateUpload(session_, 10, RecordingKind::kAudio, "");
-  ASSERT_TRUE(ingest_->Append(session_, upload->id, 0, std::nullopt, "abc", std::nullopt).ok());
+  ASSERT_TRUE(Append(*upload, 0, "abc").ok());
   ingest_->FinalizeExpired();
   EXPECT_EQ(finished_, 0);
   clock_.Advance(101);
@@ -63,9 +113,17 @@ TEST_F(IngestTest, ExpiredUploadsAreFinalizedAsIncompleteNotDeleted) {
   ingest_->FinalizeExpired();
   EXPECT_EQ(finished_, 1);
   auto recording = index_->GetRecording(upload->recording_id);
-  EXPECT_EQ(recording->status, "finalizing");
+  EXPECT_EQ(recording->status, RecordingStatus::kFinalizing);
   EXPECT_TRUE(recording->incomplete);
-  EXPECT_EQ(store_.Contents(upload->path + ".part"), "abc");
+  EXPECT_EQ(testing::ReadFile(SpoolFile(*upload)), "abc");
+}
+
+TEST_F(IngestTest, RecordingNamesTakenByStoredMediaGetSuffixes) {
+  auto first = ingest_->CreateUpload(session_, std::nullopt, RecordingKind::kCamera, "");
+  auto second = ingest_->CreateUpload(session_, std::nullopt, RecordingKind::kCamera, "");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_NE(first->media_key, second->media_key) << "same second, same kind: the second is suffixed";
+  EXPECT_EQ(first->media_key.rfind("Jane_Doe/interview_video_", 0), 0u) << first->media_key;
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-#include "names.h"
+#include "ingest/names.h"
 
 #include <gtest/gtest.h>
 
+#include "storage/paths.h"
 #include "test_util.h"
 
 namespace recorder::server {
@@ -37,7 +38,9 @@ TEST(SanitizeFolderNameTest, TraversalAndSeparatorsCannotEscape) {
 
 TEST(SanitizeFolderNameTest, ControlFormatAndInvalidBytesAreDropped) {
   EXPECT_EQ(SanitizeFolderName(std::string("a\0b", 3)), "ab");
-  EXPECT_EQ(SanitizeFolderName("a\x01\x1f\x7f" "b"), "ab");
+  EXPECT_EQ(SanitizeFolderName("a\x01\x1f\x7f"
+                               "b"),
+            "ab");
   EXPECT_EQ(SanitizeFolderName("evil\u202Egnp.exe"), "evilgnp.exe");  // bidi override
   EXPECT_EQ(SanitizeFolderName("zero\u200Bwidth"), "zerowidth");
   EXPECT_EQ(SanitizeFolderName("bad\xff\xfe utf8\xc3"), "bad_utf8");

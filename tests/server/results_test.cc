@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "base/crypto.h"
 #include "server_fixture.h"
 #include "server_process.h"
 
@@ -79,10 +80,12 @@ class ResultsTest : public ServerTest {
     s.upload_url = NewUpload(s.token, s.bytes.size(), kind);
     auto res = Patch(s.token, s.upload_url, 0, s.bytes);
     EXPECT_TRUE(res && res->status == 204);
-    EXPECT_TRUE(WaitFor([&] {
-      auto recs = app_->index().RecordingsOfSession(s.id);
-      return recs.ok() && !recs->empty() && recs->front().status == "ready";
-    }, std::chrono::seconds(10)));
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          auto recs = app_->index().RecordingsOfSession(s.id);
+          return recs.ok() && !recs->empty() && recs->front().status == RecordingStatus::kReady;
+        },
+        std::chrono::seconds(10)));
     s.recording_id = app_->index().RecordingsOfSession(s.id)->front().id;
     return s;
   }
@@ -101,10 +104,13 @@ class ResultsTest : public ServerTest {
     int64_t value = -1;
     EXPECT_EQ(sqlite3_open((fs::path(config_.data_dir) / ".recorder/index.sqlite3").c_str(), &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
-    int rc = sqlite3_exec(db, sql.c_str(), [](void* out, int, char** row, char**) {
-      if (*static_cast<int64_t*>(out) == -1) *static_cast<int64_t*>(out) = row[0] ? std::stoll(row[0]) : 0;
-      return 0;
-    }, &value, nullptr);
+    int rc = sqlite3_exec(
+        db, sql.c_str(),
+        [](void* out, int, char** row, char**) {
+          if (*static_cast<int64_t*>(out) == -1) *static_cast<int64_t*>(out) = row[0] ? std::stoll(row[0]) : 0;
+          return 0;
+        },
+        &value, nullptr);
     EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << sqlite3_errmsg(db);
     sqlite3_close(db);
     return value;
@@ -196,8 +202,9 @@ TEST_F(ResultsTest, ParallelBadLoginsForOneAccountCannotGetPastTheLimit) {
   for (int i = 0; i < kAttempts; ++i) {
     attackers.emplace_back([&, i] {
       httplib::Client client("127.0.0.1", port_);
-      auto res = client.Post("/api/v1/hr/login", json{{"username", "boss"}, {"password", "guess " + std::to_string(i)}}.dump(),
-                             "application/json");
+      auto res =
+          client.Post("/api/v1/hr/login", json{{"username", "boss"}, {"password", "guess " + std::to_string(i)}}.dump(),
+                      "application/json");
       statuses[i] = res ? res->status : -1;
     });
   }
@@ -238,9 +245,10 @@ TEST_F(ResultsTest, EveryHrRouteNeedsALoginAndAnExpiredOrLoggedOutCookieIsRefuse
   StartWithAccounts();
   RecordedSession s = Record("Jane Doe");
   std::string rec = std::to_string(s.recording_id);
-  for (const std::string& path : std::vector<std::string>{"/api/v1/hr/me", "/api/v1/hr/sessions", "/api/v1/hr/sessions/" + s.id,
-                                  "/api/v1/hr/recordings/" + rec + "/media",
-                                  "/api/v1/hr/recordings/" + rec + "/download", "/api/v1/hr/audit"}) {
+  for (const std::string& path :
+       std::vector<std::string>{"/api/v1/hr/me", "/api/v1/hr/sessions", "/api/v1/hr/sessions/" + s.id,
+                                "/api/v1/hr/recordings/" + rec + "/media", "/api/v1/hr/recordings/" + rec + "/download",
+                                "/api/v1/hr/audit"}) {
     auto res = http().Get(path.c_str());
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 401) << path;
@@ -266,9 +274,10 @@ TEST_F(ResultsTest, AnUploadTokenReachesNothingOfTheResults) {
   RecordedSession mine = Record("Jane Doe");
   RecordedSession other = Record("John Roe");
   httplib::Headers bearer = {{"Authorization", "Bearer " + mine.token}};
-  for (const std::string& path : std::vector<std::string>{std::string("/api/v1/sessions"), "/api/v1/sessions/" + mine.id, "/api/v1/sessions/" + other.id,
-        "/api/v1/hr/sessions", "/api/v1/hr/sessions/" + mine.id,
-        "/api/v1/hr/recordings/" + std::to_string(mine.recording_id) + "/download"}) {
+  for (const std::string& path :
+       std::vector<std::string>{std::string("/api/v1/sessions"), "/api/v1/sessions/" + mine.id,
+                                "/api/v1/sessions/" + other.id, "/api/v1/hr/sessions", "/api/v1/hr/sessions/" + mine.id,
+                                "/api/v1/hr/recordings/" + std::to_string(mine.recording_id) + "/download"}) {
     auto res = http().Get(path.c_str(), bearer);
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 401) << path;
@@ -277,9 +286,9 @@ TEST_F(ResultsTest, AnUploadTokenReachesNothingOfTheResults) {
   // Nor can it write into another session, or read another's upload.
   auto head = http().Head(other.upload_url.c_str(), Tus(mine.token));
   EXPECT_EQ(head->status, 403);
-  auto events = http().Post(("/api/v1/sessions/" + other.id + "/events").c_str(), bearer,
-                            R"({"events":[{"id":"x","type":"marker","label":"Q","recording_time_ms":1}]})",
-                            "application/json");
+  auto events =
+      http().Post(("/api/v1/sessions/" + other.id + "/events").c_str(), bearer,
+                  R"({"events":[{"id":"x","type":"marker","label":"Q","recording_time_ms":1}]})", "application/json");
   EXPECT_EQ(events->status, 403);
 }
 
@@ -341,8 +350,9 @@ TEST_F(ResultsTest, GuessedOrMalformedIdsReachTheHandlerAndAre404) {
   HrLogin login = LoginAs("boss", kAdminPassword);
   httplib::Headers key = {{"Authorization", "Bearer test-api-key"}};
   // Each id matches its route's ([^/]+), so the handler (not the router) answers: its error code says so.
-  std::vector<std::string> ids = {"..", "%2e%2e", ".", "%2E", std::string(3000, 'a'), "not-hex-zz",
-                                  std::string(32, 'f'), "-1", "0", "1abc", "999999", "..%5c..%5cetc", "%00"};
+  std::vector<std::string> ids = {
+      "..", "%2e%2e", ".",    "%2E",    std::string(3000, 'a'), "not-hex-zz", std::string(32, 'f'),
+      "-1", "0",      "1abc", "999999", "..%5c..%5cetc",        "%00"};
   for (const std::string& id : ids) {
     struct Case {
       std::string method, path, error;
@@ -372,7 +382,7 @@ TEST_F(ResultsTest, AStoredPathOutsideTheDataFolderIsNeitherServedNorDeleted) {
   HrLogin login = LoginAs("boss", kAdminPassword);
   // A corrupted or tampered index: the recording's path points outside DATA.
   WriteFile(dir_.path() / "outside.webm", "SECRET");
-  Sql("UPDATE recordings SET path = '../outside.webm' WHERE id = " + std::to_string(s.recording_id));
+  Sql("UPDATE recordings SET media_key = '../outside.webm' WHERE id = " + std::to_string(s.recording_id));
   auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string(s.recording_id) + "/download").c_str(), As(login));
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 500);
@@ -421,16 +431,15 @@ TEST_F(ResultsTest, MediaIsServedWithRangesAndTheDownloadIsNamedBySessionAndAudi
   ASSERT_TRUE(download);
   EXPECT_EQ(download->status, 200);
   EXPECT_EQ(download->body, ReadFile(OnlyRecordingFile()));
-  EXPECT_EQ(download->get_header_value("Content-Disposition"),
-            "attachment; filename=\"interview_" + s.id + ".webm\"");
+  EXPECT_EQ(download->get_header_value("Content-Disposition"), "attachment; filename=\"interview_" + s.id + ".webm\"");
   EXPECT_TRUE(Contains(AuditActions(), "download recording:" + std::to_string(s.recording_id)));
 
   // A recording still receiving cannot be played.
   json session = SessionJson("Late Candidate");
   NewUpload(session["upload_token"], std::nullopt);
   auto receiving = app_->index().RecordingsOfSession(session["session_id"]);
-  auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string(receiving->front().id) + "/media").c_str(),
-                        As(login));
+  auto res =
+      http().Get(("/api/v1/hr/recordings/" + std::to_string(receiving->front().id) + "/media").c_str(), As(login));
   EXPECT_EQ(res->status, 409);
   EXPECT_EQ(json::parse(res->body)["error"], "recording_not_ready");
 }
@@ -502,7 +511,8 @@ TEST_F(ResultsTest, ListFiltersBySearchJobStatusAndDateAndTheHostApiSeesTheSame)
   EXPECT_EQ(ready["recordings"][0]["kind"], "camera");
   EXPECT_EQ(ready["recordings"][0]["bytes"], john.bytes.size());
 
-  for (const char* bad : {"?status=done", "?from=2026-13-01", "?to=yesterday", "?limit=0", "?limit=501", "?offset=-1"}) {
+  for (const char* bad :
+       {"?status=done", "?from=2026-13-01", "?to=yesterday", "?limit=0", "?limit=501", "?offset=-1"}) {
     auto res = http().Get((std::string("/api/v1/hr/sessions") + bad).c_str(), As(login));
     EXPECT_EQ(res->status, 400) << bad;
     EXPECT_EQ(json::parse(res->body)["error"], "invalid_filter") << bad;
@@ -524,8 +534,13 @@ TEST_F(ResultsTest, DeletingASessionRemovesFilesRowsAndTokenAndLeavesOnlyAnAudit
   StartWithAccounts();
   RecordedSession s = Record("Jane Doe");
   auto events = http().Post(("/api/v1/sessions/" + s.id + "/events").c_str(), {{"Authorization", "Bearer " + s.token}},
-                            json{{"events", {{{"id", "q1"}, {"type", "marker"}, {"label", "Q1"},
-                                              {"recording_time_ms", 500}, {"upload_url", s.upload_url}}}}}.dump(),
+                            json{{"events",
+                                  {{{"id", "q1"},
+                                    {"type", "marker"},
+                                    {"label", "Q1"},
+                                    {"recording_time_ms", 500},
+                                    {"upload_url", s.upload_url}}}}}
+                                .dump(),
                             "application/json");
   ASSERT_EQ(events->status, 201);
   // A second, still receiving recording makes the session busy: nothing is deleted.
@@ -535,10 +550,11 @@ TEST_F(ResultsTest, DeletingASessionRemovesFilesRowsAndTokenAndLeavesOnlyAnAudit
   EXPECT_EQ(busy->status, 409);
   EXPECT_EQ(json::parse(busy->body)["error"], "session_busy");
   EXPECT_NE(json::parse(busy->body)["message"].get<std::string>().find("the session is still recording"),
-            std::string::npos) << busy->body;
+            std::string::npos)
+      << busy->body;
   // The refused deletion changed nothing: the interview goes on with its token and files.
   EXPECT_EQ(Patch(s.token, live, 0, "more bytes")->status, 204);
-  EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / app_->index().RecordingsOfSession(s.id)->front().path));
+  EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / app_->index().RecordingsOfSession(s.id)->front().media_key));
   ASSERT_EQ(http().Delete(live.c_str(), Tus(s.token))->status, 204);  // the candidate ends that upload
 
   fs::path folder = OnlyRecordingFile().parent_path();
@@ -651,7 +667,8 @@ TEST_F(ResultsTest, DeletingACandidateRemovesEverySessionOfTheirs) {
   EXPECT_EQ(http().Get(("/api/v1/hr/sessions/" + other.id).c_str(), As(admin))->status, 200);
   EXPECT_FALSE(fs::exists(fs::path(config_.data_dir) / "Jane_Doe"));
   EXPECT_TRUE(fs::exists(fs::path(config_.data_dir) / "John_Roe"));
-  EXPECT_TRUE(Contains(AuditActions(), "delete_candidate candidate:" + std::to_string(jane["candidate_id"].get<int64_t>())));
+  EXPECT_TRUE(
+      Contains(AuditActions(), "delete_candidate candidate:" + std::to_string(jane["candidate_id"].get<int64_t>())));
 }
 
 TEST_F(ResultsTest, RetentionDeletesExactlyWhatIsPastTheLimitAndGoesOnPastAFailure) {
@@ -660,15 +677,17 @@ TEST_F(ResultsTest, RetentionDeletesExactlyWhatIsPastTheLimitAndGoesOnPastAFailu
   // First (lowest id), so the sweep meets its failure before the others: a path outside DATA.
   RecordedSession tampered = Record("Tampered Path");
   WriteFile(dir_.path() / "outside.webm", "NOT YOURS");
-  Sql("UPDATE recordings SET path = '../outside.webm' WHERE id = " + std::to_string(tampered.recording_id));
+  Sql("UPDATE recordings SET media_key = '../outside.webm' WHERE id = " + std::to_string(tampered.recording_id));
   RecordedSession expired = Record("Expired Ready");
   json failed = SessionJson("Expired Failed");
   std::string broken = "BROKEN" + std::string(100, 'x');
   ASSERT_EQ(Patch(failed["upload_token"], NewUpload(failed["upload_token"], broken.size()), 0, broken)->status, 204);
-  ASSERT_TRUE(WaitFor([&] {
-    auto recs = app_->index().RecordingsOfSession(failed["session_id"]);
-    return recs.ok() && recs->size() == 1 && recs->front().status == "failed";
-  }, std::chrono::seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto recs = app_->index().RecordingsOfSession(failed["session_id"]);
+        return recs.ok() && recs->size() == 1 && recs->front().status == RecordingStatus::kFailed;
+      },
+      std::chrono::seconds(10)));
   int64_t failed_id = app_->index().RecordingsOfSession(failed["session_id"])->front().id;
   json receiving = SessionJson("Still Receiving");
   ASSERT_EQ(Patch(receiving["upload_token"], NewUpload(receiving["upload_token"]), 0, "live bytes")->status, 204);
@@ -695,8 +714,8 @@ TEST_F(ResultsTest, RetentionDeletesExactlyWhatIsPastTheLimitAndGoesOnPastAFailu
   }
   auto live = app_->index().RecordingsOfSession(receiving["session_id"]);
   ASSERT_EQ(live->size(), 1u);
-  EXPECT_EQ(live->front().status, "receiving");
-  EXPECT_EQ(ReadFile(fs::path(config_.data_dir) / (live->front().path + ".part")), "live bytes");
+  EXPECT_EQ(live->front().status, RecordingStatus::kReceiving);
+  EXPECT_EQ(ReadFile(fs::path(config_.data_dir) / (live->front().media_key + ".part")), "live bytes");
   EXPECT_EQ(ReadFile(dir_.path() / "outside.webm"), "NOT YOURS");
   EXPECT_EQ(Sql("SELECT count(*) FROM candidates"), 4);
 
@@ -730,21 +749,24 @@ TEST(RetentionFlag, RetentionDaysFromTheCommandLineReachTheSweeper) {
       Upload upload;
       upload.id = RandomHex(16);
       upload.session_id = session;
-      upload.path = folder + "/interview_video.webm";
+      upload.media_key = folder + "/interview_video.webm";
       upload.length = 4;
       upload.expires_at = at + 3600;
-      auto created = (*index)->CreateUpload(upload, "camera", at);
+      auto created = (*index)->CreateUpload(upload, RecordingKind::kCamera, at);
       ASSERT_TRUE(created.ok()) << created.status().ToString();
-      ASSERT_TRUE((*index)->FinishUpload(upload.id, "complete", false, at).ok());
-      ASSERT_TRUE((*index)->MarkRecordingReady(created->recording_id, 4, 1000, false, at).ok());
+      ASSERT_TRUE(
+          (*index)
+              ->FinishUpload(upload.id, UploadState::kComplete, false, FinalizeJob::For(created->recording_id), at)
+              .ok());
+      ASSERT_TRUE((*index)->MarkRecordingReady(created->recording_id, 4, 1000, false, {}, at).ok());
       fs::create_directories(data / folder);
-      WriteFile(data / upload.path, "webm");
+      WriteFile(data / upload.media_key, "webm");
       recording_of_age[days] = created->recording_id;
     }
   }
-  ServerProcess server(data.string(), FreePort(), (dir.path() / "server.log").string(),
-                       {"--api-key", "k", "--retention-days", "7", "--retention-sweep-seconds", "1",
-                        "--job-poll-ms", "50"});
+  ServerProcess server(
+      data.string(), FreePort(), (dir.path() / "server.log").string(),
+      {"--api-key", "k", "--retention-days", "7", "--retention-sweep-seconds", "1", "--job-poll-ms", "50"});
   server.Start();
   EXPECT_TRUE(WaitFor([&] { return !fs::exists(data / "Candidate_10"); }, std::chrono::seconds(10)))
       << ReadFile(dir.path() / "server.log");
@@ -793,16 +815,19 @@ TEST_F(ResultsTest, PartsAndTheScreenDownloadUnderDistinctNamesAndTheSessionLast
     std::string url = NewUpload(token, p.bytes.size(), p.kind, {{"part", p.part}, {"start_ms", p.start_ms}});
     ASSERT_EQ(Patch(token, url, 0, p.bytes)->status, 204);
   }
-  ASSERT_TRUE(WaitFor([&] {
-    auto recs = app_->index().RecordingsOfSession(sid);
-    return recs.ok() && recs->size() == parts.size() &&
-           std::all_of(recs->begin(), recs->end(), [](const Recording& r) { return r.status == "ready"; });
-  }, std::chrono::seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto recs = app_->index().RecordingsOfSession(sid);
+        return recs.ok() && recs->size() == parts.size() &&
+               std::all_of(recs->begin(), recs->end(),
+                           [](const Recording& r) { return r.status == RecordingStatus::kReady; });
+      },
+      std::chrono::seconds(10)));
   auto recordings = app_->index().RecordingsOfSession(sid);  // in creation order, as `parts`
   HrLogin login = LoginAs("rita", kReviewerPassword);
   for (size_t i = 0; i < parts.size(); ++i) {
-    auto res = http().Get(("/api/v1/hr/recordings/" + std::to_string((*recordings)[i].id) + "/download").c_str(),
-                          As(login));
+    auto res =
+        http().Get(("/api/v1/hr/recordings/" + std::to_string((*recordings)[i].id) + "/download").c_str(), As(login));
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
     EXPECT_EQ(res->get_header_value("Content-Disposition"), "attachment; filename=\"" + parts[i].download_name + "\"");
@@ -844,7 +869,7 @@ TEST(AdminCommand, CreatesAnAccountFromStdinAndRefusesADuplicate) {
   ASSERT_TRUE(index.ok());
   auto account = (*index)->AccountByName("alice");
   ASSERT_TRUE(account.ok());
-  EXPECT_EQ(account->role, "reviewer");
+  EXPECT_EQ(account->role, Role::kReviewer);
   EXPECT_EQ(account->password_hash.rfind("$argon2id$", 0), 0u);
   EXPECT_TRUE(VerifyPassword(account->password_hash, "a long password"));
   EXPECT_FALSE(VerifyPassword(account->password_hash, "a long passwor"));

@@ -8,25 +8,26 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "app.h"
-#include "names.h"
+#include "app/app.h"
+#include "ingest/names.h"
+#include "ingest/tus_protocol.h"
 #include "test_util.h"
-#include "tus_protocol.h"
 
 namespace recorder::server::testing {
 
-// Copies the live file as the "finalized" one; input starting with "BROKEN" is Corrupt.
+// Copies the live bytes as the "finalized" ones; input starting with "BROKEN" is Corrupt.
 class CopyFinalizer : public Finalizer {
  public:
-  Result<webm::FinalizeInfo> Finalize(const std::string& live, const std::string& out) override {
-    std::string data = ReadFile(live);
+  Result<webm::FinalizeInfo> Finalize(RandomAccessReader& live, SeekableWriter& out) override {
+    std::string data(live.size(), '\0');
+    RETURN_IF_ERROR(live.ReadAt(0, data.data(), data.size()));
     if (data.rfind("BROKEN", 0) == 0) return Corrupt("no EBML header");
-    WriteFile(out, data);
+    RETURN_IF_ERROR(out.Write(data.data(), data.size()));
     webm::FinalizeInfo info;
     info.duration_ms = 1000;
     return info;
   }
-  Status Verify(const std::string&, const webm::FinalizeInfo&) override { return Status::Ok(); }
+  Status Verify(RandomAccessReader&, const webm::FinalizeInfo&) override { return Status::Ok(); }
 };
 
 constexpr int64_t kStartTime = 1767268800;  // 2026-01-01 12:00:00 UTC
@@ -75,8 +76,8 @@ class ServerTest : public ::testing::Test {
   std::string NewSession(const std::string& name = "Jane Doe", const std::string& email = "") {
     nlohmann::json body = {{"candidate_name", name}};
     if (!email.empty()) body["candidate_email"] = email;
-    auto res = http().Post("/api/v1/sessions", {{"Authorization", "Bearer test-api-key"}}, body.dump(),
-                           "application/json");
+    auto res =
+        http().Post("/api/v1/sessions", {{"Authorization", "Bearer test-api-key"}}, body.dump(), "application/json");
     EXPECT_TRUE(res && res->status == 201) << (res ? res->body : "no response");
     return res ? nlohmann::json::parse(res->body)["upload_token"].get<std::string>() : "";
   }

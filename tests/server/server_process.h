@@ -51,10 +51,13 @@ class ServerProcess {
       _exit(127);
     }
     httplib::Client probe("127.0.0.1", port_);
-    ASSERT_TRUE(WaitFor([&] {
-      auto res = probe.Get("/healthz");
-      return res && res->status == 200;
-    }, std::chrono::seconds(20))) << ReadFile(log_);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          auto res = probe.Get("/healthz");
+          return res && res->status == 200;
+        },
+        std::chrono::seconds(20)))
+        << ReadFile(log_);
   }
 
   // Sends `sig` and waits for the process to end.

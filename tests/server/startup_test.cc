@@ -1,7 +1,7 @@
 // The server refuses to start, with one clear line and a non-zero exit, when it cannot store.
 #include <gtest/gtest.h>
 
-#include "app.h"
+#include "app/app.h"
 #include "test_util.h"
 
 namespace recorder::server::testing {
@@ -42,7 +42,7 @@ TEST(StartupTest, BinaryExitsNonZeroWithOneLineOnAnUnwritableDataFolder) {
   TempDir dir;
   WriteFile(dir.path() / "file", "x");
   CommandResult r = RunCommand(std::string(RECORDER_SERVER_BIN) + " --listen 127.0.0.1:0 --data " +
-                        (dir.path() / "file" / "data").string());
+                               (dir.path() / "file" / "data").string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output.rfind("recorder-server: cannot start: data folder", 0), 0u) << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;

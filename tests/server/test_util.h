@@ -43,9 +43,7 @@ inline std::string ReadFile(const fs::path& path) {
   return s.str();
 }
 
-inline void WriteFile(const fs::path& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary) << data;
-}
+inline void WriteFile(const fs::path& path, const std::string& data) { std::ofstream(path, std::ios::binary) << data; }
 
 struct CommandResult {
   int exit_code = -1;
@@ -80,8 +78,9 @@ inline const std::string& LiveWebm() {
     fs::path out = fs::temp_directory_path() / ("recorder-test-live-" + std::to_string(getpid()) + ".webm");
     std::string media = RECORDER_TEST_MEDIA;
     CommandResult r = RunCommand("ffmpeg -nostdin -v error -y -i " + media + "/akiyo_cif.mp4 -i " + media +
-                          "/speech_orig_16k.wav -t 5 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 300k "
-                          "-c:a libopus -f webm -live 1 " + out.string());
+                                 "/speech_orig_16k.wav -t 5 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 300k "
+                                 "-c:a libopus -f webm -live 1 " +
+                                 out.string());
     EXPECT_EQ(r.exit_code, 0) << r.output;
     std::atexit([] {
       std::error_code ec;
@@ -94,8 +93,8 @@ inline const std::string& LiveWebm() {
 
 // "video=150 audio=251": packets per stream as ffprobe counts them.
 inline std::string PacketCounts(const std::string& path) {
-  CommandResult r = RunCommand("ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 " +
-                        path);
+  CommandResult r =
+      RunCommand("ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 " + path);
   return r.exit_code == 0 ? r.output : "ffprobe failed: " + r.output;
 }
 
@@ -117,7 +116,8 @@ inline std::string DecodedFrames(const std::string& path) {
   }
   if (r.exit_code != 0 || !errors.empty()) return "decode errors: " + errors;
   std::string out;
-  for (const auto& [stream, n] : frames) out += "stream " + std::to_string(stream) + ": " + std::to_string(n) + " frames\n";
+  for (const auto& [stream, n] : frames)
+    out += "stream " + std::to_string(stream) + ": " + std::to_string(n) + " frames\n";
   return out;
 }
 

@@ -68,9 +68,9 @@ TEST_F(ServerTest, SessionCreationRejectsBadJsonAndMissingNameWith400) {
 
 TEST_F(ServerTest, SessionCreationReturnsTokenAndTusEndpoint) {
   Start();
-  auto res = http().Post("/api/v1/sessions", {{"Authorization", "Bearer test-api-key"}},
-                         R"({"candidate_name":"Jane Doe","candidate_email":"j@x.org","job":"SRE"})",
-                         "application/json");
+  auto res =
+      http().Post("/api/v1/sessions", {{"Authorization", "Bearer test-api-key"}},
+                  R"({"candidate_name":"Jane Doe","candidate_email":"j@x.org","job":"SRE"})", "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 201);
   auto body = nlohmann::json::parse(res->body);
@@ -166,7 +166,8 @@ TEST_F(ServerTest, EmptyUploadIsCompleteAtCreation) {
   std::string token = NewSession();
   NewUpload(token, 0, "audio");
   // Handed to finalize without any PATCH (the copying fake finalizer accepts an empty file).
-  EXPECT_TRUE(WaitFor([&] { return app_->index().GetRecording(1)->status == "ready"; }, std::chrono::seconds(5)));
+  EXPECT_TRUE(WaitFor([&] { return app_->index().GetRecording(1)->status == RecordingStatus::kReady; },
+                      std::chrono::seconds(5)));
 }
 
 TEST_F(ServerTest, CompletedUploadIsFinalizedIntoTheNamedWebmFile) {
@@ -180,7 +181,7 @@ TEST_F(ServerTest, CompletedUploadIsFinalizedIntoTheNamedWebmFile) {
   EXPECT_TRUE(WaitFor([&] { return !fs::exists(final_file.string() + ".part"); }, std::chrono::seconds(5)));
   auto recording = app_->index().GetRecording(1);
   ASSERT_TRUE(recording.ok());
-  EXPECT_EQ(recording->status, "ready");
+  EXPECT_EQ(recording->status, RecordingStatus::kReady);
   EXPECT_EQ(recording->bytes, 6u);
   EXPECT_EQ(recording->duration_ms, 1000);
   EXPECT_FALSE(recording->incomplete);
@@ -191,7 +192,8 @@ TEST_F(ServerTest, BrokenUploadEndsFailedWithReasonAndItsBytesKept) {
   std::string token = NewSession();
   std::string url = NewUpload(token, 9);
   ASSERT_EQ(Patch(token, url, 0, "BROKEN!!!")->status, 204);
-  ASSERT_TRUE(WaitFor([&] { return app_->index().GetRecording(1)->status == "failed"; }, std::chrono::seconds(5)));
+  ASSERT_TRUE(WaitFor([&] { return app_->index().GetRecording(1)->status == RecordingStatus::kFailed; },
+                      std::chrono::seconds(5)));
   EXPECT_NE(app_->index().GetRecording(1)->failure_reason.find("EBML"), std::string::npos);
   EXPECT_EQ(ReadFile(OnlyRecordingFile()), "BROKEN!!!");
 }
@@ -229,8 +231,7 @@ TEST_F(TusTest, PatchWithoutUploadOffsetIs400) {
 }
 
 TEST_F(TusTest, RequestWithoutTusResumableIs400) {
-  auto res = http().Patch(url_.c_str(), {{"Authorization", "Bearer " + token_}, {"Upload-Offset", "5"}}, "XX",
-                          kOctets);
+  auto res = http().Patch(url_.c_str(), {{"Authorization", "Bearer " + token_}, {"Upload-Offset", "5"}}, "XX", kOctets);
   EXPECT_EQ(res->status, 400);
   EXPECT_EQ(ErrorCode(res), "missing_tus_resumable");
   ExpectUnchanged();
@@ -306,8 +307,9 @@ TEST_F(TusTest, ExpiredUploadIs410AndWhatArrivedIsFinalizedAsIncomplete) {
   EXPECT_EQ(res->status, 410);
   EXPECT_EQ(ErrorCode(res), "upload_expired");
   EXPECT_EQ(http().Head(url_.c_str(), Tus(token_))->status, 410);
-  app_->jobs().Wake();
-  ASSERT_TRUE(WaitFor([&] { return app_->index().GetRecording(1)->status == "ready"; }, std::chrono::seconds(5)));
+  app_->jobs().Wake(FinalizeJob::kKind);
+  ASSERT_TRUE(WaitFor([&] { return app_->index().GetRecording(1)->status == RecordingStatus::kReady; },
+                      std::chrono::seconds(5)));
   EXPECT_TRUE(app_->index().GetRecording(1)->incomplete);
   EXPECT_EQ(ReadFile(OnlyRecordingFile()), "hello");
   EXPECT_EQ(OnlyRecordingFile().extension(), ".webm");
@@ -337,7 +339,8 @@ TEST_F(TusTest, ChecksumMismatchIs460AndNothingIsAppended) {
 TEST_F(TusTest, MatchingSha1AndSha256ChecksumsAreAccepted) {
   const std::string upload_id = url_.substr(url_.rfind('/') + 1);
   EXPECT_FALSE(app_->index().GetUpload(upload_id)->checksum_verified);
-  auto sha1 = Patch(token_, url_, 5, "ab", {{"Upload-Checksum", "sha1 " + tus::Base64Encode(*tus::Digest("sha1", "ab"))}});
+  auto sha1 =
+      Patch(token_, url_, 5, "ab", {{"Upload-Checksum", "sha1 " + tus::Base64Encode(*tus::Digest("sha1", "ab"))}});
   EXPECT_EQ(sha1->status, 204);
   auto sha256 =
       Patch(token_, url_, 7, "cd", {{"Upload-Checksum", "sha256 " + tus::Base64Encode(*tus::Digest("sha256", "cd"))}});

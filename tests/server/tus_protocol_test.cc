@@ -1,4 +1,4 @@
-#include "tus_protocol.h"
+#include "ingest/tus_protocol.h"
 
 #include <gtest/gtest.h>
 

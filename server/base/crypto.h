@@ -1,0 +1,20 @@
+// Random tokens, digests and secret comparison: the server's few uses of OpenSSL outside tus.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace recorder::server {
+
+// Random bytes from OpenSSL as lower-case hex. `bytes` >= 16 for tokens and ids. Aborts when the
+// random source fails: there is no safe fallback for tokens.
+std::string RandomHex(size_t bytes);
+// Lower-case hex of raw bytes.
+std::string HexEncode(std::string_view bytes);
+// SHA-256 of `data` as lower-case hex (how tokens and cookies are stored).
+std::string Sha256Hex(std::string_view data);
+// Constant-time comparison of secrets (API keys, CSRF tokens).
+bool SameSecret(std::string_view a, std::string_view b);
+
+}  // namespace recorder::server

@@ -1,0 +1,118 @@
+// What every request goes through: CORS, the body of errors raised outside our handlers, the
+// health and metrics endpoints, and the static pages.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "http/respond.h"
+#include "http/routes.h"
+#include "ingest/tus_protocol.h"
+
+namespace recorder::server {
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+
+bool StartsWith(const std::string& path, std::string_view prefix) { return path.rfind(prefix, 0) == 0; }
+bool IsTusPath(const std::string& path) { return path == "/files" || StartsWith(path, "/files/"); }
+// The HR API is same-origin only: it never answers CORS, so other sites cannot read it.
+bool IsHrPath(const std::string& path) { return StartsWith(path, "/api/v1/hr/"); }
+bool IsStaticPath(const std::string& path) {
+  return !StartsWith(path, "/api/") && !IsTusPath(path) && path != "/healthz" && path != "/metrics";
+}
+// The recorder ES module and its WASM core, which other sites' pages load from this server: their
+// encoder Web Worker imports the scripts with importScripts (a no-cors request, which
+// Cross-Origin-Resource-Policy: same-origin would block). Everything else stays same-origin.
+bool IsEmbeddableStaticPath(const std::string& path) {
+  return StartsWith(path, "/recorder/") || StartsWith(path, "/gen/");
+}
+
+bool OriginAllowed(const HttpOptions& options, const std::string& origin) {
+  const auto& allowed = options.allowed_origins;
+  return std::find(allowed.begin(), allowed.end(), "*") != allowed.end() ||
+         std::find(allowed.begin(), allowed.end(), origin) != allowed.end();
+}
+
+// Runs before routing and before the body is read: answers CORS preflights. (Nothing with a body
+// is rejected here: unread body bytes would corrupt the next request on the connection.)
+httplib::Server::HandlerResponse PreRoute(const Request& req, Response& res) {
+  if (req.method == "OPTIONS" && req.has_header("Access-Control-Request-Method")) {
+    res.status = 204;
+    res.set_header("Access-Control-Allow-Methods", "POST, GET, HEAD, PATCH, DELETE, OPTIONS");
+    res.set_header("Access-Control-Allow-Headers",
+                   "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Defer-Length, "
+                   "Upload-Offset, Upload-Metadata, Upload-Checksum, X-Requested-With");
+    res.set_header("Access-Control-Max-Age", "86400");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  return httplib::Server::HandlerResponse::Unhandled;
+}
+
+// Runs for every response, including errors, preflights and static files (GET and HEAD alike).
+void PostRoute(const HttpDeps& d, const Request& req, Response& res) {
+  std::string origin = req.get_header_value("Origin");
+  if (!origin.empty() && !IsHrPath(req.path) && OriginAllowed(d.options, origin)) {
+    res.set_header("Access-Control-Allow-Origin", origin);
+    res.set_header("Vary", "Origin");
+    res.set_header("Access-Control-Expose-Headers",
+                   "Location, Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Expires, "
+                   "Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension, Tus-Checksum-Algorithm");
+  }
+  if (IsTusPath(req.path)) res.set_header("Tus-Resumable", tus::kVersion);
+  if (IsStaticPath(req.path)) {
+    // Cross-origin isolated pages: SharedArrayBuffer for the threaded WASM encoder.
+    res.set_header("Cross-Origin-Opener-Policy", "same-origin");
+    res.set_header("Cross-Origin-Embedder-Policy", "require-corp");
+    res.set_header("Cross-Origin-Resource-Policy", IsEmbeddableStaticPath(req.path) ? "cross-origin" : "same-origin");
+    res.set_header("Cache-Control", "no-cache");
+  }
+  d.metrics->CountResponse(res.status);
+}
+
+// Fills the body of errors raised outside our handlers (cpp-httplib's 404, 413, 400).
+httplib::Server::HandlerResponse OnError(const Request& req, Response& res) {
+  if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+  if (res.status == 413) spdlog::warn("{} {}: request body over the limit", req.method, req.path);
+  WriteError(req, res, ErrForHttpStatus(res.status));
+  return httplib::Server::HandlerResponse::Handled;
+}
+
+void InstallStaticPages(httplib::Server& http, const std::string& web_dir) {
+  if (web_dir.empty()) return;
+  if (!http.set_mount_point("/", web_dir)) {
+    spdlog::warn("static pages folder {} does not exist; serving none", web_dir);
+    return;
+  }
+  http.set_file_extension_and_mimetype_mapping("js", "text/javascript");
+  http.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
+  http.set_file_extension_and_mimetype_mapping("wasm", "application/wasm");
+  http.set_file_extension_and_mimetype_mapping("webm", "video/webm");
+}
+
+}  // namespace
+
+void InstallRoutes(httplib::Server& http, const HttpDeps& deps) {
+  auto d = std::make_shared<HttpDeps>(deps);
+  http.set_pre_routing_handler(httplib::Server::HandlerWithResponse(PreRoute));
+  http.set_post_routing_handler([d](const Request& req, Response& res) { PostRoute(*d, req, res); });
+  http.set_error_handler(httplib::Server::HandlerWithResponse(OnError));
+  http.set_exception_handler([](const Request& req, Response& res, std::exception_ptr) {
+    WriteError(req, res, {Err::kInternal, "exception escaped a handler"});
+  });
+  http.Get("/healthz", [d](const Request&, Response& res) {
+    Status health = d->health();
+    if (health.ok()) return res.set_content("ok\n", "text/plain");
+    spdlog::error("health check failed: {}", health.ToString());
+    res.status = Spec(Err::kUnavailable).http_status;
+    res.set_content("unhealthy: " + health.message() + "\n", "text/plain");
+  });
+  http.Get("/metrics",
+           [d](const Request&, Response& res) { res.set_content(d->metrics_text(), "text/plain; version=0.0.4"); });
+  InstallTusRoutes(http, deps);
+  InstallHostApiRoutes(http, deps);
+  InstallHrRoutes(http, deps);
+  InstallStaticPages(http, deps.options.web_dir);
+}
+
+}  // namespace recorder::server

@@ -1,0 +1,145 @@
+#include "http/session_views.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+namespace recorder::server {
+
+using httplib::Request;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kMaxListLimit = 500;
+
+// "YYYY-MM-DD" -> Unix seconds at 00:00 UTC; false when malformed.
+bool ParseDate(const std::string& text, int64_t* out) {
+  std::tm tm{};
+  int y, m, d;
+  char rest;
+  if (text.size() != 10 || std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &rest) != 3) return false;
+  if (m < 1 || m > 12 || d < 1 || d > 31 || y < 1970) return false;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  *out = static_cast<int64_t>(timegm(&tm));
+  return true;
+}
+
+}  // namespace
+
+bool ParseInt(const std::string& text, int64_t min, int64_t max, int64_t* out) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  *out = std::stoll(text);
+  return *out >= min && *out <= max;
+}
+
+Expected<SessionFilter> ParseFilter(const Request& req) {
+  SessionFilter filter;
+  auto bad = [](const std::string& why) { return ApiError{Err::kInvalidFilter, why}; };
+  filter.text = req.get_param_value("q").substr(0, 200);
+  filter.job = req.get_param_value("job").substr(0, 200);
+  if (std::string status = req.get_param_value("status"); !status.empty()) {
+    SessionStatus parsed;
+    if (!ParseName(status, &parsed)) return bad("unknown status '" + status.substr(0, 40) + "'");
+    filter.status = parsed;
+  }
+  int64_t value;
+  if (req.has_param("from") && !req.get_param_value("from").empty()) {
+    if (!ParseDate(req.get_param_value("from"), &value)) return bad("from must be YYYY-MM-DD");
+    filter.created_from = value;
+  }
+  if (req.has_param("to") && !req.get_param_value("to").empty()) {
+    if (!ParseDate(req.get_param_value("to"), &value)) return bad("to must be YYYY-MM-DD");
+    filter.created_to = value + 86400 - 1;  // inclusive: the whole day
+  }
+  if (req.has_param("limit")) {
+    if (!ParseInt(req.get_param_value("limit"), 1, kMaxListLimit, &value)) return bad("limit must be 1 to 500");
+    filter.limit = static_cast<int>(value);
+  }
+  if (req.has_param("offset")) {
+    if (!ParseInt(req.get_param_value("offset"), 0, INT32_MAX, &value)) return bad("offset must be >= 0");
+    filter.offset = static_cast<int>(value);
+  }
+  return filter;
+}
+
+namespace {
+
+json OptionalNumber(std::optional<uint64_t> value) { return value ? json(*value) : json(nullptr); }
+
+}  // namespace
+
+json RecordingJson(const Recording& r) {
+  return {{"id", r.id},
+          {"part", OptionalNumber(RecordingMetadataNumber(r, "part"))},
+          {"start_ms", OptionalNumber(RecordingMetadataNumber(r, "start_ms"))},
+          {"kind", Name(r.kind)},
+          {"status", Name(r.status)},
+          {"duration_ms", r.duration_ms},
+          {"bytes", r.bytes},
+          {"created_at", r.created_at},
+          {"finalized_at", r.finalized_at ? json(r.finalized_at) : json(nullptr)},
+          {"failure_reason", r.failure_reason.empty() ? json(nullptr) : json(r.failure_reason)},
+          {"incomplete", r.incomplete}};
+}
+
+json SessionJson(const SessionSummary& s) {
+  json recordings = json::array();
+  // On the session clock: until the end of the latest part of any kind (a continuation after a
+  // reload starts at its start_ms; a client that sends none starts its files at 0).
+  int64_t duration_ms = 0;
+  uint64_t bytes = 0;
+  for (const Recording& r : s.recordings) {
+    recordings.push_back(RecordingJson(r));
+    int64_t start_ms = static_cast<int64_t>(RecordingMetadataNumber(r, "start_ms").value_or(0));
+    duration_ms = std::max(duration_ms, start_ms + r.duration_ms);
+    bytes += r.bytes;
+  }
+  return {{"session_id", s.session_id},
+          {"candidate_id", s.candidate_id},
+          {"candidate_name", s.candidate_name},
+          {"candidate_email", s.candidate_email},
+          {"job", s.job},
+          {"created_at", s.created_at},
+          {"status", Name(s.status)},
+          {"duration_ms", duration_ms},
+          {"bytes", bytes},
+          {"recordings", recordings}};
+}
+
+json MarkersJson(const std::vector<SessionEvent>& events) {
+  json out = json::array();
+  for (const SessionEvent& e : events) {
+    out.push_back({{"id", e.client_id},
+                   {"type", Name(e.type)},
+                   {"label", e.label},
+                   {"recording_time_ms", e.recording_time_ms},
+                   {"data", json::parse(e.data_json, nullptr, false)},
+                   {"recording_id", e.recording_id ? json(e.recording_id) : json(nullptr)}});
+  }
+  return out;
+}
+
+Expected<json> SessionListJson(Results& results, const Request& req) {
+  auto filter = ParseFilter(req);
+  if (!filter.ok()) return filter.error();
+  auto page = results.List(filter.value());
+  if (!page.ok()) return page.error();
+  json sessions = json::array();
+  for (const SessionSummary& s : page->sessions) sessions.push_back(SessionJson(s));
+  return json{{"total", page->total}, {"sessions", sessions}};
+}
+
+Expected<json> SessionDetailJson(Results& results, const std::string& session_id) {
+  auto session = results.Get(session_id);
+  if (!session.ok()) return session.error();
+  auto markers = results.Markers(session_id);
+  if (!markers.ok()) return markers.error();
+  json out = SessionJson(session.value());
+  out["markers"] = MarkersJson(markers.value());
+  return out;
+}
+
+}  // namespace recorder::server

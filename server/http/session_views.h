@@ -1,0 +1,31 @@
+// The JSON the host API and the results page share: sessions, recordings and markers, the list's
+// filters, and the two reads both sides offer (a session page, one session with its markers).
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/errors.h"
+#include "index/records.h"
+#include "results/results.h"
+
+namespace recorder::server {
+
+// Whole numbers of at most 18 digits in [min, max]; false otherwise.
+bool ParseInt(const std::string& text, int64_t min, int64_t max, int64_t* out);
+// ?q=&job=&status=&from=&to=&limit=&offset= ; kInvalidFilter with the reason.
+Expected<SessionFilter> ParseFilter(const httplib::Request& req);
+
+nlohmann::json RecordingJson(const Recording& r);
+nlohmann::json SessionJson(const SessionSummary& s);
+nlohmann::json MarkersJson(const std::vector<SessionEvent>& events);
+
+// {total, sessions: [SessionJson]} for the request's filter.
+Expected<nlohmann::json> SessionListJson(Results& results, const httplib::Request& req);
+// SessionJson with its markers.
+Expected<nlohmann::json> SessionDetailJson(Results& results, const std::string& session_id);
+
+}  // namespace recorder::server

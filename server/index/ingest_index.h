@@ -1,0 +1,67 @@
+// The index's ingest role: candidates, sessions, uploads, recordings and markers, as the tus
+// handler, the finalize job and the results read model use them. Knows nothing of HTTP or files.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "index/job_queue.h"
+#include "index/records.h"
+
+namespace recorder::server {
+
+// Thread-safe; every method is one transaction.
+class IngestIndex {
+ public:
+  virtual ~IngestIndex() = default;
+
+  // Candidates are the same person when the (lower-cased) email matches, or, without an email,
+  // when the name matches exactly. A new candidate gets `folder_base` or, if another candidate
+  // holds it, the first free WithCollisionSuffix(folder_base, n).
+  virtual Result<Candidate> FindOrCreateCandidate(const std::string& name, const std::string& email,
+                                                  const std::string& folder_base, int64_t now) = 0;
+  virtual Status CreateSession(const std::string& session_id, int64_t candidate_id, const std::string& job,
+                               const std::string& token_sha256, int64_t token_expires_at, int64_t now) = 0;
+  // NotFound when no session has this token hash.
+  virtual Result<Session> SessionByTokenHash(const std::string& token_sha256) = 0;
+
+  // Creates the recording and its upload in one transaction; AlreadyExists when the media key is
+  // taken, FailedPrecondition when the session is gone or its token expired or was revoked by then
+  // (a request authenticated before a deletion began cannot add a recording to it).
+  virtual Result<Upload> CreateUpload(const Upload& upload, RecordingKind kind, int64_t now) = 0;
+  virtual Result<Upload> GetUpload(const std::string& upload_id) = 0;  // NotFound
+  // Records a durable offset (and a length given late, and the new expiry) of a receiving upload;
+  // `checksum_verified`: the bytes just appended matched their Upload-Checksum.
+  virtual Status SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
+                                   int64_t expires_at, bool checksum_verified) = 0;
+  // Moves a receiving upload to `state` (complete | expired) with its recording to finalizing,
+  // and enqueues `finalize`, in one transaction. `incomplete` marks a recording whose upload never
+  // reached its end. FailedPrecondition when the upload is not receiving.
+  virtual Status FinishUpload(const std::string& upload_id, UploadState state, bool incomplete, const NewJob& finalize,
+                              int64_t now) = 0;
+  // The upload becomes terminated, its recording failed with `reason`. NotFound when unknown.
+  virtual Status TerminateUpload(const std::string& upload_id, const std::string& reason, int64_t now) = 0;
+  virtual Result<std::vector<Upload>> UploadsInState(UploadState state) = 0;
+  // Receiving uploads whose expiry is at or before `now`.
+  virtual Result<std::vector<Upload>> ExpiredUploads(int64_t now) = 0;
+
+  virtual Result<Recording> GetRecording(int64_t recording_id) = 0;  // NotFound
+  virtual Result<std::vector<Recording>> RecordingsOfSession(const std::string& session_id) = 0;
+  // The recording becomes ready (or failed) and `follow_ups` are enqueued, in one transaction.
+  virtual Status MarkRecordingReady(int64_t recording_id, uint64_t bytes, int64_t duration_ms, bool incomplete,
+                                    const std::vector<NewJob>& follow_ups, int64_t now) = 0;
+  virtual Status MarkRecordingFailed(int64_t recording_id, const std::string& reason,
+                                     const std::vector<NewJob>& follow_ups, int64_t now) = 0;
+
+  // Stores the events of a session in one transaction, skipping any whose client_id the session
+  // already has. Returns how many were new.
+  virtual Result<int> AddSessionEvents(const std::string& session_id, const std::vector<SessionEvent>& events,
+                                       int64_t now) = 0;
+  // In recording-time order.
+  virtual Result<std::vector<SessionEvent>> SessionEvents(const std::string& session_id) = 0;
+};
+
+}  // namespace recorder::server

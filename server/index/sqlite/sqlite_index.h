@@ -1,0 +1,89 @@
+// The embedded index: SQLite in WAL mode with a busy timeout and foreign keys, one serialized
+// connection (and a second one that checkpoints the WAL in the background).
+// synchronous=NORMAL: a killed process loses nothing; a power cut may lose the last commits, and
+// the offsets among them are recovered from the spool's file sizes at start (Ingest::Reconcile).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "index/index.h"
+
+namespace recorder::server {
+
+class SqliteIndex : public Index {
+ public:
+  static constexpr int kLatestSchemaVersion = 5;
+  // Opens (creating if needed) and migrates to `schema_version`; tests pass an older version.
+  static Result<std::unique_ptr<SqliteIndex>> Open(const std::string& path, int schema_version = kLatestSchemaVersion);
+  ~SqliteIndex() override;
+  Result<int> SchemaVersion();
+
+  Status Ping() override;
+
+  // IngestIndex (sqlite_ingest.cc)
+  Result<Candidate> FindOrCreateCandidate(const std::string& name, const std::string& email,
+                                          const std::string& folder_base, int64_t now) override;
+  Status CreateSession(const std::string& session_id, int64_t candidate_id, const std::string& job,
+                       const std::string& token_sha256, int64_t token_expires_at, int64_t now) override;
+  Result<Session> SessionByTokenHash(const std::string& token_sha256) override;
+  Result<Upload> CreateUpload(const Upload& upload, RecordingKind kind, int64_t now) override;
+  Result<Upload> GetUpload(const std::string& upload_id) override;
+  Status SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
+                           int64_t expires_at, bool checksum_verified) override;
+  Status FinishUpload(const std::string& upload_id, UploadState state, bool incomplete, const NewJob& finalize,
+                      int64_t now) override;
+  Status TerminateUpload(const std::string& upload_id, const std::string& reason, int64_t now) override;
+  Result<std::vector<Upload>> UploadsInState(UploadState state) override;
+  Result<std::vector<Upload>> ExpiredUploads(int64_t now) override;
+  Result<Recording> GetRecording(int64_t recording_id) override;
+  Result<std::vector<Recording>> RecordingsOfSession(const std::string& session_id) override;
+  Status MarkRecordingReady(int64_t recording_id, uint64_t bytes, int64_t duration_ms, bool incomplete,
+                            const std::vector<NewJob>& follow_ups, int64_t now) override;
+  Status MarkRecordingFailed(int64_t recording_id, const std::string& reason, const std::vector<NewJob>& follow_ups,
+                             int64_t now) override;
+  Result<int> AddSessionEvents(const std::string& session_id, const std::vector<SessionEvent>& events,
+                               int64_t now) override;
+  Result<std::vector<SessionEvent>> SessionEvents(const std::string& session_id) override;
+
+  // JobQueue (sqlite_jobs.cc)
+  Result<int64_t> EnqueueJob(const NewJob& job, int64_t now) override;
+  Result<std::optional<Job>> ClaimJob(const std::string& kind, const std::string& owner, int64_t now,
+                                      int64_t lease_seconds) override;
+  Status ExtendLease(const Job& job, int64_t lease_expires_at) override;
+  Status CompleteJob(const Job& job, const std::vector<NewJob>& follow_ups, int64_t now) override;
+  Status RetryJob(const Job& job, int64_t next_run_at, const std::string& error, int64_t now) override;
+  Status FailJob(const Job& job, const std::string& error, int64_t now) override;
+  Result<int> ReleaseLeases(const std::string& owner_prefix, int64_t now) override;
+  Result<std::vector<JobKindStats>> JobStats(int64_t now) override;
+  Result<std::vector<JobRecord>> JobsOf(const JobSubject& subject) override;
+
+  // AccountIndex and AuditLog (sqlite_accounts.cc)
+  Status CreateAccount(const Account& account, int64_t now) override;
+  Result<Account> AccountByName(const std::string& username) override;
+  Result<int> CountAccounts() override;
+  Status CreateLoginSession(const LoginSession& login, int64_t now) override;
+  Result<LoginSession> LoginSessionByTokenHash(const std::string& token_sha256, int64_t now) override;
+  Status DeleteLoginSession(const std::string& token_sha256, int64_t now) override;
+  Status AppendAudit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> AuditEntries(int limit) override;
+
+  // ResultsIndex (sqlite_results.cc)
+  Result<SessionPage> ListSessions(const SessionFilter& filter) override;
+  Result<SessionSummary> GetSessionSummary(const std::string& session_id) override;
+  Result<std::vector<std::string>> SessionIdsOfCandidate(int64_t candidate_id) override;
+  Status RevokeSessionToken(const std::string& session_id) override;
+  Result<StoredMedia> PrepareSessionDeletion(const std::string& session_id) override;
+  Status DeleteSession(const std::string& session_id, const AuditEntry& audit) override;
+  Result<std::vector<Recording>> RecordingsCreatedBefore(int64_t cutoff) override;
+  Result<std::vector<std::string>> EmptySessionsCreatedBefore(int64_t cutoff) override;
+  Status DeleteRecording(int64_t recording_id, const AuditEntry& audit) override;
+
+  struct Impl;
+
+ private:
+  explicit SqliteIndex(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace recorder::server

@@ -1,0 +1,274 @@
+// SqliteIndex, ingest role: candidates, sessions, uploads, recordings and markers.
+#include "index/sqlite/impl.h"
+
+namespace recorder::server {
+
+using sqlite::Stmt;
+
+Result<Candidate> SqliteIndex::FindOrCreateCandidate(const std::string& name, const std::string& email,
+                                                     const std::string& folder_base, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  auto& db = impl_->db;
+  Candidate found;
+  Status s = impl_->Transaction([&]() -> Status {
+    Stmt find(db, email.empty() ? "SELECT id, folder FROM candidates WHERE email IS NULL AND name = ?"
+                                : "SELECT id, folder FROM candidates WHERE email = ?");
+    find.Bind(1, email.empty() ? name : email);
+    auto row = find.Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      found = {find.Int(0), find.Text(1)};
+      return Status::Ok();
+    }
+    for (int n = 1;; ++n) {
+      std::string folder = WithCollisionSuffix(folder_base, n);
+      Stmt insert(db, "INSERT INTO candidates(name, email, folder, created_at) VALUES (?, ?, ?, ?)");
+      Status inserted = insert.Bind(1, name).BindTextOrNull(2, email).Bind(3, folder).Bind(4, now).Run();
+      if (inserted.code() == StatusCode::kAlreadyExists) continue;
+      RETURN_IF_ERROR(inserted);
+      found = {impl_->LastInsertId(), folder};
+      return Status::Ok();
+    }
+  });
+  if (!s.ok()) return s;
+  return found;
+}
+
+Status SqliteIndex::CreateSession(const std::string& session_id, int64_t candidate_id, const std::string& job,
+                                  const std::string& token_sha256, int64_t token_expires_at, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db,
+              "INSERT INTO sessions(id, candidate_id, job, token_sha256, token_expires_at, created_at) "
+              "VALUES (?, ?, ?, ?, ?, ?)")
+      .Bind(1, session_id)
+      .Bind(2, candidate_id)
+      .BindTextOrNull(3, job)
+      .Bind(4, token_sha256)
+      .Bind(5, token_expires_at)
+      .Bind(6, now)
+      .Run();
+}
+
+Result<Session> SqliteIndex::SessionByTokenHash(const std::string& token_sha256) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "SELECT s.id, s.candidate_id, c.folder, s.token_expires_at FROM sessions s "
+         "JOIN candidates c ON c.id = s.candidate_id WHERE s.token_sha256 = ?");
+  auto row = s.Bind(1, token_sha256).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no session for this token");
+  return Session{s.Text(0), s.Int(1), s.Text(2), s.Int(3)};
+}
+
+Result<Upload> SqliteIndex::CreateUpload(const Upload& upload, RecordingKind kind, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  auto& db = impl_->db;
+  Upload created = upload;
+  Status s = impl_->Transaction([&]() -> Status {
+    Stmt live(db, "SELECT 1 FROM sessions WHERE id = ? AND token_expires_at > ?");
+    auto row = live.Bind(1, upload.session_id).Bind(2, now).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return FailedPrecondition("session " + upload.session_id + " is gone or its token was revoked");
+    RETURN_IF_ERROR(Stmt(db,
+                         "INSERT INTO recordings(session_id, kind, media_key, status, created_at) "
+                         "VALUES (?, ?, ?, 'receiving', ?)")
+                        .Bind(1, upload.session_id)
+                        .Bind(2, kind)
+                        .Bind(3, upload.media_key)
+                        .Bind(4, now)
+                        .Run());
+    created.recording_id = impl_->LastInsertId();
+    return Stmt(db,
+                "INSERT INTO uploads(id, recording_id, upload_offset, upload_length, metadata, expires_at, "
+                "state, created_at) VALUES (?, ?, 0, ?, ?, ?, 'receiving', ?)")
+        .Bind(1, upload.id)
+        .Bind(2, created.recording_id)
+        .Bind(3, upload.length)
+        .Bind(4, upload.metadata)
+        .Bind(5, upload.expires_at)
+        .Bind(6, now)
+        .Run();
+  });
+  if (!s.ok()) return s;
+  created.offset = 0;
+  created.state = UploadState::kReceiving;
+  return created;
+}
+
+Result<Upload> SqliteIndex::GetUpload(const std::string& upload_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, std::string(sqlite::kSelectUpload) + "WHERE u.id = ?");
+  auto row = s.Bind(1, upload_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no upload " + upload_id);
+  return sqlite::ReadUpload(s);
+}
+
+Status SqliteIndex::SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
+                                      int64_t expires_at, bool checksum_verified) {
+  std::lock_guard lock(impl_->mu);
+  return Stmt(impl_->db,
+              "UPDATE uploads SET upload_offset = ?, upload_length = ?, expires_at = ?, "
+              "checksum_state = CASE WHEN ? THEN 'verified' ELSE checksum_state END "
+              "WHERE id = ? AND state = 'receiving'")
+      .Bind(1, static_cast<int64_t>(offset))
+      .Bind(2, length)
+      .Bind(3, expires_at)
+      .Bind(4, checksum_verified)
+      .Bind(5, upload_id)
+      .Run();
+}
+
+Status SqliteIndex::FinishUpload(const std::string& upload_id, UploadState state, bool incomplete,
+                                 const NewJob& finalize, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  auto& db = impl_->db;
+  return impl_->Transaction([&]() -> Status {
+    Stmt up(db,
+            "UPDATE uploads SET state = ? WHERE id = ? AND state = 'receiving' RETURNING recording_id, upload_offset");
+    auto row = up.Bind(1, state).Bind(2, upload_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return FailedPrecondition("upload " + upload_id + " is not receiving");
+    int64_t recording_id = up.Int(0);
+    int64_t bytes = up.Int(1);
+    RETURN_IF_ERROR(up.Run());  // finish the RETURNING statement before the next one
+    RETURN_IF_ERROR(Stmt(db,
+                         "UPDATE recordings SET status = 'finalizing', bytes = ?, incomplete = ?, uploaded_at = ? "
+                         "WHERE id = ?")
+                        .Bind(1, bytes)
+                        .Bind(2, incomplete)
+                        .Bind(3, now)
+                        .Bind(4, recording_id)
+                        .Run());
+    return sqlite::InsertJobs(db, {finalize}, now);
+  });
+}
+
+Status SqliteIndex::TerminateUpload(const std::string& upload_id, const std::string& reason, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  auto& db = impl_->db;
+  return impl_->Transaction([&]() -> Status {
+    Stmt up(db, "UPDATE uploads SET state = 'terminated' WHERE id = ? RETURNING recording_id");
+    auto row = up.Bind(1, upload_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return NotFound("no upload " + upload_id);
+    int64_t recording_id = up.Int(0);
+    RETURN_IF_ERROR(up.Run());
+    return Stmt(db,
+                "UPDATE recordings SET status = 'failed', failure_reason = ?, bytes = 0, finalized_at = ? "
+                "WHERE id = ?")
+        .Bind(1, reason)
+        .Bind(2, now)
+        .Bind(3, recording_id)
+        .Run();
+  });
+}
+
+Result<std::vector<Upload>> SqliteIndex::UploadsInState(UploadState state) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, std::string(sqlite::kSelectUpload) + "WHERE u.state = ? ORDER BY u.rowid");
+  s.Bind(1, state);
+  return sqlite::ReadAll<Upload>(s, sqlite::ReadUpload);
+}
+
+Result<std::vector<Upload>> SqliteIndex::ExpiredUploads(int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, std::string(sqlite::kSelectUpload) + "WHERE u.state = 'receiving' AND u.expires_at <= ?");
+  s.Bind(1, now);
+  return sqlite::ReadAll<Upload>(s, sqlite::ReadUpload);
+}
+
+Result<Recording> SqliteIndex::GetRecording(int64_t recording_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, std::string(sqlite::kSelectRecording) + "WHERE id = ?");
+  auto row = s.Bind(1, recording_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("no recording " + std::to_string(recording_id));
+  return sqlite::ReadRecording(s);
+}
+
+Result<std::vector<Recording>> SqliteIndex::RecordingsOfSession(const std::string& session_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, std::string(sqlite::kSelectRecording) + "WHERE session_id = ? ORDER BY id");
+  s.Bind(1, session_id);
+  return sqlite::ReadAll<Recording>(s, sqlite::ReadRecording);
+}
+
+Status SqliteIndex::MarkRecordingReady(int64_t recording_id, uint64_t bytes, int64_t duration_ms, bool incomplete,
+                                       const std::vector<NewJob>& follow_ups, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  auto& db = impl_->db;
+  return impl_->Transaction([&]() -> Status {
+    RETURN_IF_ERROR(Stmt(db,
+                         "UPDATE recordings SET status = 'ready', bytes = ?, duration_ms = ?, incomplete = ?, "
+                         "failure_reason = NULL, finalized_at = ? WHERE id = ?")
+                        .Bind(1, static_cast<int64_t>(bytes))
+                        .Bind(2, duration_ms)
+                        .Bind(3, incomplete)
+                        .Bind(4, now)
+                        .Bind(5, recording_id)
+                        .Run());
+    if (impl_->Changes() == 0) return NotFound("no recording " + std::to_string(recording_id));
+    return sqlite::InsertJobs(db, follow_ups, now);
+  });
+}
+
+Status SqliteIndex::MarkRecordingFailed(int64_t recording_id, const std::string& reason,
+                                        const std::vector<NewJob>& follow_ups, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  auto& db = impl_->db;
+  return impl_->Transaction([&]() -> Status {
+    RETURN_IF_ERROR(
+        Stmt(db, "UPDATE recordings SET status = 'failed', failure_reason = ?, finalized_at = ? WHERE id = ?")
+            .Bind(1, reason)
+            .Bind(2, now)
+            .Bind(3, recording_id)
+            .Run());
+    if (impl_->Changes() == 0) return NotFound("no recording " + std::to_string(recording_id));
+    return sqlite::InsertJobs(db, follow_ups, now);
+  });
+}
+
+Result<int> SqliteIndex::AddSessionEvents(const std::string& session_id, const std::vector<SessionEvent>& events,
+                                          int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  int added = 0;
+  Status s = impl_->Transaction([&]() -> Status {
+    for (const SessionEvent& e : events) {
+      RETURN_IF_ERROR(Stmt(impl_->db,
+                           "INSERT OR IGNORE INTO session_events(session_id, client_id, type, label, data, "
+                           "recording_time_ms, upload_id, wall_time, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                          .Bind(1, session_id)
+                          .Bind(2, e.client_id)
+                          .Bind(3, e.type)
+                          .Bind(4, e.label)
+                          .Bind(5, e.data_json)
+                          .Bind(6, e.recording_time_ms)
+                          .BindTextOrNull(7, e.upload_id)
+                          .BindTextOrNull(8, e.wall_time)
+                          .Bind(9, now)
+                          .Run());
+      added += impl_->Changes();
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return added;
+}
+
+Result<std::vector<SessionEvent>> SqliteIndex::SessionEvents(const std::string& session_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "SELECT e.client_id, e.type, e.label, e.data, e.recording_time_ms, e.upload_id, e.wall_time, "
+         "COALESCE(u.recording_id, 0) FROM session_events e LEFT JOIN uploads u ON u.id = e.upload_id "
+         "WHERE e.session_id = ? ORDER BY e.recording_time_ms, e.id");
+  s.Bind(1, session_id);
+  return sqlite::ReadAll<SessionEvent>(s, [](Stmt& row) {
+    return SessionEvent{row.Text(0), row.Enum(1, EventType::kClientEvent),
+                        row.Text(2), row.Text(3),
+                        row.Int(4),  row.Text(5),
+                        row.Text(6), row.Int(7)};
+  });
+}
+
+}  // namespace recorder::server

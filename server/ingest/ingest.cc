@@ -1,0 +1,309 @@
+#include "ingest/ingest.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <stdexcept>
+
+#include "base/crypto.h"
+#include "ingest/names.h"
+#include "jobs/finalize_job.h"
+
+namespace recorder::server {
+
+std::optional<UploadLocks::Guard> UploadLocks::Acquire(const std::string& id, int wait_ms) {
+  std::unique_lock lock(mu_);
+  Entry& entry = entries_[id];
+  ++entry.waiters;
+  bool got = cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return !entry.held; });
+  --entry.waiters;
+  if (!got) return std::nullopt;
+  entry.held = true;
+  return Guard(this, id);
+}
+
+void UploadLocks::Release(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    it->second.held = false;
+    if (it->second.waiters == 0) entries_.erase(it);
+  }
+  cv_.notify_all();
+}
+
+Ingest::Ingest(IngestOptions options, IngestIndex* index, UploadStore* spool, MediaStore* media, const Clock* clock,
+               Metrics* metrics, std::function<void()> on_finished)
+    : options_(options),
+      index_(index),
+      spool_(spool),
+      media_(media),
+      clock_(clock),
+      metrics_(metrics),
+      on_finished_(std::move(on_finished)) {}
+
+Expected<NewSession> Ingest::CreateSession(const std::string& candidate_name, const std::string& email,
+                                           const std::string& job) {
+  int64_t now = clock_->NowSeconds();
+  std::string lower_email = email;
+  for (char& c : lower_email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto candidate = index_->FindOrCreateCandidate(candidate_name, lower_email, SanitizeFolderName(candidate_name), now);
+  if (!candidate.ok()) return InternalError(candidate.status());
+  NewSession session{RandomHex(16), RandomHex(32), now + options_.token_ttl_seconds};
+  Status s = index_->CreateSession(session.session_id, candidate->id, job, Sha256Hex(session.upload_token),
+                                   session.expires_at, now);
+  if (!s.ok()) return InternalError(s);
+  // Names and paths (the folder is the candidate's name) only at debug: info logs outlive a deletion.
+  spdlog::info("session {} created for candidate {}", session.session_id, candidate->id);
+  spdlog::debug("candidate {}: folder {}", candidate->id, candidate->folder);
+  return session;
+}
+
+Expected<Session> Ingest::Authenticate(const std::string& upload_token) {
+  auto session = index_->SessionByTokenHash(Sha256Hex(upload_token));
+  if (!session.ok()) {
+    if (session.status().code() == StatusCode::kNotFound) return Err::kInvalidUploadToken;
+    return InternalError(session.status());
+  }
+  if (session->token_expires_at <= clock_->NowSeconds()) {
+    return ApiError{Err::kInvalidUploadToken, "the token of session " + session->id + " expired"};
+  }
+  return *session;
+}
+
+Expected<Upload> Ingest::CreateUpload(const Session& session, std::optional<uint64_t> length, RecordingKind kind,
+                                      const std::string& raw_metadata) {
+  if (length && *length > options_.max_upload_size) {
+    return ApiError{Err::kUploadTooLarge, "Upload-Length " + std::to_string(*length) + " > Tus-Max-Size " +
+                                              std::to_string(options_.max_upload_size)};
+  }
+  int64_t now = clock_->NowSeconds();
+  Upload upload;
+  upload.id = RandomHex(16);
+  upload.session_id = session.id;
+  upload.length = length;
+  upload.expires_at = now + options_.upload_expiry_seconds;
+  upload.metadata = raw_metadata;
+  // The spool file is created exclusively first, so two creations in the same second for the
+  // same candidate cannot take the same key; the index then records it (UNIQUE media_key).
+  for (int n = 1; n < 1000; ++n) {
+    upload.media_key = session.candidate_folder + "/" + RecordingFileName(kind, now, n);
+    if (media_->Size(upload.media_key).ok()) continue;  // a finalized recording has it
+    Status created = spool_->Create(upload.media_key);
+    if (created.code() == StatusCode::kAlreadyExists) continue;
+    if (!created.ok()) return InternalError(created);
+    auto indexed = index_->CreateUpload(upload, kind, now);
+    if (indexed.ok()) {
+      spdlog::info("upload {} created: session {} recording {} kind {} length {}", upload.id, session.id,
+                   indexed->recording_id, Name(kind), length ? std::to_string(*length) : std::string("deferred"));
+      spdlog::debug("upload {}: key {}", upload.id, upload.media_key);
+      return indexed.value();
+    }
+    // Also removes the candidate's folder when this left it empty: a creation that lost the race
+    // with the session's deletion leaves nothing behind.
+    (void)spool_->Remove(upload.media_key);
+    if (indexed.status().code() == StatusCode::kFailedPrecondition) {
+      spdlog::warn("upload for session {} refused: the session is being deleted", session.id);
+      return ApiError{Err::kInvalidUploadToken, "the session was deleted"};
+    }
+    if (indexed.status().code() != StatusCode::kAlreadyExists) return InternalError(indexed.status());
+  }
+  return ApiError{Err::kInternal, "no free file name for " + upload.media_key};
+}
+
+Expected<Upload> Ingest::Load(const Session& session, const std::string& upload_id) {
+  auto upload = index_->GetUpload(upload_id);
+  if (!upload.ok()) {
+    if (upload.status().code() == StatusCode::kNotFound) return Err::kUploadNotFound;
+    return InternalError(upload.status());
+  }
+  if (upload->session_id != session.id) {
+    spdlog::warn("session {} tried to use upload {} of session {}", session.id, upload_id, upload->session_id);
+    return Err::kForeignUpload;
+  }
+  if (upload->state == UploadState::kTerminated) return Err::kUploadNotFound;
+  if (upload->state == UploadState::kExpired ||
+      (upload->state == UploadState::kReceiving && upload->expires_at <= clock_->NowSeconds())) {
+    return Err::kUploadExpired;
+  }
+  return upload.value();
+}
+
+Expected<Upload> Ingest::Info(const Session& session, const std::string& upload_id) { return Load(session, upload_id); }
+
+Expected<Upload> Ingest::Append(const Session& session, const std::string& upload_id, uint64_t offset,
+                                std::optional<uint64_t> length, std::string_view body,
+                                const std::optional<tus::Checksum>& checksum) {
+  auto started = std::chrono::steady_clock::now();
+  auto guard = locks_.Acquire(upload_id, options_.lock_wait_ms);
+  if (!guard) return Err::kUploadLocked;
+  auto loaded = Load(session, upload_id);
+  if (!loaded.ok()) return loaded;
+  Upload upload = loaded.value();
+  if (offset != upload.offset) {
+    spdlog::warn("upload {}: PATCH at offset {} but the upload is at {}", upload.id, offset, upload.offset);
+    return ApiError{Err::kOffsetMismatch, "Upload-Offset is " + std::to_string(offset) + ", the upload is at " +
+                                              std::to_string(upload.offset)};
+  }
+  if (length) {
+    if (upload.length ? *upload.length != *length : *length < upload.offset) return Err::kUploadLengthMismatch;
+    if (*length > options_.max_upload_size) return Err::kUploadTooLarge;
+  }
+  std::optional<uint64_t> effective_length = upload.length ? upload.length : length;
+  uint64_t end = offset + body.size();
+  if (effective_length && end > *effective_length) {
+    return ApiError{Err::kBodyExceedsLength, "offset " + std::to_string(offset) + " + body " +
+                                                 std::to_string(body.size()) + " > Upload-Length " +
+                                                 std::to_string(*effective_length)};
+  }
+  if (end > options_.max_upload_size) return Err::kUploadTooLarge;
+  if (upload.state != UploadState::kReceiving) {
+    if (body.empty()) return upload;  // a repeated final PATCH: nothing to do
+    return Err::kUploadFinished;
+  }
+  if (checksum) {
+    auto digest = tus::Digest(checksum->algorithm, body);
+    if (!digest) return Err::kUnsupportedChecksumAlgorithm;
+    if (*digest != checksum->digest) {
+      spdlog::warn("upload {}: {} checksum mismatch at offset {} ({} bytes)", upload.id, checksum->algorithm, offset,
+                   body.size());
+      return Err::kChecksumMismatch;
+    }
+  }
+  // Durability order: bytes on disk (write + fdatasync), then the index, then the reply.
+  if (!body.empty()) {
+    Status written = spool_->Append(upload.media_key, offset, body);
+    if (!written.ok()) {
+      spdlog::error("upload {}: write at offset {} failed: {}", upload.id, offset, written.ToString());
+      return InternalError(written);
+    }
+  }
+  int64_t now = clock_->NowSeconds();
+  Status indexed = index_->SetUploadProgress(upload.id, end, effective_length, now + options_.upload_expiry_seconds,
+                                             checksum.has_value());
+  if (!indexed.ok()) {
+    // The bytes are durable; Reconcile() picks the size up at the next start.
+    spdlog::error("upload {}: index update to offset {} failed: {}", upload.id, end, indexed.ToString());
+    return InternalError(indexed);
+  }
+  upload.offset = end;
+  upload.length = effective_length;
+  upload.expires_at = now + options_.upload_expiry_seconds;
+  metrics_->AddBytesReceived(body.size());
+  metrics_->ObserveChunkAckSeconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  spdlog::debug("upload {}: {} bytes at offset {}, now at {}", upload.id, body.size(), offset, end);
+  if (effective_length && end == *effective_length) {
+    Status finished = FinishUpload(upload, UploadState::kComplete, false);
+    if (!finished.ok()) return InternalError(finished);
+    upload.state = UploadState::kComplete;
+  }
+  return upload;
+}
+
+Status Ingest::FinishUpload(const Upload& upload, UploadState state, bool incomplete) {
+  RETURN_IF_ERROR(
+      index_->FinishUpload(upload.id, state, incomplete, FinalizeJob::For(upload.recording_id), clock_->NowSeconds()));
+  spdlog::info("upload {} {} at {} bytes: recording {} queued for finalize", upload.id, Name(state), upload.offset,
+               upload.recording_id);
+  if (on_finished_) on_finished_();
+  return Status::Ok();
+}
+
+Expected<int> Ingest::AddEvents(const Session& session, const std::vector<SessionEvent>& events) {
+  for (const SessionEvent& e : events) {
+    if (e.upload_id.empty()) continue;
+    auto upload = index_->GetUpload(e.upload_id);
+    if (!upload.ok()) {
+      if (upload.status().code() == StatusCode::kNotFound) return ApiError{Err::kUploadNotFound, e.upload_id};
+      return InternalError(upload.status());
+    }
+    if (upload->session_id != session.id) return ApiError{Err::kForeignUpload, e.upload_id};
+  }
+  auto added = index_->AddSessionEvents(session.id, events, clock_->NowSeconds());
+  if (!added.ok()) return InternalError(added.status());
+  spdlog::info("session {}: {} events stored, {} already known", session.id, *added,
+               events.size() - static_cast<size_t>(*added));
+  return *added;
+}
+
+Expected<bool> Ingest::Terminate(const Session& session, const std::string& upload_id) {
+  auto guard = locks_.Acquire(upload_id, options_.lock_wait_ms);
+  if (!guard) return Err::kUploadLocked;
+  auto upload = Load(session, upload_id);
+  if (!upload.ok()) return upload.error();
+  if (upload->state != UploadState::kReceiving) return Err::kUploadFinished;
+  Status s = index_->TerminateUpload(upload_id, "terminated by the client", clock_->NowSeconds());
+  if (!s.ok()) return InternalError(s);
+  s = spool_->Remove(upload->media_key);
+  if (!s.ok()) spdlog::error("upload {}: terminated but its file stays: {}", upload_id, s.ToString());
+  spdlog::info("upload {} terminated by session {} at offset {}", upload_id, session.id, upload->offset);
+  return true;
+}
+
+Expected<int> Ingest::TerminateSessionUploads(const std::string& session_id) {
+  auto receiving = index_->UploadsInState(UploadState::kReceiving);
+  if (!receiving.ok()) return InternalError(receiving.status());
+  int stopped = 0;
+  for (const Upload& candidate : *receiving) {
+    if (candidate.session_id != session_id) continue;
+    auto guard = locks_.Acquire(candidate.id, options_.lock_wait_ms);
+    if (!guard) return ApiError{Err::kSessionBusy, "upload " + candidate.id + " stayed locked"};
+    auto upload = index_->GetUpload(candidate.id);
+    if (!upload.ok()) return InternalError(upload.status());
+    if (upload->state != UploadState::kReceiving) continue;  // completed or expired while we waited
+    Status s = index_->TerminateUpload(upload->id, "stopped to delete the session", clock_->NowSeconds());
+    if (!s.ok()) return InternalError(s);
+    spdlog::info("upload {} of session {} stopped at offset {} for the session's deletion", upload->id, session_id,
+                 upload->offset);
+    ++stopped;
+  }
+  return stopped;
+}
+
+Status Ingest::Reconcile() {
+  auto uploads = index_->UploadsInState(UploadState::kReceiving);
+  if (!uploads.ok()) return uploads.status();
+  for (Upload& upload : *uploads) {
+    auto size = spool_->Size(upload.media_key);
+    if (!size.ok()) {
+      spdlog::error("upload {} of recording {}: its spool file is gone; finalize will mark it failed", upload.id,
+                    upload.recording_id);
+      spdlog::debug("upload {}: {}", upload.id, size.status().ToString());
+      RETURN_IF_ERROR(FinishUpload(upload, UploadState::kExpired, true));
+      continue;
+    }
+    RETURN_IF_ERROR(spool_->Sync(upload.media_key));
+    if (*size != upload.offset) {
+      // Larger: written and killed before the index update. Smaller: only after a power cut.
+      auto log_level = *size > upload.offset ? spdlog::level::info : spdlog::level::err;
+      spdlog::log(log_level, "upload {}: index offset {} but {} bytes on disk; resuming at {}", upload.id,
+                  upload.offset, *size, *size);
+      upload.offset = *size;
+      RETURN_IF_ERROR(index_->SetUploadProgress(upload.id, upload.offset, upload.length, upload.expires_at, false));
+    }
+    if (upload.length && upload.offset >= *upload.length) {
+      RETURN_IF_ERROR(FinishUpload(upload, UploadState::kComplete, false));
+    }
+  }
+  spdlog::info("reconciled {} receiving uploads with their files", uploads->size());
+  return Status::Ok();
+}
+
+void Ingest::FinalizeExpired() {
+  auto expired = index_->ExpiredUploads(clock_->NowSeconds());
+  if (!expired.ok()) {
+    spdlog::error("cannot list expired uploads: {}", expired.status().ToString());
+    return;
+  }
+  for (const Upload& candidate : *expired) {
+    auto guard = locks_.Acquire(candidate.id, 0);
+    if (!guard) continue;  // a PATCH is running; it extends the expiry
+    auto upload = index_->GetUpload(candidate.id);
+    if (!upload.ok() || upload->state != UploadState::kReceiving || upload->expires_at > clock_->NowSeconds()) continue;
+    spdlog::info("upload {} expired at offset {}; finalizing what arrived", upload->id, upload->offset);
+    Status s = FinishUpload(*upload, UploadState::kExpired, true);
+    if (!s.ok()) spdlog::error("upload {}: cannot hand to finalize: {}", upload->id, s.ToString());
+  }
+}
+
+}  // namespace recorder::server

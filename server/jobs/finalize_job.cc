@@ -1,0 +1,96 @@
+#include "jobs/finalize_job.h"
+
+#include <spdlog/spdlog.h>
+
+namespace recorder::server {
+
+NewJob FinalizeJob::For(int64_t recording_id) {
+  NewJob job;
+  job.kind = kKind;
+  job.subject = JobSubject::Recording(recording_id);
+  job.dedupe_key = std::string(kKind) + ":recording:" + std::to_string(recording_id);
+  return job;
+}
+
+JobResult FinalizeJob::Run(const Job& job) {
+  const int64_t recording_id = job.subject.recording_id();
+  auto recording = index_->GetRecording(recording_id);
+  if (!recording.ok()) {
+    if (recording.status().code() == StatusCode::kNotFound) return {};  // deleted meanwhile
+    return {JobOutcome::kRetry, recording.status().ToString()};
+  }
+  const std::string& key = recording->media_key;
+  const int64_t now = clock_->NowSeconds();
+  if (recording->status == RecordingStatus::kReady) {
+    // Finished before a crash that came before the spool file was removed.
+    (void)spool_->Remove(key);
+    return {};
+  }
+  if (recording->status != RecordingStatus::kFinalizing) return {};  // failed or terminated meanwhile
+
+  std::unique_ptr<ScratchFile> scratch;
+  auto fail = [&](const std::string& reason) -> JobResult {
+    spdlog::warn("recording {} failed to finalize, bytes kept in the spool: {}", recording_id, reason);
+    if (scratch) (void)scratch->Discard();
+    Status s = index_->MarkRecordingFailed(recording_id, reason, {}, now);
+    if (!s.ok()) return {JobOutcome::kRetry, s.ToString()};
+    metrics_->CountFinalize("failed");
+    return {JobOutcome::kFailed, reason};
+  };
+  auto retry = [&](const Status& s) -> JobResult {
+    spdlog::error("recording {}: finalize fault, will retry: {}", recording_id, s.ToString());
+    metrics_->CountFinalize("retry");
+    return {JobOutcome::kRetry, s.ToString()};
+  };
+  auto crash = [&](std::string_view step) { return crash_hook_ && crash_hook_(step); };
+  const JobResult kCrashed{JobOutcome::kRetry, "simulated crash"};
+
+  auto live = spool_->OpenReader(key);
+  if (!live.ok()) {
+    if (live.status().code() == StatusCode::kNotFound) return fail("the uploaded bytes are gone");
+    return retry(live.status());
+  }
+  auto created = spool_->CreateScratch(key);
+  if (!created.ok()) return retry(created.status());
+  scratch = std::move(created.value());
+  auto info = finalizer_->Finalize(**live, *scratch);
+  if (!info.ok()) {
+    StatusCode code = info.status().code();
+    if (code == StatusCode::kIoError || code == StatusCode::kResourceExhausted) return retry(info.status());
+    return fail(info.status().ToString());
+  }
+  if (crash("finalized")) return kCrashed;
+  if (Status s = scratch->Sync(); !s.ok()) return retry(s);
+  if (crash("synced")) return kCrashed;
+  auto written = scratch->OpenReader();
+  if (!written.ok()) return retry(written.status());
+  if (Status s = finalizer_->Verify(**written, *info); !s.ok()) {
+    return fail("finalized file did not verify: " + s.ToString());
+  }
+  if (crash("verified")) return kCrashed;
+  const uint64_t bytes = scratch->size();
+  if (Status s = media_->Put(key, *scratch); !s.ok()) return retry(s);
+  if (crash("stored")) return kCrashed;
+  const bool incomplete = recording->incomplete || info->truncated;
+  if (Status s = index_->MarkRecordingReady(recording_id, bytes, info->duration_ms, incomplete, {}, now); !s.ok()) {
+    return retry(s);
+  }
+  if (crash("indexed")) return kCrashed;
+  // The upload's bytes go only now that the finalized file is verified, durable and indexed.
+  if (Status s = spool_->Remove(key); !s.ok()) spdlog::error("recording {}: {}", recording_id, s.ToString());
+  metrics_->CountFinalize("ready");
+  spdlog::debug("recording {}: {}", recording_id, key);
+  spdlog::info("recording {} of session {} ready ({} bytes, {} ms{}{})", recording_id, recording->session_id, bytes,
+               info->duration_ms, incomplete ? ", incomplete" : "",
+               info->truncated ? ", truncated: " + info->truncation_reason : std::string());
+  return {};
+}
+
+void FinalizeJob::OnFailed(const Job& job, const std::string& error) {
+  Status s = index_->MarkRecordingFailed(job.subject.recording_id(), std::string(kKind) + " failed: " + error, {},
+                                         clock_->NowSeconds());
+  if (!s.ok()) spdlog::error("recording {}: cannot mark it failed: {}", job.subject.id, s.ToString());
+  metrics_->CountFinalize("failed");
+}
+
+}  // namespace recorder::server

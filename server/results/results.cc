@@ -1,0 +1,194 @@
+#include "results/results.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "ingest/tus_protocol.h"
+
+namespace recorder::server {
+
+std::optional<uint64_t> RecordingMetadataNumber(const Recording& recording, const char* key) {
+  auto metadata = tus::ParseMetadata(recording.upload_metadata);
+  if (!metadata) return std::nullopt;
+  auto it = metadata->find(key);
+  uint64_t value;
+  if (it == metadata->end() || !tus::ParseUnsigned(it->second, &value)) return std::nullopt;
+  return value;
+}
+
+Expected<SessionPage> Results::List(const SessionFilter& filter) {
+  auto page = index_->ListSessions(filter);
+  if (!page.ok()) return InternalError(page.status());
+  return page.value();
+}
+
+Expected<SessionSummary> Results::Get(const std::string& session_id) {
+  auto summary = index_->GetSessionSummary(session_id);
+  if (!summary.ok()) {
+    if (summary.status().code() == StatusCode::kNotFound) return Err::kSessionNotFound;
+    return InternalError(summary.status());
+  }
+  return summary.value();
+}
+
+Expected<std::vector<SessionEvent>> Results::Markers(const std::string& session_id) {
+  auto events = recordings_->SessionEvents(session_id);
+  if (!events.ok()) return InternalError(events.status());
+  return events.value();
+}
+
+Expected<MediaFile> Results::Media(int64_t recording_id) {
+  auto recording = recordings_->GetRecording(recording_id);
+  if (!recording.ok()) {
+    if (recording.status().code() == StatusCode::kNotFound) return Err::kRecordingNotFound;
+    return InternalError(recording.status());
+  }
+  if (recording->status != RecordingStatus::kReady) {
+    return ApiError{Err::kRecordingNotReady, "status is " + std::string(Name(recording->status))};
+  }
+  auto reader = media_->Open(recording->media_key);
+  if (!reader.ok()) {
+    spdlog::error("recording {} is ready but its media cannot be opened: {}", recording_id, reader.status().ToString());
+    if (reader.status().code() == StatusCode::kNotFound)
+      return ApiError{Err::kRecordingNotReady, "the file is missing"};
+    return InternalError(reader.status());
+  }
+  auto siblings = recordings_->RecordingsOfSession(recording->session_id);
+  if (!siblings.ok()) return InternalError(siblings.status());
+  auto order = [](const Recording& r) { return std::pair(RecordingMetadataNumber(r, "part").value_or(0), r.id); };
+  int rank = 1;
+  for (const Recording& other : *siblings) rank += other.kind == recording->kind && order(other) < order(*recording);
+  // The file name says which track and part it is; the session id, not the candidate's name,
+  // identifies it.
+  std::string name = "interview_" + recording->session_id;
+  if (recording->kind != RecordingKind::kCamera) name += "_" + std::string(Name(recording->kind));
+  if (rank > 1) name += "_part" + std::to_string(rank);
+  return MediaFile{recording->session_id, std::move(reader.value()), name + ".webm"};
+}
+
+Status Results::RemoveMedia(const std::string& key) {
+  RETURN_IF_ERROR(media_->Delete(key));
+  return spool_->Remove(key);
+}
+
+ApiError Results::Busy(const std::string& session_id) {
+  auto recordings = recordings_->RecordingsOfSession(session_id);
+  bool receiving = recordings.ok() && std::any_of(recordings->begin(), recordings->end(), [](const Recording& r) {
+                     return r.status == RecordingStatus::kReceiving;
+                   });
+  return {Err::kSessionBusy, receiving ? "the session is still recording" : "a recording is being finalized"};
+}
+
+Expected<StoredMedia> Results::DeleteSession(const std::string& session_id, const std::string& actor, bool force) {
+  int stopped = 0;
+  if (force) {
+    // Token first, so no new upload or PATCH starts; then the uploads in flight end under their locks.
+    Status revoked = index_->RevokeSessionToken(session_id);
+    if (revoked.code() == StatusCode::kNotFound) return Err::kSessionNotFound;
+    if (!revoked.ok()) return InternalError(revoked);
+    auto terminated = ingest_->TerminateSessionUploads(session_id);
+    if (!terminated.ok()) return terminated.error();
+    stopped = terminated.value();
+  }
+  // From here on no recording can be added: PrepareSessionDeletion revokes the token and
+  // Index::CreateUpload refuses a session without a valid one.
+  auto files = index_->PrepareSessionDeletion(session_id);
+  if (!files.ok()) {
+    if (files.status().code() == StatusCode::kNotFound) return Err::kSessionNotFound;
+    if (files.status().code() == StatusCode::kFailedPrecondition) return Busy(session_id);
+    return InternalError(files.status());
+  }
+  for (const std::string& key : files->media_keys) {
+    if (Status s = RemoveMedia(key); !s.ok()) return InternalError(s);
+  }
+  nlohmann::json detail = {{"recordings", files->media_keys.size()}, {"bytes", files->bytes}};
+  if (force) detail.update({{"forced", true}, {"uploads_stopped", stopped}});
+  Status s = index_->DeleteSession(
+      session_id, {0, clock_->NowSeconds(), actor, "delete_session", "session:" + session_id, detail.dump()});
+  if (s.code() == StatusCode::kFailedPrecondition) return Busy(session_id);
+  if (!s.ok()) return InternalError(s);
+  spdlog::info("session {} deleted by {}: {} recordings, {} bytes{}", session_id, actor, files->media_keys.size(),
+               files->bytes, force ? ", forced, uploads stopped: " + std::to_string(stopped) : "");
+  return files.value();
+}
+
+Expected<StoredMedia> Results::DeleteCandidate(int64_t candidate_id, const std::string& actor, bool force) {
+  auto sessions = index_->SessionIdsOfCandidate(candidate_id);
+  if (!sessions.ok()) {
+    if (sessions.status().code() == StatusCode::kNotFound) return Err::kCandidateNotFound;
+    return InternalError(sessions.status());
+  }
+  StoredMedia all;
+  for (const std::string& id : *sessions) {
+    auto deleted = DeleteSession(id, actor, force);
+    if (!deleted.ok()) return deleted.error();
+    all.media_keys.insert(all.media_keys.end(), deleted->media_keys.begin(), deleted->media_keys.end());
+    all.bytes += deleted->bytes;
+  }
+  nlohmann::json detail = {{"sessions", sessions->size()}, {"recordings", all.media_keys.size()}, {"bytes", all.bytes}};
+  if (Status s = Audit(actor, "delete_candidate", "candidate:" + std::to_string(candidate_id), detail.dump());
+      !s.ok()) {
+    return InternalError(s);
+  }
+  return all;
+}
+
+Result<Results::RetentionSweep> Results::SweepRetention(int64_t max_age_seconds) {
+  int64_t now = clock_->NowSeconds();
+  int64_t cutoff = now - max_age_seconds;
+  auto expired = index_->RecordingsCreatedBefore(cutoff);
+  if (!expired.ok()) return expired.status();
+  RetentionSweep sweep;
+  for (const Recording& r : *expired) {
+    nlohmann::json detail = {{"session", r.session_id},
+                             {"kind", Name(r.kind)},
+                             {"bytes", r.bytes},
+                             {"created_at", r.created_at},
+                             {"max_age_days", max_age_seconds / 86400}};
+    Status s = RemoveMedia(r.media_key);
+    if (s.ok()) {
+      s = index_->DeleteRecording(
+          r.id, {0, now, "system:retention", "retention_delete", "recording:" + std::to_string(r.id), detail.dump()});
+    }
+    if (!s.ok()) {
+      spdlog::error("retention: recording {} of session {} not deleted, retried at the next sweep: {}", r.id,
+                    r.session_id, s.ToString());
+      ++sweep.failures;
+      continue;
+    }
+    spdlog::info("retention: recording {} of session {} deleted ({} bytes, created {} s ago)", r.id, r.session_id,
+                 r.bytes, now - r.created_at);
+    ++sweep.recordings;
+  }
+  auto empty = index_->EmptySessionsCreatedBefore(cutoff);
+  if (!empty.ok()) return empty.status();
+  for (const std::string& id : *empty) {
+    nlohmann::json detail = {{"recordings", 0}, {"max_age_days", max_age_seconds / 86400}};
+    Status s = index_->DeleteSession(
+        id, {0, now, "system:retention", "retention_delete_session", "session:" + id, detail.dump()});
+    if (s.code() == StatusCode::kFailedPrecondition) continue;  // a recording began just now
+    if (!s.ok()) {
+      spdlog::error("retention: empty session {} not deleted, retried at the next sweep: {}", id, s.ToString());
+      ++sweep.failures;
+      continue;
+    }
+    spdlog::info("retention: session {} deleted, it never got a recording", id);
+    ++sweep.sessions;
+  }
+  return sweep;
+}
+
+Status Results::Audit(const std::string& actor, const std::string& action, const std::string& target,
+                      const std::string& detail_json) {
+  return audit_->AppendAudit({0, clock_->NowSeconds(), actor, action, target, detail_json});
+}
+
+Expected<std::vector<AuditEntry>> Results::AuditLog(int limit) {
+  auto entries = audit_->AuditEntries(limit);
+  if (!entries.ok()) return InternalError(entries.status());
+  return entries.value();
+}
+
+}  // namespace recorder::server
