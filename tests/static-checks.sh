@@ -41,8 +41,14 @@ check() {
 
 bin=node_modules/.bin
 
-# JSDoc types (tsconfig.json says which files) and lint (eslint.config.js).
+# JSDoc types, one project per global scope: the pages and the recorder module (tsconfig.json;
+# it also checks web/recorder/index.js and errors.js against index.d.ts), the encoder worker and
+# its driver (wasm/), the AudioWorklet. The worker message protocol (wasm/worker-protocol.d.ts) is
+# checked from both sides: encoder.js in the first project, recorder-worker.js in the second.
 check tsc           "$bin/tsc" -p tsconfig.json
+check tsc-worker    "$bin/tsc" -p wasm/tsconfig.json
+check tsc-worklet   "$bin/tsc" -p web/recorder/tsconfig.worklet.json
+# Lint (eslint.config.js).
 check eslint        "$bin/eslint" --max-warnings 0 web wasm tests/js bench eslint.config.js
 
 echo "static checks: $passed passed, $failed failed"

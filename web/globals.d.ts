@@ -6,5 +6,9 @@ declare global {
   interface Window {
     /** web/hr/hr.js: the HR page's API client, state and players. */
     hrPage?: unknown;
+    /** web/interview.js: the page's state and its recorder. */
+    interviewPage: { readonly state: string; recorder: import('./recorder/index.js').Recorder | null };
+    /** Set by a test before web/interview.js runs (page.addInitScript). */
+    interviewTestHooks?: { slowEncoderMs?: number };
   }
 }

@@ -45,7 +45,8 @@ export async function startAudioSource(track, { encoder, stamp, deadlineMs }) {
   const mute = new GainNode(context, { gain: 0 });
   source.connect(tap).connect(mute).connect(context.destination);
 
-  let anchor = null;  // {frame, ms}
+  /** @type {{ frame: number, ms: number } | null} */
+  let anchor = null;
   let nextUs = 0;     // the earliest timestamp the next block may have
   tap.port.onmessage = ({ data: { samples, frame } }) => {
     const blockMs = (samples.length / SAMPLE_RATE) * 1000;

@@ -7,8 +7,13 @@
 //                the others leave it 'failed'.
 // Server error codes (`serverCode`) mirror the ingest server's error table (server/errors.cc).
 
+// tests/types/recorder-api.ts checks these classes against their declarations in index.d.ts.
 export class RecorderError extends Error {
-  constructor(message, { code, fatal = true, cause, detail } = {}) {
+  /**
+   * @param {string} message
+   * @param {{ code?: import('./index.js').ErrorCode, fatal?: boolean, cause?: unknown, detail?: string }} [options]
+   */
+  constructor(message, { code = 'internal', fatal = true, cause, detail } = {}) {
     super(message, cause ? { cause } : undefined);
     this.name = new.target.name;
     this.code = code;
@@ -114,10 +119,12 @@ export class ServerUnreachableError extends RecorderError {
     super('Cannot reach the server. Recording continues and is kept safely on this computer; ' +
       'it uploads by itself when the connection is back. Please do not close this page.',
     { code: 'server_unreachable', fatal: false, cause, detail: cause && String(cause.message || cause) });
+    this.transient = true;  // retried with backoff (retry.js)
   }
 }
 
 export class UploadRejectedError extends RecorderError {
+  /** @param {number} status  0: refused by this client @param {string} serverCode @param {string} serverMessage */
   constructor(status, serverCode, serverMessage) {
     super('The server refused the recording' + (status === 401 ? ' (the interview link has expired)' : '') +
       '. Please contact the company that invited you; the part recorded so far is kept on this computer.',
@@ -131,6 +138,7 @@ export class UploadRejectedError extends RecorderError {
 // can no longer be continued (`rejection`: the UploadRejectedError that says so): its stored
 // chunks are dropped, and recording goes on.
 export class UploadLostError extends RecorderError {
+  /** @param {UploadRejectedError} rejection */
   constructor(rejection) {
     super('Part of your recording from an earlier visit could not be saved: the server no longer ' +
       'accepts it (it waited too long). You can continue the interview; it is recorded as usual.',
@@ -143,6 +151,7 @@ export class UploadLostError extends RecorderError {
 // The server refused one marker or client event for good (the batch it came in was resent one by
 // one, so only this event is dropped).
 export class MarkerRejectedError extends RecorderError {
+  /** @param {string} label @param {number} status @param {string} serverCode @param {string} serverMessage */
   constructor(label, status, serverCode, serverMessage) {
     super('A note of the interview (a question marker) could not be saved. Your recording is not affected.',
       { code: 'marker_rejected', fatal: false, detail: `${label}: HTTP ${status} ${serverCode || ''}: ${serverMessage || ''}` });
@@ -179,6 +188,7 @@ export class StorageUnavailableError extends RecorderError {
 // IndexedDB stores chunks more slowly than the encoder makes them: rather than queue them in
 // memory, recording stops.
 export class StorageTooSlowError extends RecorderError {
+  /** @param {number} waiting */
   constructor(waiting) {
     super('This computer cannot save the recording fast enough (its disk is too busy or too slow), so ' +
       'recording stopped. Everything saved so far still uploads. Close other programs, then reload the page.',
@@ -187,6 +197,7 @@ export class StorageTooSlowError extends RecorderError {
 }
 
 export class EncoderBehindError extends RecorderError {
+  /** @param {number} dropped */
   constructor(dropped) {
     super('This computer is too busy to record smoothly; some video frames are being skipped. ' +
       'Close other programs and browser tabs.', { code: 'encoder_behind', fatal: false,
@@ -196,6 +207,7 @@ export class EncoderBehindError extends RecorderError {
 }
 
 export class EncoderFailedError extends RecorderError {
+  /** @param {string} code @param {string} message */
   constructor(code, message) {
     super('The recorder stopped because of an internal error. Everything saved so far still ' +
       'uploads. Please reload the page to continue.', { code: 'encoder_failed', detail: `${code}: ${message}` });
@@ -204,6 +216,7 @@ export class EncoderFailedError extends RecorderError {
 
 // A value rejected by createRecorder/start/mark: a programming error of the embedding page.
 export class InvalidUseError extends RecorderError {
+  /** @param {string} message */
   constructor(message) {
     super(message, { code: 'invalid_use' });
   }
