@@ -3,15 +3,16 @@
 // browser: the real ChunkStore over an in-memory IndexedDB, and a scripted HTTP server in the
 // place of POST /api/v1/sessions/{id}/events.
 // Run: node --test tests/js/event_queue.test.mjs
-import { scriptedServer, until } from './lib/recorder-node.mjs';
+import { faultyProxy, scriptedServer, until } from './lib/recorder-node.mjs';
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ChunkStore } from '../../web/recorder/chunk-store.js';
 import { MarkerRejectedError, ServerUnreachableError, UploadRejectedError } from '../../web/recorder/errors.js';
-import { EventSender } from '../../web/recorder/events.js';
+import { EventSender, MAX_DATA_BYTES, MAX_LABEL_BYTES, checkedEvent } from '../../web/recorder/events.js';
 import { Retry } from '../../web/recorder/retry.js';
+import { API_KEY, createSession, startServer } from './lib/browser.mjs';
 
 const SESSION = 'session-1';
 const TOKEN = 'upload-token-for-tests';
@@ -204,6 +205,79 @@ test('events stored while the sender is idle are sent once it is woken', async (
   } finally {
     await q.stop();
   }
+});
+
+// ---- against the real server ----
+
+// recorder-server with a session; the server's stored markers of that session.
+async function withRecorderServer(body) {
+  const server = await startServer();
+  try {
+    const session = await createSession(server);
+    const markers = async () => {
+      const res = await fetch(`${server.url}/api/v1/sessions/${session.session_id}`, { headers: { Authorization: `Bearer ${API_KEY}` } });
+      return (await res.json()).markers;
+    };
+    await body(server, session, markers);
+    server.remove();
+  } finally {
+    await server.stop();
+  }
+}
+
+test('against recorder-server: the event limits are the server\'s: what checkedEvent refuses the server refuses, and the rest it stores', async () => {
+  await withRecorderServer(async (server, session) => {
+    const dataOf = (jsonBytes) => ({ text: 'x'.repeat(jsonBytes - '{"text":""}'.length) });
+    const cases = [
+      ['a label of the most bytes', 'é'.repeat(MAX_LABEL_BYTES / 2), {}],
+      ['a label one byte over', `${'é'.repeat(MAX_LABEL_BYTES / 2)}x`, {}],
+      ['data of the most bytes', 'q1', dataOf(MAX_DATA_BYTES)],
+      ['data one byte over', 'q1', dataOf(MAX_DATA_BYTES + 1)],
+      ['data not an object', 'q1', [1, 2]],
+      ['an empty label', '', {}],
+    ];
+    for (const [i, [what, label, data]] of cases.entries()) {
+      let client = 'stored';
+      try {
+        checkedEvent(label, data, 'marker');
+      } catch (err) {
+        client = err.code;
+      }
+      const res = await fetch(`${server.url}/api/v1/sessions/${session.session_id}/events`, {
+        method: 'POST', headers: { Authorization: `Bearer ${session.upload_token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ events: [{ id: `limit-${i}`, type: 'marker', label, data, recording_time_ms: i }] }),
+      });
+      const serverVerdict = res.status === 201 ? 'stored' : `HTTP ${res.status}`;
+      assert.deepEqual([what, client, serverVerdict], [what, ...(client === 'stored' ? ['stored', 'stored'] : ['invalid_use', 'HTTP 400'])]);
+    }
+  });
+});
+
+test('against recorder-server: a batch resent after its answer was lost is stored once', async () => {
+  await withRecorderServer(async (server, session, markers) => {
+    let posts = 0;
+    const proxy = await faultyProxy(server.url, ({ method }) => (method === 'POST' && ++posts === 1 ? 'drop-answer' : null));
+    const store = await ChunkStore.open(`event-queue-test-${++dbCount}`);
+    const sender = new EventSender({ store, sessionId: session.session_id, token: session.upload_token,
+      endpoint: `${proxy.url}/api/v1/sessions/${session.session_id}/events`, onTransient: () => {}, onRejected: () => {} });
+    sender.retry = new Retry({ baseMs: 20, maxMs: 100 });
+    try {
+      for (const [i, label] of ['q1_start', 'q1_end', 'q2_start'].entries()) {
+        const event = { id: `event-${i}`, type: 'marker', label, data: {}, recording_time_ms: 1000 * i, wall_time: 'x' };
+        await store.addEvent({ id: event.id, sessionId: session.session_id, recordingId: null, event, storedAt: i });
+      }
+      sender.wake();
+      await until(async () => (await store.countEvents(session.session_id)) === 0, 'the events to be acknowledged');
+      assert.equal(posts, 2, 'sent twice: the first answer was lost');
+      assert.deepEqual((await markers()).map((m) => [m.label, m.recording_time_ms]),
+        [['q1_start', 0], ['q1_end', 1000], ['q2_start', 2000]]);
+    } finally {
+      sender.close();
+      await sender.done;
+      await proxy.close();
+      store.close();
+    }
+  });
 });
 
 // ---- the backoff ----
