@@ -9,6 +9,10 @@ declare global {
     /** web/interview.js: the page's state and its recorder. */
     interviewPage: { readonly state: string; recorder: import('./recorder/index.js').Recorder | null };
     /** Set by a test before web/interview.js runs (page.addInitScript). */
-    interviewTestHooks?: { slowEncoderMs?: number };
+    interviewTestHooks?: {
+      slowEncoderMs?: number;
+      /** Shorter deadlines for the stalled-step tests (tests/js/browser_stalls.test.mjs). */
+      deadlines?: Partial<import('./recorder/index.js').Deadlines>;
+    };
   }
 }

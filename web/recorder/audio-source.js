@@ -19,6 +19,7 @@ const WORKLET_URL = new URL('./audio-worklet.js', import.meta.url);
 // Rejects with StalledError('audio') if that takes longer than `deadlineMs`: an AudioContext runs
 // on the clock of the sound output, and where none works (Firefox without an output device, or a
 // context the browser does not allow to start) resume() stays pending for ever.
+/** @param {number} deadlineMs @returns {Promise<AudioContext>} */
 export async function startAudioEngine(deadlineMs) {
   if (typeof AudioWorkletNode !== 'function') throw new UnsupportedBrowserError('AudioWorklet');
   const context = new AudioContext({ sampleRate: SAMPLE_RATE });

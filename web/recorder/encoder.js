@@ -44,8 +44,8 @@ const RECOVERABLE = new Set(['InvalidArgument', 'Unsupported']);
 
 export class Encoder {
   // onChunk(info, data: ArrayBuffer) for each chunk, in order; onStats(stats) after each chunk;
-  // onFailure(EncoderFailedError or StalledError) once if the encoder dies; onRejected(code, message) for a single
-  // input the core refused.
+  // onFailure(EncoderFailedError or StalledError) once if the encoder dies; onRejected(code,
+  // message) for a single input the core refused.
   // The callbacks may also be given later with bind() (an encoder started ahead of its recording).
   // Deadlines (ms): `workerMs` for the worker's script to run (its 'started' message), `coreMs`
   // for init() to load the WASM core; past either the encoder fails with StalledError.
@@ -65,7 +65,8 @@ export class Encoder {
     this.worker = worker;
     this.revokeBootstrap = revoke;
     this.worker.onmessage = (event) => this.onMessage(event.data);
-    this.worker.onerror = (event) => this.fail(new EncoderFailedError('WorkerError', event.message || 'the worker failed to load'));
+    this.worker.onerror = (event) =>
+      this.fail(new EncoderFailedError('WorkerError', event.message || 'the worker failed to load'));
     this.timer = setTimeout(() => this.stall('worker', workerMs), workerMs);
   }
 

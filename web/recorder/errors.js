@@ -80,6 +80,7 @@ const ANOTHER_BROWSER = `open the interview link in ${SUPPORTED_BROWSERS}`;
 
 export class UnsupportedBrowserError extends RecorderError {
   // `what`: the missing feature(s), for the host's logs and the client event.
+  /** @param {string} what */
   constructor(what) {
     super(`This browser cannot record the interview (missing: ${what}). Please ${ANOTHER_BROWSER}.`,
       { code: 'unsupported_browser', detail: what });
@@ -90,6 +91,7 @@ export class UnsupportedBrowserError extends RecorderError {
 // `step`: worker | core | devices | audio | first_frame | first_ack. All are fatal except
 // first_ack: recording goes on and the chunks wait on this computer. Each message names a way
 // forward: try again, another browser, or the company that invited the candidate.
+/** @type {Record<import('./index.js').StalledStep, string>} */
 const STALLED = {
   worker: 'The recorder could not start in this browser (its background task did not answer).',
   core: 'The recorder could not load its video encoder (the download stalled or the browser did not run it).',
@@ -104,6 +106,7 @@ const STALLED = {
 };
 
 export class StalledError extends RecorderError {
+  /** @param {import('./index.js').StalledStep} step @param {number} ms the deadline it missed */
   constructor(step, ms) {
     const fatal = step !== 'first_ack';
     const next = fatal ? ` Please try again; if it happens again, ${ANOTHER_BROWSER}, or contact the company that invited you.`

@@ -228,6 +228,11 @@ export class Recorder extends EventTarget {
     return this.storeEvent(type, label, checkedEvent(label, data, type));
   }
 
+  // Stores the event for the sender (which wakes up); `data` was checked (checkedEvent) or made here.
+  /**
+   * @param {'marker' | 'client_event'} type @param {string} label @param {Record<string, unknown>} data
+   * @returns {Promise<import('./index.js').MarkerEvent>}
+   */
   async storeEvent(type, label, data) {
     const now = nowMs();
     // Strictly increasing, so that ordering by time keeps the order the page marked in (one click
@@ -312,6 +317,7 @@ export class Recorder extends EventTarget {
 
   // Settles like `promise` (opening a device), or rejects with StalledError('devices'); a device
   // that opens after the deadline is closed at once.
+  /** @param {Promise<MediaStream>} promise @returns {Promise<MediaStream>} */
   async withinDeadline(promise) {
     const ms = this.deadlines.devicesMs;
     try {
@@ -323,6 +329,7 @@ export class Recorder extends EventTarget {
   }
 
   // A client event for HR and support (the session's events), sent like markers; never throws.
+  /** @param {string} label @param {Record<string, unknown>} data */
   note(label, data) {
     if (!this.store || !this.session) return;
     this.storeEvent('client_event', label, data).catch((err) => console.warn(`recorder: ${label} not stored: ${err.message}`));

@@ -253,6 +253,11 @@ function encoderKey(config, debug) {
 // Starts an encoder for a stream ahead of its recording (loading and compiling the WASM core and
 // starting its threads take a second or more): Recording.open(warm) adopts it. Nothing is encoded
 // until then; terminate the encoder if it is not used.
+/**
+ * @param {RecordingOptions['kind']} kind @param {MediaStream} stream @param {RecordingOptions['video']} video
+ * @param {RecordingOptions['audio']} audio @param {RecordingOptions['debug']} debug
+ * @param {RecordingOptions['paths']} paths @param {RecordingOptions['deadlines']} deadlines
+ */
 export function startEncoder(kind, stream, video, audio, debug, paths, deadlines) {
   const { config } = encoderConfig(kind, stream, video, audio);
   const encoder = new Encoder({}, deadlines);
