@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test: sets up the machine, builds what is missing, then runs
-#   1. the C++ tests (ctest) of the native build,
-#   2. the same C++ tests built with AddressSanitizer + UndefinedBehaviorSanitizer,
-#   3. the JS, WASM and browser tests (node --test tests/js).
+#   1. the static checks (tests/static-checks.sh: types, lint), each counted as one test,
+#   2. the C++ tests (ctest) of the native build,
+#   3. the same C++ tests built with AddressSanitizer + UndefinedBehaviorSanitizer,
+#   4. the JS, WASM and browser tests (node --test tests/js).
 # Ends with one line "tests: N passed, N failed, N skipped" and exits non-zero when anything failed.
-# RECORDER_SKIP_ASAN=1 leaves out step 2 (for a quick local loop; CI never sets it).
+# RECORDER_SKIP_ASAN=1 leaves out step 3 (for a quick local loop; CI never sets it).
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +22,21 @@ flavours=(native wasm-simd wasm-plain)
 [[ ${RECORDER_SKIP_ASAN:-0} == 1 ]] || flavours+=(asan)
 toolchains/build.sh "${flavours[@]}" || fail_setup "build failed"
 mkdir -p "$logs"
+
+# tests/static-checks.sh closes with "static checks: N passed, N failed".
+run_static_checks() {
+  local log=$logs/static.log
+  echo "== static checks"
+  tests/static-checks.sh 2>&1 | tee "$log"
+  local line
+  line=$(grep -E '^static checks: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
+  if [[ -z $line ]]; then
+    total_failed=$((total_failed + 1))
+    return
+  fi
+  total_passed=$((total_passed + $(awk '{print $3}' <<<"$line")))
+  total_failed=$((total_failed + $(awk '{print $5}' <<<"$line")))
+}
 
 # ctest's closing line reads "97% tests passed, 1 tests failed out of 35"; it counts skipped tests
 # (listed as "(Skipped)") among the passed ones.
@@ -62,6 +78,7 @@ run_node_tests() {
   total_skipped=$((total_skipped + ${skipped:-0} + ${todo:-0}))
 }
 
+run_static_checks
 run_ctest native build/native
 [[ ${RECORDER_SKIP_ASAN:-0} == 1 ]] ||
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan build/asan

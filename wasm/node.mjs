@@ -24,7 +24,7 @@ export async function loadCore(variant) {
   // Emscripten 3.1.6 fetches the .wasm whenever a global fetch exists, which under node 20 fails
   // ("Failed to parse URL"); without fetch it reads the file, as it should.
   const savedFetch = globalThis.fetch;
-  globalThis.fetch = undefined;
+  /** @type {any} */ (globalThis).fetch = undefined;
   try {
     return await create();
   } finally {

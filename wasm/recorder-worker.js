@@ -32,7 +32,15 @@
 // workers are started the same way. The server sends Cross-Origin-Resource-Policy: cross-origin
 // for these files, which importScripts from another origin needs.
 'use strict';
-self.postMessage({ type: 'started' });
+/** @typedef {import('./worker-protocol.js').FromWorker} FromWorker */
+
+// Every message to the page goes through here, so that tsc checks it against the protocol.
+/** @param {FromWorker} msg @param {Transferable[]} [transfer] */
+function post(msg, transfer = []) {
+  self.postMessage(msg, transfer);
+}
+
+post({ type: 'started' });
 const SCRIPT_URL = self.recorderScriptUrl || self.location.href;
 importScripts(new URL('recorder-driver.js', SCRIPT_URL).href);
 
@@ -40,6 +48,7 @@ importScripts(new URL('recorder-driver.js', SCRIPT_URL).href);
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
   10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 
+/** @param {Variant | undefined} requested @returns {Variant} */
 function pickVariant(requested) {
   if (requested) return requested;
   const simd = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
@@ -47,15 +56,22 @@ function pickVariant(requested) {
   return threads && simd ? 'simd' : 'plain';
 }
 
+/** @typedef {import('./worker-protocol.js').ToWorker} ToWorker */
+/** @typedef {import('./worker-protocol.js').Variant} Variant */
+
+/** @type {InstanceType<typeof RecorderDriver> | null} */
 let driver = null;
+/** @type {Promise<void>} */
 let queue = Promise.resolve();
 let videoDelayMs = 0;
 
+/** @param {import('./recorder-core.js').ChunkInfo} info @param {Uint8Array} bytes */
 function sendChunk(info, bytes) {
-  self.postMessage({ type: 'chunk', info, data: bytes.buffer }, [bytes.buffer]);
-  self.postMessage({ type: 'stats', stats: driver ? driver.stats() : null });
+  post({ type: 'chunk', info, data: /** @type {ArrayBuffer} */ (bytes.buffer) }, [bytes.buffer]);
+  post({ type: 'stats', stats: driver ? driver.stats() : null });
 }
 
+/** @param {ToWorker} msg */
 async function handle(msg) {
   switch (msg.type) {
     case 'init': {
@@ -74,11 +90,11 @@ async function handle(msg) {
       }
       driver = new RecorderDriver(module, msg.config, sendChunk);
       videoDelayMs = (msg.debug && msg.debug.videoDelayMs) || 0;
-      self.postMessage({ type: 'ready', variant, maxThreads: module.maxThreads });
+      post({ type: 'ready', variant, maxThreads: module.maxThreads });
       return;
     }
-    case 'video':
-      requireDriver();
+    case 'video': {
+      const driver = requireDriver();
       if (videoDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, videoDelayMs));
       if (msg.frame) {
         try {
@@ -92,21 +108,19 @@ async function handle(msg) {
           msg.layout || i420Layout(msg.width, msg.height), msg.timestampUs);
       }
       return;
+    }
     case 'audio':
-      requireDriver();
-      driver.addAudio(msg.samples, msg.timestampUs);
+      requireDriver().addAudio(msg.samples, msg.timestampUs);
       return;
     case 'keyframe':
-      requireDriver();
-      driver.requestKeyframe();
+      requireDriver().requestKeyframe();
       return;
     case 'stop':
-      requireDriver();
-      driver.stop();
-      self.postMessage({ type: 'stopped', stats: driver.stats() });
+      requireDriver().stop();
+      post({ type: 'stopped', stats: requireDriver().stats() });
       return;
     default:
-      throw new RecorderError('InvalidArgument', `unknown message type ${msg.type}`);
+      throw new RecorderError('InvalidArgument', `unknown message type ${/** @type {any} */ (msg).type}`);
   }
 }
 
@@ -114,7 +128,9 @@ async function handle(msg) {
 // started through a same-origin blob: bootstrap that imports it: one blob: URL per script, made
 // once and reused for every pthread worker (emscripten asks again for each new one); it is freed
 // with this worker, like every blob: URL a worker makes.
+/** @type {Map<string, string>} */
 const bootstraps = new Map();
+/** @param {string} file @returns {string} */
 function locateFile(file) {
   const url = new URL(file, SCRIPT_URL);
   if (!file.endsWith('.worker.js') || url.origin === self.location.origin) return url.href;
@@ -122,20 +138,21 @@ function locateFile(file) {
     bootstraps.set(url.href, URL.createObjectURL(new Blob([`importScripts(${JSON.stringify(url.href)});`],
       { type: 'text/javascript' })));
   }
-  return bootstraps.get(url.href);
+  return /** @type {string} */ (bootstraps.get(url.href));
 }
 
 function requireDriver() {
   if (!driver) throw new RecorderError('FailedPrecondition', 'init was not called');
+  return driver;
 }
 
+/** @param {MessageEvent<ToWorker>} event */
 self.onmessage = (event) => {
   const msg = event.data;
   queue = queue.then(() => handle(msg)).catch((err) => {
-    if (msg && msg.frame) msg.frame.close();
-    self.postMessage({ type: 'error', code: err.code || 'Internal', message: String(err.message || err),
-      during: msg && msg.type });
+    if (msg && msg.type === 'video' && msg.frame) msg.frame.close();
+    post({ type: 'error', code: err.code || 'Internal', message: String(err.message || err), during: msg && msg.type });
   }).then(() => {
-    if (msg && msg.type === 'video') self.postMessage({ type: 'videoDone' });
+    if (msg && msg.type === 'video') post({ type: 'videoDone' });
   });
 };

@@ -18,6 +18,7 @@
 // reaches the server's logs. At load the token moves to sessionStorage and leaves the address
 // (history, bookmarks, screen shares); a reload of the tab reads it back. Page progress (consent,
 // current question, ended) is kept in localStorage so a reload continues where the candidate was.
+import { formatBytes } from './format.js';
 import { createRecorder, findUnfinished } from './recorder/index.js';
 
 const TRANSITIONS = {
@@ -33,11 +34,12 @@ const TRANSITIONS = {
   failed: [],
 };
 
-const $ = (id) => document.getElementById(id);
+/** The page's element `id` (interview.html has every one this file asks for). @param {string} id */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const params = new URLSearchParams(location.hash.slice(1));
 const tokenKey = `interview-token:${params.get('session')}`;
 if (params.has('token')) {
-  sessionStorage.setItem(tokenKey, params.get('token'));
+  sessionStorage.setItem(tokenKey, /** @type {string} */ (params.get('token')));
   params.delete('token');
   history.replaceState(history.state, '', `${location.pathname}${location.search}#${params}`);
 }
@@ -58,9 +60,13 @@ const saved = {
 };
 
 let state = 'loading';
-let recorder = null;
+// Set by load() before anything else uses it.
+/** @type {import('./recorder/index.js').Recorder} */
+let recorder = /** @type {any} */ (null);
+/** @type {{ context: AudioContext, frame: number } | null} */
 let meter = null;
-let warningTimer = null;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let warningTimer;
 
 function go(next, detail = {}) {
   if (!TRANSITIONS[state].includes(next)) {
@@ -68,7 +74,7 @@ function go(next, detail = {}) {
     return;
   }
   state = next;
-  for (const section of document.querySelectorAll('section[data-state]')) {
+  for (const section of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('section[data-state]'))) {
     section.hidden = section.dataset.state !== next;
   }
   $('indicator').hidden = next !== 'recording';
@@ -87,7 +93,7 @@ function go(next, detail = {}) {
 
 async function load() {
   if (!config.sessionId || !config.token) return go('invalid-link');
-  document.querySelectorAll('.needs-screen').forEach((el) => { el.hidden = !config.screen; });
+  document.querySelectorAll('.needs-screen').forEach((el) => { /** @type {HTMLElement} */ (el).hidden = !config.screen; });
   let unfinished;
   try {
     unfinished = await findUnfinished(config.sessionId);
@@ -113,7 +119,7 @@ async function load() {
     return finish();
   }
   $('resumed-note').hidden = !unfinished;
-  $('consent').checked = Boolean(page.consent);
+  /** @type {HTMLInputElement} */ ($('consent')).checked = Boolean(page.consent);
   updateStartButton();
   go('welcome');
 }
@@ -129,7 +135,7 @@ async function checkDevices() {
 
 async function start() {
   saved.save({ consent: true });
-  $('start').disabled = true;
+  /** @type {HTMLButtonElement} */ ($('start')).disabled = true;
   try {
     await recorder.start();
   } catch (err) {
@@ -170,11 +176,11 @@ async function finish() {
   try {
     await recorder.stop();
     if (recorder.progress().pendingEvents > 0) {
-      await new Promise((resolve) => recorder.addEventListener('progress', function check({ detail }) {
+      await /** @type {Promise<void>} */ (new Promise((resolve) => recorder.addEventListener('progress', function check({ detail }) {
         if (detail.pendingEvents > 0) return;
         recorder.removeEventListener('progress', check);
         resolve();
-      }));
+      })));
     }
     if (state === 'failed' || recorder.state !== 'stopped') {
       // The recorder failed on the way: what it recorded before is saved, but not the interview.
@@ -232,7 +238,7 @@ function onProgress({ detail: p }) {
   }
   if (state === 'finishing') {
     const markers = p.pendingEvents === 1 ? '1 marker' : `${p.pendingEvents} markers`;
-    $('flush').value = p.storedBytes ? p.ackedBytes / p.storedBytes : Number(p.pendingEvents === 0);
+    /** @type {HTMLProgressElement} */ ($('flush')).value = p.storedBytes ? p.ackedBytes / p.storedBytes : Number(p.pendingEvents === 0);
     $('flush-text').textContent = (p.retrying ? 'Waiting for the connection to come back… '
       : `Saved ${formatBytes(p.ackedBytes)} of ${formatBytes(p.storedBytes)}. `) +
       (p.pendingEvents ? `${markers} waiting to upload. ` : '') + 'Please keep this page open.';
@@ -275,7 +281,7 @@ function showQuestion() {
 function showPreview(id) {
   const stream = recorder.streams.camera;
   if (!stream) return;
-  $(id).srcObject = new MediaStream(stream.getVideoTracks());
+  /** @type {HTMLVideoElement} */ ($(id)).srcObject = new MediaStream(stream.getVideoTracks());
   startMeter(stream);
 }
 
@@ -292,7 +298,7 @@ function startMeter(stream) {
     for (const s of samples) sum += s * s;
     const level = Math.min(1, Math.sqrt(sum / samples.length) * 4);
     $('meter-bar').style.width = `${Math.round(level * 100)}%`;
-    meter.frame = requestAnimationFrame(draw);
+    /** @type {NonNullable<typeof meter>} */ (meter).frame = requestAnimationFrame(draw);  // until stopMeter()
   };
   meter = { context, frame: requestAnimationFrame(draw) };
 }
@@ -305,17 +311,13 @@ function stopMeter() {
 }
 
 function updateStartButton() {
-  $('start').disabled = !$('consent').checked;
+  /** @type {HTMLButtonElement} */ ($('start')).disabled = !/** @type {HTMLInputElement} */ ($('consent')).checked;
 }
 
 function tickElapsed() {
   if (state !== 'recording' || !recorder.sessionStartMs) return;
   const s = Math.floor((performance.timeOrigin + performance.now() - recorder.sessionStartMs) / 1000);
   $('elapsed').textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-
-function formatBytes(n) {
-  return n < 1e6 ? `${Math.round(n / 1e3)} kB` : `${(n / 1e6).toFixed(1)} MB`;
 }
 
 // ---- wiring ----

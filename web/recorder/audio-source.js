@@ -19,6 +19,7 @@ const WORKLET_URL = new URL('./audio-worklet.js', import.meta.url);
 // Rejects with StalledError('audio') if that takes longer than `deadlineMs`: an AudioContext runs
 // on the clock of the sound output, and where none works (Firefox without an output device, or a
 // context the browser does not allow to start) resume() stays pending for ever.
+/** @param {number} deadlineMs @returns {Promise<AudioContext>} */
 export async function startAudioEngine(deadlineMs) {
   if (typeof AudioWorkletNode !== 'function') throw new UnsupportedBrowserError('AudioWorklet');
   const context = new AudioContext({ sampleRate: SAMPLE_RATE });
@@ -45,7 +46,8 @@ export async function startAudioSource(track, { encoder, stamp, deadlineMs }) {
   const mute = new GainNode(context, { gain: 0 });
   source.connect(tap).connect(mute).connect(context.destination);
 
-  let anchor = null;  // {frame, ms}
+  /** @type {{ frame: number, ms: number } | null} */
+  let anchor = null;
   let nextUs = 0;     // the earliest timestamp the next block may have
   tap.port.onmessage = ({ data: { samples, frame } }) => {
     const blockMs = (samples.length / SAMPLE_RATE) * 1000;

@@ -16,10 +16,11 @@
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
   10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 
-/** @returns {{core: 'simd'|'plain', video: 'track-processor'|'video-frame'|'canvas', audio: 'audio-worklet'}} */
+/** @returns {import('./index.js').RecorderPaths} */
 export function choosePaths() {
   const simd = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
   const threads = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+  /** @type {import('./index.js').RecorderPaths['video']} */
   let video = 'canvas';
   if (typeof MediaStreamTrackProcessor === 'function') video = 'track-processor';
   else if (typeof VideoFrame === 'function') video = 'video-frame';

@@ -88,7 +88,7 @@ export function watchStream(stream, device, onLost) {
   tracks.forEach((t) => t.addEventListener('ended', check));
   const timer = setInterval(check, 1000);
   const permissions = [];
-  for (const [name, kind] of [['camera', 'video'], ['microphone', 'audio']]) {
+  for (const [name, kind] of /** @type {const} */ ([['camera', 'video'], ['microphone', 'audio']])) {
     if (device === 'screen' || !tracks.some((t) => t.kind === kind)) continue;
     navigator.permissions?.query({ name }).then((status) => {
       const onChange = () => {

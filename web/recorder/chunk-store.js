@@ -25,6 +25,11 @@
 // blocked site data) becomes StorageUnavailableError.
 import { StorageFullError, StorageUnavailableError } from './errors.js';
 
+/**
+ * @typedef {{ sessionId: string, server: string, zeroMs: number | null, parts: number,
+ *   last: Record<string, string>, updatedAt?: number }} SessionRecord
+ */
+
 const DB_NAME = 'interview-recorder';
 const DB_VERSION = 1;
 
@@ -138,6 +143,10 @@ export class ChunkStore {
   // `endMs`: session-clock time of the last media in the chunk (null for the header);
   // `startMs` (the recording's start) and `zeroMs` (the session clock's zero) are stored with the
   // first chunk: both are known only once media flows. Returns the updated recording.
+  /**
+   * @param {string} recordingId @param {number} index @param {ArrayBuffer} data
+   * @param {{ endMs?: number | null, startMs?: number | null, zeroMs?: number | null }} [times]
+   */
   appendChunk(recordingId, index, data, { endMs = null, startMs = null, zeroMs = null } = {}) {
     return this.run(['recordings', 'chunks'], 'readwrite', async (s) => {
       const rec = await get(s.recordings, recordingId);

@@ -8,6 +8,15 @@
 // growing queue means growing memory and latency).
 import { EncoderFailedError, StalledError } from './errors.js';
 
+/** @typedef {import('../../wasm/worker-protocol.js').ToWorker} ToWorker */
+/** @typedef {import('../../wasm/worker-protocol.js').FromWorker} FromWorker */
+/** @typedef {import('../../wasm/recorder-core.js').ChunkInfo} ChunkInfo */
+/** @typedef {import('../../wasm/recorder-core.js').CoreStats} CoreStats */
+/**
+ * @typedef {{ onChunk: (info: ChunkInfo, data: ArrayBuffer) => void, onStats: (stats: CoreStats | null) => void,
+ *   onFailure: (err: EncoderFailedError | StalledError) => void, onRejected: (code: string, message: string) => void }} Callbacks
+ */
+
 const WORKER_URL = new URL('../gen/recorder-worker.js', import.meta.url);
 
 // A Worker runs only a script of the page's origin. A page of another origin (a site embedding
@@ -15,6 +24,7 @@ const WORKER_URL = new URL('../gen/recorder-worker.js', import.meta.url);
 // absolute URL; the worker resolves its other files against `recorderScriptUrl`.
 // Returns {worker, revoke}: revoke() frees the bootstrap's blob: URL (a no-op for a same-origin
 // worker); it is called once the worker runs and again, harmlessly, at terminate().
+/** @param {URL} url @returns {{ worker: Worker, revoke: () => void }} */
 function startWorker(url) {
   if (url.origin === location.origin) return { worker: new Worker(url), revoke: () => {} };
   const bootstrap = `self.recorderScriptUrl = ${JSON.stringify(url.href)};\n` +
@@ -34,69 +44,90 @@ const RECOVERABLE = new Set(['InvalidArgument', 'Unsupported']);
 
 export class Encoder {
   // onChunk(info, data: ArrayBuffer) for each chunk, in order; onStats(stats) after each chunk;
-  // onFailure(EncoderFailedError) once if the encoder dies; onRejected(code, message) for a single
-  // input the core refused.
+  // onFailure(EncoderFailedError or StalledError) once if the encoder dies; onRejected(code,
+  // message) for a single input the core refused.
   // The callbacks may also be given later with bind() (an encoder started ahead of its recording).
   // Deadlines (ms): `workerMs` for the worker's script to run (its 'started' message), `coreMs`
   // for init() to load the WASM core; past either the encoder fails with StalledError.
+  /** @param {Partial<Callbacks>} [callbacks] @param {{ workerMs?: number, coreMs?: number }} [deadlines] */
   constructor({ onChunk, onStats, onFailure, onRejected } = {}, { workerMs = 10_000, coreMs = 30_000 } = {}) {
     const none = () => {};
     this.callbacks = { onChunk: onChunk ?? none, onStats: onStats ?? none, onFailure: onFailure ?? none,
       onRejected: onRejected ?? none };
     this.videoInFlight = 0;
+    /** @type {EncoderFailedError | StalledError | null} */
     this.failed = null;
+    /** @type {{ type: 'ready' | 'stopped', resolve: (msg: any) => void, reject: (err: Error) => void } | null} */
     this.pending = null;  // {type, resolve, reject} awaiting 'ready' or 'stopped'
     this.coreMs = coreMs;
     this.started = false;
-    ({ worker: this.worker, revoke: this.revokeBootstrap } = startWorker(WORKER_URL));
+    const { worker, revoke } = startWorker(WORKER_URL);
+    this.worker = worker;
+    this.revokeBootstrap = revoke;
     this.worker.onmessage = (event) => this.onMessage(event.data);
-    this.worker.onerror = (event) => this.fail('WorkerError', event.message || 'the worker failed to load');
+    this.worker.onerror = (event) =>
+      this.fail(new EncoderFailedError('WorkerError', event.message || 'the worker failed to load'));
     this.timer = setTimeout(() => this.stall('worker', workerMs), workerMs);
   }
 
+  /** @param {Callbacks} callbacks */
   bind({ onChunk, onStats, onFailure, onRejected }) {
     this.callbacks = { onChunk, onStats, onFailure, onRejected };
   }
 
   // `config`: the core's config (video/audio/chunkDurationMs, see wasm/recorder-driver.js).
   // Resolves with the worker's 'ready' message ({variant, maxThreads}).
+  /**
+   * @param {import('../../wasm/recorder-core.js').CoreConfig} config
+   * @param {{ variant?: import('../../wasm/worker-protocol.js').Variant, debug?: { videoDelayMs?: number } }} [options]
+   * @returns {Promise<import('../../wasm/worker-protocol.js').Ready>}
+   */
   init(config, { variant, debug } = {}) {
     if (this.failed) return Promise.reject(this.failed);
-    return this.expect('ready', () => this.worker.postMessage({ type: 'init', config, variant, debug }));
+    return this.expect('ready', () => this.post({ type: 'init', config, variant, debug }));
+  }
+
+  // Every message to the worker goes through here, so that tsc checks it against the protocol.
+  /** @param {ToWorker} msg @param {Transferable[]} [transfer] */
+  post(msg, transfer = []) {
+    this.worker.postMessage(msg, transfer);
   }
 
   // Transfers `frame` (its timestamp is the stream time in µs); the worker closes it.
+  /** @param {VideoFrame} frame */
   sendFrame(frame) {
     if (this.failed) {
       frame.close();
       return;
     }
     this.videoInFlight += 1;
-    this.worker.postMessage({ type: 'video', frame }, [frame]);
+    this.post({ type: 'video', frame }, [frame]);
   }
 
   // Packed RGBA pixels (for browsers without MediaStreamTrackProcessor).
+  /** @param {ArrayBuffer} data @param {number} width @param {number} height @param {number} timestampUs */
   sendRgba(data, width, height, timestampUs) {
     if (this.failed) return;
     this.videoInFlight += 1;
-    this.worker.postMessage({ type: 'video', format: 'RGBA', width, height, data,
+    this.post({ type: 'video', format: 'RGBA', width, height, data,
       layout: [{ offset: 0, stride: width * 4 }], timestampUs }, [data]);
   }
 
   // Interleaved float32 samples at 48 kHz; `timestampUs` is the time of the first sample.
+  /** @param {Float32Array} samples @param {number} timestampUs */
   sendAudio(samples, timestampUs) {
     if (this.failed) return;
-    this.worker.postMessage({ type: 'audio', samples, timestampUs }, [samples.buffer]);
+    this.post({ type: 'audio', samples, timestampUs }, [samples.buffer]);
   }
 
   requestKeyframe() {
-    if (!this.failed) this.worker.postMessage({ type: 'keyframe' });
+    if (!this.failed) this.post({ type: 'keyframe' });
   }
 
   // Flushes: resolves with the final stats after the last chunk was handed to onChunk.
   stop() {
     if (this.failed) return Promise.reject(this.failed);
-    return this.expect('stopped', () => this.worker.postMessage({ type: 'stop' }));
+    return this.expect('stopped', () => this.post({ type: 'stop' }));
   }
 
   terminate() {
@@ -105,6 +136,7 @@ export class Encoder {
     this.revokeBootstrap();  // a worker terminated before it ran never fired 'message' or 'error'
   }
 
+  /** @param {'ready' | 'stopped'} type @param {() => void} send @returns {Promise<any>} */
   expect(type, send) {
     return new Promise((resolve, reject) => {
       this.pending = { type, resolve, reject };
@@ -113,10 +145,12 @@ export class Encoder {
     });
   }
 
+  /** @param {import('./index.js').StalledStep} step @param {number} ms */
   stall(step, ms) {
-    this.fail(null, null, new StalledError(step, ms));
+    this.fail(new StalledError(step, ms));
   }
 
+  /** @param {FromWorker} msg */
   onMessage(msg) {
     switch (msg.type) {
       case 'started':
@@ -148,14 +182,15 @@ export class Encoder {
         if (RECOVERABLE.has(msg.code) && (msg.during === 'video' || msg.during === 'audio')) {
           this.callbacks.onRejected(msg.code, msg.message);
         } else {
-          this.fail(msg.code, `${msg.message} (during ${msg.during})`);
+          this.fail(new EncoderFailedError(msg.code, `${msg.message} (during ${msg.during})`));
         }
         return;
       default:
     }
   }
 
-  fail(code, message, error = new EncoderFailedError(code, message)) {
+  /** @param {EncoderFailedError | StalledError} error */
+  fail(error) {
     if (this.failed) return;
     clearTimeout(this.timer);
     this.failed = error;

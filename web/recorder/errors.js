@@ -7,8 +7,13 @@
 //                the others leave it 'failed'.
 // Server error codes (`serverCode`) mirror the ingest server's error table (server/errors.cc).
 
+// tests/types/recorder-api.ts checks these classes against their declarations in index.d.ts.
 export class RecorderError extends Error {
-  constructor(message, { code, fatal = true, cause, detail } = {}) {
+  /**
+   * @param {string} message
+   * @param {{ code?: import('./index.js').ErrorCode, fatal?: boolean, cause?: unknown, detail?: string }} [options]
+   */
+  constructor(message, { code = 'internal', fatal = true, cause, detail } = {}) {
     super(message, cause ? { cause } : undefined);
     this.name = new.target.name;
     this.code = code;
@@ -75,6 +80,7 @@ const ANOTHER_BROWSER = `open the interview link in ${SUPPORTED_BROWSERS}`;
 
 export class UnsupportedBrowserError extends RecorderError {
   // `what`: the missing feature(s), for the host's logs and the client event.
+  /** @param {string} what */
   constructor(what) {
     super(`This browser cannot record the interview (missing: ${what}). Please ${ANOTHER_BROWSER}.`,
       { code: 'unsupported_browser', detail: what });
@@ -85,6 +91,7 @@ export class UnsupportedBrowserError extends RecorderError {
 // `step`: worker | core | devices | audio | first_frame | first_ack. All are fatal except
 // first_ack: recording goes on and the chunks wait on this computer. Each message names a way
 // forward: try again, another browser, or the company that invited the candidate.
+/** @type {Record<import('./index.js').StalledStep, string>} */
 const STALLED = {
   worker: 'The recorder could not start in this browser (its background task did not answer).',
   core: 'The recorder could not load its video encoder (the download stalled or the browser did not run it).',
@@ -99,6 +106,7 @@ const STALLED = {
 };
 
 export class StalledError extends RecorderError {
+  /** @param {import('./index.js').StalledStep} step @param {number} ms the deadline it missed */
   constructor(step, ms) {
     const fatal = step !== 'first_ack';
     const next = fatal ? ` Please try again; if it happens again, ${ANOTHER_BROWSER}, or contact the company that invited you.`
@@ -114,10 +122,12 @@ export class ServerUnreachableError extends RecorderError {
     super('Cannot reach the server. Recording continues and is kept safely on this computer; ' +
       'it uploads by itself when the connection is back. Please do not close this page.',
     { code: 'server_unreachable', fatal: false, cause, detail: cause && String(cause.message || cause) });
+    this.transient = true;  // retried with backoff (retry.js)
   }
 }
 
 export class UploadRejectedError extends RecorderError {
+  /** @param {number} status  0: refused by this client @param {string} serverCode @param {string} serverMessage */
   constructor(status, serverCode, serverMessage) {
     super('The server refused the recording' + (status === 401 ? ' (the interview link has expired)' : '') +
       '. Please contact the company that invited you; the part recorded so far is kept on this computer.',
@@ -131,6 +141,7 @@ export class UploadRejectedError extends RecorderError {
 // can no longer be continued (`rejection`: the UploadRejectedError that says so): its stored
 // chunks are dropped, and recording goes on.
 export class UploadLostError extends RecorderError {
+  /** @param {UploadRejectedError} rejection */
   constructor(rejection) {
     super('Part of your recording from an earlier visit could not be saved: the server no longer ' +
       'accepts it (it waited too long). You can continue the interview; it is recorded as usual.',
@@ -143,6 +154,7 @@ export class UploadLostError extends RecorderError {
 // The server refused one marker or client event for good (the batch it came in was resent one by
 // one, so only this event is dropped).
 export class MarkerRejectedError extends RecorderError {
+  /** @param {string} label @param {number} status @param {string} serverCode @param {string} serverMessage */
   constructor(label, status, serverCode, serverMessage) {
     super('A note of the interview (a question marker) could not be saved. Your recording is not affected.',
       { code: 'marker_rejected', fatal: false, detail: `${label}: HTTP ${status} ${serverCode || ''}: ${serverMessage || ''}` });
@@ -179,6 +191,7 @@ export class StorageUnavailableError extends RecorderError {
 // IndexedDB stores chunks more slowly than the encoder makes them: rather than queue them in
 // memory, recording stops.
 export class StorageTooSlowError extends RecorderError {
+  /** @param {number} waiting */
   constructor(waiting) {
     super('This computer cannot save the recording fast enough (its disk is too busy or too slow), so ' +
       'recording stopped. Everything saved so far still uploads. Close other programs, then reload the page.',
@@ -187,6 +200,7 @@ export class StorageTooSlowError extends RecorderError {
 }
 
 export class EncoderBehindError extends RecorderError {
+  /** @param {number} dropped */
   constructor(dropped) {
     super('This computer is too busy to record smoothly; some video frames are being skipped. ' +
       'Close other programs and browser tabs.', { code: 'encoder_behind', fatal: false,
@@ -196,6 +210,7 @@ export class EncoderBehindError extends RecorderError {
 }
 
 export class EncoderFailedError extends RecorderError {
+  /** @param {string} code @param {string} message */
   constructor(code, message) {
     super('The recorder stopped because of an internal error. Everything saved so far still ' +
       'uploads. Please reload the page to continue.', { code: 'encoder_failed', detail: `${code}: ${message}` });
@@ -204,6 +219,7 @@ export class EncoderFailedError extends RecorderError {
 
 // A value rejected by createRecorder/start/mark: a programming error of the embedding page.
 export class InvalidUseError extends RecorderError {
+  /** @param {string} message */
   constructor(message) {
     super(message, { code: 'invalid_use' });
   }

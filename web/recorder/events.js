@@ -17,29 +17,50 @@
 //                              refuses on its own is dropped (onRejected(MarkerRejectedError))
 //   404 upload_not_found       the event names an upload the server does not know (any more): it
 //                              is sent again without upload_url (its session time still places it)
-import { MarkerRejectedError, ServerUnreachableError, UploadRejectedError } from './errors.js';
+import { InvalidUseError, MarkerRejectedError, ServerUnreachableError, UploadRejectedError } from './errors.js';
 import { isSettled } from './chunk-store.js';
-import { Retry } from './retry.js';
+import { Retry, isTransientStatus } from './retry.js';
 import { errorBody } from './tus-client.js';
 
 const BATCH = 50;
 const UNAVAILABLE_RETRY_MS = 30_000;
+// The server's limits for one event: mark() refuses more (checkedEvent). The server's copy is in
+// ParseEvents, the parser of the events route (kMaxText, kMaxDataBytes; today server/http_api.cc).
+export const MAX_LABEL_BYTES = 200;
+export const MAX_DATA_BYTES = 16 * 1024;
+
+/** @typedef {import('./chunk-store.js').ChunkStore} ChunkStore */
+/** @typedef {import('./index.js').MarkerEvent & { upload_url?: string }} WireEvent  an event as POSTed */
 
 export class EventSender {
   // onTransient(err): a failure that will be retried; onRejected(err): an event dropped
   // (MarkerRejectedError) or the token refused (UploadRejectedError, fatal).
+  /**
+   * @param {{ store: ChunkStore, sessionId: string, endpoint: string, token: string,
+   *   onTransient: (err: Error) => void, onRejected: (err: MarkerRejectedError | UploadRejectedError) => void }} options
+   */
   constructor({ store, sessionId, endpoint, token, onTransient, onRejected }) {
-    Object.assign(this, { store, sessionId, endpoint, token, onTransient, onRejected });
+    this.store = store;
+    this.sessionId = sessionId;
+    this.endpoint = endpoint;
+    this.token = token;
+    this.onTransient = onTransient;
+    this.onRejected = onRejected;
     this.retry = new Retry();
     this.pending = 0;            // events stored and not yet acknowledged
+    /** @type {number | null} */
     this.waitingSince = null;    // storedAt (ms) of the oldest of them
+    /** @type {Error | null} */
     this.lastError = null;       // the transient error being retried, null when healthy
     this.idle = false;           // true once the store held no event (the run loop checks first)
     this.unavailable = false;    // the last answer was 404/405: a server without the endpoint
+    /** @type {UploadRejectedError | null} */
     this.rejected = null;        // the token was refused: nothing more is sent
     this.closed = false;
     this.woken = false;
+    /** @type {(() => void) | null} */
     this.wakeUp = null;
+    /** @type {((drained: boolean) => void)[]} */
     this.drainWaiters = [];
     this.done = this.run();
   }
@@ -57,12 +78,14 @@ export class EventSender {
 
   // Resolves true once every stored event was acknowledged, false as soon as waiting cannot help
   // (the server has no events endpoint, or refused the token). Waits through network failures.
+  /** @returns {Promise<boolean>} */
   drained() {
     if (this.idle) return Promise.resolve(true);
     if (this.unavailable || this.rejected) return Promise.resolve(false);
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /** @param {boolean} drained */
   settle(drained) {
     this.drainWaiters.splice(0).forEach((resolve) => resolve(drained));
   }
@@ -115,12 +138,13 @@ export class EventSender {
   // Sends `records` (as `bodies`) and settles each one the server answered for. Returns true if
   // the server has no events endpoint; throws UploadRejectedError (token refused) or a transient
   // ServerUnreachableError.
+  /** @param {any[]} records  stored event records @param {WireEvent[]} bodies @returns {Promise<boolean>} */
   async send(records, bodies) {
     let res;
     try {
       res = await this.post(bodies);
     } catch (err) {
-      throw Object.assign(new ServerUnreachableError(err), { transient: true });
+      throw new ServerUnreachableError(err);
     }
     if (res.ok) {
       await this.store.deleteEvents(records.map((r) => r.id));
@@ -129,9 +153,7 @@ export class EventSender {
     const { code, message } = await errorBody(res);
     if (res.status === 401 || res.status === 403) throw new UploadRejectedError(res.status, code, message);
     if (res.status === 405 || (res.status === 404 && code !== 'upload_not_found')) return true;
-    if (res.status >= 500 || res.status === 429 || res.status === 408) {
-      throw Object.assign(new ServerUnreachableError(new Error(`HTTP ${res.status} ${code}: ${message}`)), { transient: true });
-    }
+    if (isTransientStatus(res.status)) throw new ServerUnreachableError(new Error(`HTTP ${res.status} ${code}: ${message}`));
     if (records.length > 1) {
       for (let i = 0; i < records.length; i++) {
         if (await this.send([records[i]], [bodies[i]])) return true;
@@ -157,6 +179,7 @@ export class EventSender {
 
   // The event with the upload URL of its recording; null while that upload is still to be
   // created. A recording that ended without an upload (nothing recorded) gives no URL.
+  /** @param {any} record @returns {Promise<WireEvent | null>} */
   async withUploadUrl(record) {
     const event = { ...record.event };
     if (record.recordingId) {
@@ -167,6 +190,7 @@ export class EventSender {
     return event;
   }
 
+  /** @param {WireEvent[]} events */
   post(events) {
     return fetch(this.endpoint, {
       method: 'POST',
@@ -177,6 +201,7 @@ export class EventSender {
     });
   }
 
+  /** @param {number} ms @returns {Promise<void>} */
   sleep(ms) {
     if (this.woken) {
       this.woken = false;
@@ -189,8 +214,31 @@ export class EventSender {
         this.woken = false;
         resolve();
       };
-      const timer = ms === Infinity ? null : setTimeout(done, ms);
+      const timer = ms === Infinity ? undefined : setTimeout(done, ms);
       this.wakeUp = done;
     });
   }
+}
+
+// The event's data as the server will store it (a JSON object), or InvalidUseError for what the
+// server would refuse.
+/** @param {unknown} label @param {unknown} data @param {unknown} type @returns {Record<string, unknown>} */
+export function checkedEvent(label, data, type) {
+  if (type !== 'marker' && type !== 'client_event') throw new InvalidUseError("the type must be 'marker' or 'client_event'");
+  if (typeof label !== 'string' || !label) throw new InvalidUseError('a marker needs a label');
+  if (utf8Bytes(label) > MAX_LABEL_BYTES) throw new InvalidUseError(`a marker label is at most ${MAX_LABEL_BYTES} bytes (UTF-8)`);
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InvalidUseError('marker data must be an object');
+  let json;
+  try {
+    json = JSON.stringify(data);
+  } catch (err) {
+    throw new InvalidUseError(`marker data must be JSON: ${err.message}`);
+  }
+  if (utf8Bytes(json) > MAX_DATA_BYTES) throw new InvalidUseError(`marker data is at most ${MAX_DATA_BYTES} bytes as JSON`);
+  return JSON.parse(json);
+}
+
+/** @param {string} text */
+function utf8Bytes(text) {
+  return new TextEncoder().encode(text).length;
 }

@@ -15,22 +15,37 @@ const MAX_IN_FLIGHT = 3;
 // A frame timestamp that disagrees with the clock by more than this is re-anchored.
 const MAX_SKEW_MS = 150;
 
+/**
+ * @typedef {{ encoder: import('./encoder.js').Encoder, stamp: (ms: number) => number | null, width: number,
+ *   height: number, fps?: number, path: import('./index.js').RecorderPaths['video'], onDropped: () => void,
+ *   onEnded: () => void }} SourceOptions
+ */
+
 // `options.path`: the video path capabilities.js chose ('track-processor', 'video-frame', 'canvas').
+/** @param {MediaStreamTrack} track @param {SourceOptions} options */
 export function startFrameSource(track, options) {
   return options.path === 'track-processor' ? new ProcessorSource(track, options) : new CanvasSource(track, options);
 }
 
 class ProcessorSource {
+  /** @param {MediaStreamTrack} track @param {SourceOptions} options */
   constructor(track, { encoder, stamp, width, height, onDropped, onEnded }) {
-    Object.assign(this, { encoder, stamp, width, height, onDropped, onEnded });
+    this.encoder = encoder;
+    this.stamp = stamp;
+    this.width = width;
+    this.height = height;
+    this.onDropped = onDropped;
+    this.onEnded = onEnded;
     this.stopped = false;
     this.lastUs = -1;
+    /** @type {OffscreenCanvas | null} */
     this.scaler = null;
     this.reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
     this.loop();
   }
 
   async loop() {
+    /** @type {number | null} */
     let offsetMs = null;  // session-clock ms minus the frame's own timestamp (capture clock)
     for (;;) {
       let result;
@@ -54,6 +69,7 @@ class ProcessorSource {
     if (!this.stopped) this.onEnded();
   }
 
+  /** @param {VideoFrame} frame @param {number} ms */
   push(frame, ms) {
     try {
       const us = this.stamp(ms);
@@ -63,12 +79,12 @@ class ProcessorSource {
         return;
       }
       this.lastUs = us;
-      const { width, height } = frame.visibleRect;
+      const { width, height } = /** @type {DOMRectReadOnly} */ (frame.visibleRect);  // null only once closed
       if (width === this.width && height === this.height) {
         this.encoder.sendFrame(new VideoFrame(frame, { timestamp: us }));
       } else {
         this.scaler ??= new OffscreenCanvas(this.width, this.height);
-        this.scaler.getContext('2d').drawImage(frame, 0, 0, this.width, this.height);
+        /** @type {OffscreenCanvasRenderingContext2D} */ (this.scaler.getContext('2d')).drawImage(frame, 0, 0, this.width, this.height);
         this.encoder.sendFrame(new VideoFrame(this.scaler, { timestamp: us }));
       }
     } finally {
@@ -83,8 +99,14 @@ class ProcessorSource {
 }
 
 class CanvasSource {
+  /** @param {MediaStreamTrack} track @param {SourceOptions} options */
   constructor(track, { encoder, stamp, width, height, fps, path, onDropped, onEnded }) {
-    Object.assign(this, { encoder, stamp, width, height, onDropped, onEnded });
+    this.encoder = encoder;
+    this.stamp = stamp;
+    this.width = width;
+    this.height = height;
+    this.onDropped = onDropped;
+    this.onEnded = onEnded;
     this.frames = path === 'video-frame';  // else RGBA bytes
     this.stopped = false;
     this.lastUs = -1;
@@ -95,7 +117,8 @@ class CanvasSource {
     this.video.play().catch(() => {});
     this.canvas = typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(width, height)
       : Object.assign(document.createElement('canvas'), { width, height });
-    this.context = this.canvas.getContext('2d', { willReadFrequently: true });
+    this.context = /** @type {CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D} */ (
+      this.canvas.getContext('2d', { willReadFrequently: true }));
     this.track = track;
     this.timer = setInterval(() => this.tick(), 1000 / (fps || 30));
   }

@@ -157,10 +157,12 @@ export class EncoderBehindError extends RecorderError {
   readonly dropped: number;
 }
 export class EncoderFailedError extends RecorderError {}
+/** The steps with a deadline (Deadlines). */
+export type StalledStep = 'worker' | 'core' | 'devices' | 'audio' | 'first_frame' | 'first_ack';
 /** A step missed its deadline (sent as the session's client event 'step_stalled'). Fatal except
  *  'first_ack' (the chunks wait on this computer and keep uploading). */
 export class StalledError extends RecorderError {
-  readonly step: 'worker' | 'core' | 'devices' | 'audio' | 'first_frame' | 'first_ack';
+  readonly step: StalledStep;
   readonly ms: number;
 }
 /** Named to the candidate whenever this browser cannot record. */

@@ -31,7 +31,7 @@ import {
   InvalidUseError, MarkerRejectedError, RecorderError, SessionInUseError, StalledError, UnsupportedBrowserError,
   UploadLostError,
 } from './errors.js';
-import { EventSender } from './events.js';
+import { EventSender, checkedEvent } from './events.js';
 import { Recording, newId, startEncoder } from './recording.js';
 import { TusClient } from './tus-client.js';
 import { Uploader, isGone } from './uploader.js';
@@ -48,18 +48,26 @@ const DEFAULTS = {
   plainScreenVideo: { width: 1280, height: 720, fps: 5, kbps: 1200 },
   audio: { kbps: 64 },
 };
-// The server's limits for one event (server/http_api.cc, ParseEvents): mark() refuses more.
-const MAX_LABEL_BYTES = 200;
-const MAX_DATA_BYTES = 16 * 1024;
 // How long each step may take before the candidate is told (StalledError, README "Deadlines"):
 // starting the encoder worker, loading the WASM core, opening the devices (a permission prompt
 // waits for the candidate: generous), starting the audio engine, the encoder's first frame after
 // start(), and the server's first acknowledgement of media after start() (a warning only).
+/** @type {import('./index.js').Deadlines} */
 const DEADLINES = { workerMs: 10_000, coreMs: 30_000, devicesMs: 60_000, audioMs: 5_000, firstFrameMs: 10_000,
   firstAckMs: 30_000 };
 // Sessions of this browser with nothing left to send are forgotten after this long.
 const SESSION_KEEP_MS = 30 * 24 * 3600 * 1000;
 
+// The declared API (index.d.ts) is the contract: in JSDoc, import('./index.js') names the
+// declarations (TypeScript prefers index.d.ts to index.js), so tsc checks this module against
+// them; tests/types/recorder-api.ts checks the error classes.
+/** @typedef {import('./index.js').RecorderState} RecorderState */
+
+// (The declared addEventListener overloads only narrow EventTarget's, which Recorder inherits.)
+/**
+ * @param {import('./index.js').RecorderOptions} options
+ * @returns {Omit<import('./index.js').Recorder, 'addEventListener' | 'removeEventListener'>}
+ */
 export function createRecorder(options) {
   return new Recorder(options);
 }
@@ -67,6 +75,7 @@ export function createRecorder(options) {
 // What a previous page left for this session in this browser: null if nothing, else the
 // session's time zero, how many of its recordings still wait for the server and how many of its
 // markers and client events.
+/** @param {string} sessionId @returns {ReturnType<typeof import('./index.js').findUnfinished>} */
 export async function findUnfinished(sessionId) {
   const store = await ChunkStore.open();
   try {
@@ -81,6 +90,7 @@ export async function findUnfinished(sessionId) {
 }
 
 export class Recorder extends EventTarget {
+  /** @param {import('./index.js').RecorderOptions} options */
   constructor(options) {
     super();
     const { server = location.origin, sessionId, uploadToken, tracks = {}, debug } = options ?? {};
@@ -99,18 +109,35 @@ export class Recorder extends EventTarget {
     this.debug = debug;  // tests only: {videoDelayMs} slows the encoder worker down; {deadlines} shortens them
     this.deadlines = { ...DEADLINES, ...debug?.deadlines };
     this.pathsNoted = false;
+    /** @type {RecorderState} */
     this.state = 'idle';
+    /** @type {{ camera: MediaStream | null, screen: MediaStream | null }} */
     this.streams = { camera: null, screen: null };
+    /** @type {Recording[]} */
     this.live = [];             // Recordings of the current part
+    /** @type {Set<Uploader>} */
     this.uploaders = new Set(); // the uploads this page works on, live and resumed, until they settle
     this.finished = { acked: 0, stored: 0 };  // bytes of this page's uploads that completed
+    /** @type {Error | null} */
     this.refusal = null;        // the first upload (or token) the server refused: stop() rejects with it
+    /** @type {(() => void) | null} */
     this.unlock = null;         // releases the session's Web Lock
+    /** @type {(() => void)[]} */
     this.unwatch = [];
     this.unreachable = false;   // a transient network failure is being retried
-    this.session = null;
-    this.store = null;
-    this.progressTimer = null;
+    // session, store, tus and sender are null until openStore(), which every method that uses
+    // them runs first (the types say what they are from then on).
+    /** @type {import('./chunk-store.js').SessionRecord} */
+    this.session = /** @type {any} */ (null);
+    /** @type {ChunkStore} */
+    this.store = /** @type {any} */ (null);
+    /** @type {TusClient} */
+    this.tus = /** @type {any} */ (null);
+    /** @type {EventSender} */
+    this.sender = /** @type {any} */ (null);
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.progressTimer = undefined;
+    /** @type {Map<string, ReturnType<typeof startEncoder>>} */
     this.warm = new Map();      // kind -> encoder started in prepare(), adopted by start()
   }
 
@@ -192,11 +219,20 @@ export class Recorder extends EventTarget {
   // recording time; it is sent to the server with retries. Resolves with the event once stored.
   // Throws InvalidUseError for what the server would refuse: a label of more than 200 bytes
   // (UTF-8), data that is not a JSON object or is over 16 KiB as JSON.
+  /**
+   * @param {string} label @param {Record<string, unknown>} [data] @param {{ type?: 'marker' | 'client_event' }} [options]
+   * @returns {Promise<import('./index.js').MarkerEvent>}
+   */
   async mark(label, data = {}, { type = 'marker' } = {}) {
     if (!this.session?.zeroMs) throw new InvalidUseError('mark() before start()');
     return this.storeEvent(type, label, checkedEvent(label, data, type));
   }
 
+  // Stores the event for the sender (which wakes up); `data` was checked (checkedEvent) or made here.
+  /**
+   * @param {'marker' | 'client_event'} type @param {string} label @param {Record<string, unknown>} data
+   * @returns {Promise<import('./index.js').MarkerEvent>}
+   */
   async storeEvent(type, label, data) {
     const now = nowMs();
     // Strictly increasing, so that ordering by time keeps the order the page marked in (one click
@@ -281,6 +317,7 @@ export class Recorder extends EventTarget {
 
   // Settles like `promise` (opening a device), or rejects with StalledError('devices'); a device
   // that opens after the deadline is closed at once.
+  /** @param {Promise<MediaStream>} promise @returns {Promise<MediaStream>} */
   async withinDeadline(promise) {
     const ms = this.deadlines.devicesMs;
     try {
@@ -292,6 +329,7 @@ export class Recorder extends EventTarget {
   }
 
   // A client event for HR and support (the session's events), sent like markers; never throws.
+  /** @param {string} label @param {Record<string, unknown>} data */
   note(label, data) {
     if (!this.store || !this.session) return;
     this.storeEvent('client_event', label, data).catch((err) => console.warn(`recorder: ${label} not stored: ${err.message}`));
@@ -333,13 +371,14 @@ export class Recorder extends EventTarget {
   // Holds the session's Web Lock for the life of this page (or until stop() completes): a second
   // tab of the same session would otherwise take the first one's live recordings for leftovers.
   // Browsers without Web Locks go unprotected.
+  /** @returns {Promise<void>} */
   lockSession() {
     if (!navigator.locks) return Promise.resolve();
     return new Promise((resolve, reject) => {
       navigator.locks.request(`interview-recorder:${this.sessionId}`, { ifAvailable: true }, (lock) => {
         if (!lock) return reject(new SessionInUseError());
         resolve();
-        return new Promise((release) => { this.unlock = release; });
+        return /** @type {Promise<void>} */ (new Promise((release) => { this.unlock = release; }));
       }).catch(reject);
     });
   }
@@ -347,6 +386,7 @@ export class Recorder extends EventTarget {
   // Follows an upload until it settles, then forgets it (its bytes stay counted in progress()).
   // A resumed upload (`resumed`: its record) the server no longer has cannot ever be completed:
   // its chunks are dropped with a warning, and the interview goes on.
+  /** @param {Uploader} uploader @param {{ id: string } | null} [resumed] */
   track(uploader, resumed = null) {
     this.uploaders.add(uploader);
     uploader.done.then(() => {
@@ -377,8 +417,11 @@ export class Recorder extends EventTarget {
   }
 
   // The recordings a start() makes: [kind, stream, video options].
+  // REQUIRES: the devices are open (prepare()).
+  /** @returns {['camera' | 'screen' | 'audio', MediaStream, import('./index.js').VideoOptions][]} */
   wanted() {
-    const wanted = [[this.tracks.camera ? 'camera' : 'audio', this.streams.camera, this.video]];
+    /** @type {['camera' | 'screen' | 'audio', MediaStream, import('./index.js').VideoOptions][]} */
+    const wanted = [[this.tracks.camera ? 'camera' : 'audio', /** @type {MediaStream} */ (this.streams.camera), this.video]];
     if (this.streams.screen) wanted.push(['screen', this.streams.screen, this.screenVideo]);
     return wanted;
   }
@@ -422,7 +465,8 @@ export class Recorder extends EventTarget {
     this.setState('stopping');
     await this.endPart();
     this.releaseDevices();
-    if (this.state === 'stopping') this.setState('interrupted');
+    // (The awaits may have changed the state since the check above, which tsc cannot know.)
+    if (/** @type {RecorderState} */ (this.state) === 'stopping') this.setState('interrupted');
   }
 
   async fail(err) {
@@ -464,24 +508,4 @@ export class Recorder extends EventTarget {
     this.state = state;
     this.dispatchEvent(new CustomEvent('state', { detail: { state, previous } }));
   }
-}
-
-// The event's data as the server will store it (a JSON object), or InvalidUseError.
-function checkedEvent(label, data, type) {
-  if (type !== 'marker' && type !== 'client_event') throw new InvalidUseError("the type must be 'marker' or 'client_event'");
-  if (typeof label !== 'string' || !label) throw new InvalidUseError('a marker needs a label');
-  if (utf8Bytes(label) > MAX_LABEL_BYTES) throw new InvalidUseError(`a marker label is at most ${MAX_LABEL_BYTES} bytes (UTF-8)`);
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InvalidUseError('marker data must be an object');
-  let json;
-  try {
-    json = JSON.stringify(data);
-  } catch (err) {
-    throw new InvalidUseError(`marker data must be JSON: ${err.message}`);
-  }
-  if (utf8Bytes(json) > MAX_DATA_BYTES) throw new InvalidUseError(`marker data is at most ${MAX_DATA_BYTES} bytes as JSON`);
-  return JSON.parse(json);
-}
-
-function utf8Bytes(text) {
-  return new TextEncoder().encode(text).length;
 }

@@ -25,13 +25,37 @@ const WARM_UP_SECONDS = 3;
 // StorageTooSlowError instead of holding ever more media in memory.
 const MAX_WAITING_WRITES = 4;
 
+/**
+ * @typedef {{ onProgress: () => void, onStats: (kind: string, stats: object) => void, onWarning: (err: Error) => void,
+ *   onFailure: (err: Error) => void, onTransient: (err: Error) => void }} Hooks
+ * @typedef {{ store: import('./chunk-store.js').ChunkStore, tus: import('./tus-client.js').TusClient,
+ *   session: { sessionId: string, zeroMs: number | null }, kind: 'camera' | 'screen' | 'audio', part: number,
+ *   continuationOf: string | null, stream: MediaStream, video: import('./index.js').VideoOptions,
+ *   audio: { kbps?: number }, debug?: { videoDelayMs?: number }, hooks: Hooks,
+ *   paths: import('./index.js').RecorderPaths, deadlines: import('./index.js').Deadlines }} RecordingOptions
+ */
+
 export class Recording {
   // `hooks`: onProgress(), onStats(kind, stats), onWarning(err), onFailure(err), onTransient(err).
   // `paths`: capabilities.js choosePaths(); `deadlines`: the recorder's DEADLINES (ms).
+  /** @param {RecordingOptions} options */
   constructor({ store, tus, session, kind, part, continuationOf, stream, video, audio, debug, hooks, paths, deadlines }) {
-    Object.assign(this, { store, tus, session, kind, part, continuationOf, stream, video, audio, debug, hooks, paths, deadlines });
+    this.store = store;
+    this.tus = tus;
+    this.session = session;
+    this.kind = kind;
+    this.part = part;
+    this.continuationOf = continuationOf;
+    this.stream = stream;
+    this.video = video;
+    this.audio = audio;
+    this.debug = debug;
+    this.hooks = hooks;
+    this.paths = paths;
+    this.deadlines = deadlines;
     this.id = newId();
     this.storedBytes = 0;
+    /** @type {number | null} */
     this.startMs = null;
     this.startAtMs = Infinity;
     this.sources = [];
@@ -55,6 +79,7 @@ export class Recording {
       storedBytes: 0, zeroMs: null, startMs: null, endMs: null,
       createdAt: Date.now(),
     });
+    /** @type {Uploader} set here, before anything else uses it */
     this.uploader = new Uploader({
       store: this.store, tus: this.tus, recordingId: this.id,
       onProgress: this.hooks.onProgress, onTransient: this.hooks.onTransient,
@@ -65,6 +90,7 @@ export class Recording {
   // Starts the encoder worker, or adopts `warm` (an encoder the recorder started ahead of time
   // for the same stream, see startEncoder) if it came up with the same configuration.
   // REQUIRES: create().
+  /** @param {ReturnType<typeof startEncoder> | null} [warm] */
   async open(warm = null) {
     const { config, frameSize } = encoderConfig(this.kind, this.stream, this.video, this.audio);
     this.frameSize = frameSize;
@@ -130,6 +156,7 @@ export class Recording {
     return toStreamUs(ms, this.session.zeroMs);
   }
 
+  /** @param {import('../../wasm/recorder-core.js').ChunkInfo} info @param {ArrayBuffer} data */
   onChunk(info, data) {
     if (this.failure) return;  // after a failed or refused write the stream has a gap: store no more
     if (this.waitingWrites >= MAX_WAITING_WRITES) {
@@ -137,7 +164,8 @@ export class Recording {
       return;
     }
     this.waitingWrites += 1;
-    const endMs = info.isHeader ? null : this.startMs + info.lastTimestampUs / 1000;
+    // A Cluster comes after the first stamped media, which set startMs.
+    const endMs = info.isHeader ? null : /** @type {number} */ (this.startMs) + info.lastTimestampUs / 1000;
     this.writes = this.writes.then(async () => {
       if (this.failure) return;
       try {
@@ -225,6 +253,11 @@ function encoderKey(config, debug) {
 // Starts an encoder for a stream ahead of its recording (loading and compiling the WASM core and
 // starting its threads take a second or more): Recording.open(warm) adopts it. Nothing is encoded
 // until then; terminate the encoder if it is not used.
+/**
+ * @param {RecordingOptions['kind']} kind @param {MediaStream} stream @param {RecordingOptions['video']} video
+ * @param {RecordingOptions['audio']} audio @param {RecordingOptions['debug']} debug
+ * @param {RecordingOptions['paths']} paths @param {RecordingOptions['deadlines']} deadlines
+ */
 export function startEncoder(kind, stream, video, audio, debug, paths, deadlines) {
   const { config } = encoderConfig(kind, stream, video, audio);
   const encoder = new Encoder({}, deadlines);

@@ -18,6 +18,7 @@ export class Retry {
   // Resolves after the next backoff delay, early on an 'online' event or on `signal` abort.
   // Delay: half of min(max, base * 2^attempt) plus a random share of the other half, so many
   // clients that lost the network together do not come back in lock-step.
+  /** @param {AbortSignal} [signal] @returns {Promise<void>} */
   wait(signal) {
     const ceiling = Math.min(this.maxMs, this.baseMs * 2 ** this.attempt);
     this.attempt += 1;
@@ -37,6 +38,15 @@ export class Retry {
 }
 
 // True for errors worth retrying: no network, timeouts, server faults.
+/** @param {any} err */
 export function isTransient(err) {
   return err?.transient === true;
+}
+
+// The HTTP statuses after which the same request may succeed later: a server fault (5xx), a
+// timeout (408), too many requests (429), and tus's 460 checksum mismatch (the body was damaged on
+// the way). The one list for the tus client and the event sender.
+/** @param {number} status */
+export function isTransientStatus(status) {
+  return status >= 500 || status === 408 || status === 429 || status === 460;
 }

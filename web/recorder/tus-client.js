@@ -9,11 +9,13 @@
 //                           locked by a request still in flight); HEAD and resync
 //   UploadRejectedError     any other 4xx: retrying the same request cannot help
 import { ServerUnreachableError, UploadRejectedError } from './errors.js';
+import { isTransientStatus } from './retry.js';
 
 const TUS_VERSION = '1.0.0';
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export class OffsetConflict extends Error {
+  /** @param {string} serverCode */
   constructor(serverCode) {
     super(`tus offset conflict (${serverCode})`);
     this.name = 'OffsetConflict';
@@ -24,12 +26,14 @@ export class OffsetConflict extends Error {
 export class TusClient {
   // `endpoint`: absolute URL of the tus collection (e.g. https://host/files/); `token`: the
   // session's upload token, sent as a Bearer token.
+  /** @param {{ endpoint: string, token: string }} options */
   constructor({ endpoint, token }) {
     this.endpoint = endpoint;
     this.token = token;
   }
 
   // Creates an upload of deferred length; returns its absolute URL.
+  /** @param {Record<string, unknown>} metadata @returns {Promise<string>} */
   async create(metadata) {
     const res = await this.request(this.endpoint, 'POST', {
       'Upload-Defer-Length': '1',
@@ -41,6 +45,7 @@ export class TusClient {
   }
 
   // The server's view of an upload: {offset, length (null while deferred)}.
+  /** @param {string} url @returns {Promise<{ offset: number, length: number | null }>} */
   async head(url) {
     const res = await this.request(url, 'HEAD', {});
     const length = res.headers.get('Upload-Length');
@@ -50,7 +55,13 @@ export class TusClient {
   // Appends `body` (ArrayBuffer or view) at `offset`; with `finalLength` the upload's length is
   // declared in the same request, which completes it when offset + body = finalLength.
   // Returns the server's new offset.
+  /**
+   * @param {string} url @param {number} offset @param {BufferSource} body
+   * @param {{ finalLength?: number }} [options]
+   * @returns {Promise<number>}
+   */
   async patch(url, offset, body, { finalLength } = {}) {
+    /** @type {Record<string, string>} */
     const headers = {
       'Content-Type': 'application/offset+octet-stream',
       'Upload-Offset': String(offset),
@@ -62,6 +73,11 @@ export class TusClient {
     return Number(res.headers.get('Upload-Offset'));
   }
 
+  /**
+   * @param {string} url @param {'POST' | 'HEAD' | 'PATCH'} method @param {Record<string, string>} headers
+   * @param {BufferSource} [body]
+   * @returns {Promise<Response>}
+   */
   async request(url, method, headers, body) {
     let res;
     try {
@@ -73,24 +89,18 @@ export class TusClient {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (err) {
-      throw transient(new ServerUnreachableError(err));
+      throw new ServerUnreachableError(err);
     }
     if (res.ok) return res;
     const { code, message } = await errorBody(res);
     if (res.status === 409) throw new OffsetConflict(code);
-    if (res.status >= 500 || res.status === 429 || res.status === 408 || res.status === 460) {
-      throw transient(new ServerUnreachableError(new Error(`HTTP ${res.status} ${code}: ${message}`)));
-    }
+    if (isTransientStatus(res.status)) throw new ServerUnreachableError(new Error(`HTTP ${res.status} ${code}: ${message}`));
     throw new UploadRejectedError(res.status, code, message);
   }
 }
 
-function transient(err) {
-  err.transient = true;
-  return err;
-}
-
 // The server answers errors as {"error": code, "message": text}; HEAD responses have no body.
+/** @param {Response} res @returns {Promise<{ code: string, message: string }>} */
 export async function errorBody(res) {
   try {
     const json = await res.json();
@@ -101,6 +111,7 @@ export async function errorBody(res) {
 }
 
 // Upload-Metadata: "key base64(utf8 value)" pairs; null/undefined values are left out.
+/** @param {Record<string, unknown>} metadata */
 export function encodeMetadata(metadata) {
   return Object.entries(metadata)
     .filter(([, v]) => v !== undefined && v !== null)
@@ -108,6 +119,7 @@ export function encodeMetadata(metadata) {
     .join(',');
 }
 
+/** @param {Uint8Array} bytes */
 function base64(bytes) {
   let text = '';
   for (const b of bytes) text += String.fromCharCode(b);
@@ -115,6 +127,7 @@ function base64(bytes) {
 }
 
 // WebCrypto exists only in secure contexts (https, localhost); elsewhere no checksum is sent.
+/** @param {BufferSource} body */
 async function sha1Base64(body) {
   if (!self.crypto?.subtle) return null;
   return base64(new Uint8Array(await crypto.subtle.digest('SHA-1', body)));

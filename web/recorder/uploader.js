@@ -19,6 +19,10 @@ import { OffsetConflict } from './tus-client.js';
 export class Uploader {
   // onProgress(): after every acknowledgement or change of health; onTransient(err): a failure
   // that will be retried.
+  /**
+   * @param {{ store: import('./chunk-store.js').ChunkStore, tus: import('./tus-client.js').TusClient,
+   *   recordingId: string, onProgress: () => void, onTransient: (err: Error) => void }} options
+   */
   constructor({ store, tus, recordingId, onProgress, onTransient }) {
     this.store = store;
     this.tus = tus;
@@ -27,9 +31,13 @@ export class Uploader {
     this.onTransient = onTransient;
     this.retry = new Retry();
     this.ackedBytes = 0;
+    this.storedBytes = 0;      // the recording's bytes stored so far: kept up to date by the owner
+    /** @type {number | null} */
     this.waitingSince = null;  // storedAt (ms) of the oldest chunk not yet acknowledged
+    /** @type {Error | null} */
     this.lastError = null;     // the transient error being retried, null when healthy
     this.woken = false;
+    /** @type {(() => void) | null} */
     this.wakeUp = null;
     this.closed = false;
     this.finishing = false;
@@ -58,6 +66,7 @@ export class Uploader {
   }
 
   async run() {
+    /** @type {number | null} */
     let serverOffset = null;
     for (;;) {
       if (this.closed) return null;
@@ -154,6 +163,7 @@ export class Uploader {
     this.onProgress();
   }
 
+  /** @returns {Promise<void>} */
   sleep() {
     if (this.woken) {
       this.woken = false;

@@ -1,0 +1,54 @@
+// The messages between a page (web/recorder/encoder.js) and the encoder worker
+// (wasm/recorder-worker.js). Both sides are type-checked against these types
+// (tests/static-checks.sh): a message one side sends and the other does not expect, or a field of
+// the wrong type, fails the check.
+
+import type { ChunkInfo, CoreConfig, CoreStats, PlaneLayout } from './recorder-core.js';
+
+export type Variant = 'simd' | 'plain';
+
+/** Page -> worker. Handled strictly in order. */
+export type ToWorker =
+  | {
+      type: 'init';
+      config: CoreConfig;
+      /** Default: simd when the page is cross-origin isolated and the browser validates SIMD128. */
+      variant?: Variant;
+      /** Tests only: wait this long before each video frame (a device too slow to encode). */
+      debug?: { videoDelayMs?: number };
+    }
+  /** A VideoFrame, transferred; the worker closes it. */
+  | { type: 'video'; frame: VideoFrame }
+  /** Raw planes (I420 packed unless `format`/`layout` say otherwise). */
+  | {
+      type: 'video';
+      frame?: undefined;
+      format?: 'I420' | 'NV12' | 'RGBA' | 'RGBX' | 'BGRA' | 'BGRX';
+      width: number;
+      height: number;
+      data: ArrayBuffer | Uint8Array;
+      layout?: PlaneLayout[];
+      timestampUs: number;
+    }
+  /** Interleaved float32 samples; `timestampUs` is the time of the first. */
+  | { type: 'audio'; samples: Float32Array; timestampUs: number }
+  | { type: 'keyframe' }
+  | { type: 'stop' };
+
+/** The answer to 'init': the core is loaded. */
+export type Ready = { type: 'ready'; variant: Variant; maxThreads: number };
+
+/** Worker -> page. */
+export type FromWorker =
+  /** First, as soon as the worker's script runs (ends the page's deadline for starting the worker). */
+  | { type: 'started' }
+  | Ready
+  /** `data` is transferred. */
+  | { type: 'chunk'; info: ChunkInfo; data: ArrayBuffer }
+  /** After every 'video' message, handled or failed: lets the page bound the frames in flight. */
+  | { type: 'videoDone' }
+  /** After every chunk. */
+  | { type: 'stats'; stats: CoreStats | null }
+  /** The message that failed is named in `during`. */
+  | { type: 'error'; code: string; message: string; during: ToWorker['type'] | undefined }
+  | { type: 'stopped'; stats: CoreStats };

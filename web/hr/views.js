@@ -1,0 +1,145 @@
+// What the HR page shows, made from the API's data: the session list, one session (facts,
+// recordings, markers), the audit log and the delete confirmation. No fetching and no page state
+// here: hr.js calls these with what it loaded.
+import { formatBytes } from '../format.js';
+import { downloadUrl } from './api.js';
+import { $, el, formatDate, formatDetail, formatTime, statusBadge } from './dom.js';
+
+/** @typedef {import('./api.js').SessionSummary} SessionSummary */
+/** @typedef {import('./api.js').SessionDetail} SessionDetail */
+/** @typedef {import('./api.js').AuditEntry} AuditEntry */
+
+/** Shows one of the page's sections (data-view: login, list, detail, audit). @param {string} name */
+export function showView(name) {
+  for (const section of document.querySelectorAll('main > section')) {
+    if (section instanceof HTMLElement) section.hidden = section.dataset.view !== name;
+  }
+}
+
+/**
+ * The list: one row per loaded session, the count, "Show more" while some are not loaded, and
+ * the jobs seen so far as suggestions for the job filter.
+ * @param {SessionSummary[]} sessions
+ * @param {number} total  sessions matching the filters, loaded or not
+ */
+export function renderSessions(sessions, total) {
+  const rows = sessions.map((s) => el('tr', {},
+    el('td', {}, el('a', { href: `#session/${encodeURIComponent(s.session_id)}`, dataset: { sessionId: s.session_id } },
+      s.candidate_name || '(no name)'), s.candidate_email ? el('div', { className: 'small' }, s.candidate_email) : null),
+    el('td', {}, s.job || '–'),
+    el('td', {}, formatDate(s.created_at)),
+    el('td', {}, statusBadge(s.status)),
+    el('td', { className: 'num' }, formatTime(s.duration_ms)),
+    el('td', { className: 'num' }, formatBytes(s.bytes))));
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 6, className: 'empty' }, 'No sessions match.')));
+  $('#sessions').replaceChildren(...rows);
+  const shown = sessions.length;
+  $('#total').textContent = `${total} session${total === 1 ? '' : 's'}` + (shown < total ? `, showing ${shown}` : '');
+  $('#more').hidden = shown >= total;
+  const datalist = /** @type {HTMLDataListElement} */ ($('#jobs'));
+  const jobs = new Set([...datalist.options].map((o) => o.value));
+  for (const s of sessions) {
+    if (s.job && !jobs.has(s.job)) {
+      jobs.add(s.job);
+      datalist.append(el('option', { value: s.job }));
+    }
+  }
+}
+
+/**
+ * One session: its facts, recordings and markers. A marker's button calls `seek` with its time
+ * in seconds on the session clock (null: nothing to play, the buttons are disabled).
+ * @param {SessionDetail} session
+ * @param {{ admin: boolean, seek: ((sessionS: number) => void) | null }} options
+ */
+export function renderSession(session, { admin, seek }) {
+  document.title = `${session.candidate_name} – Interview recordings`;
+  $('#detail-title').textContent = session.candidate_name || '(no name)';
+  /** @type {[string, string | HTMLElement][]} */
+  const facts = [['E-mail', session.candidate_email || '–'], ['Job', session.job || '–'],
+    ['Date', formatDate(session.created_at)], ['Status', statusBadge(session.status)],
+    ['Duration', formatTime(session.duration_ms)], ['Size', formatBytes(session.bytes)], ['Session', session.session_id]];
+  $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  renderRecordings(session);
+  renderTimeline(session, seek);
+  $('#admin-actions').hidden = !admin;
+  showDeleteButtons();
+}
+
+// The first ready recording of each kind plays; every ready one has its own download.
+/** @param {SessionDetail} session */
+function renderRecordings(session) {
+  /** @type {Record<string, number>} */
+  const seen = {};
+  const rows = session.recordings.map((r) => {
+    seen[r.kind] = (seen[r.kind] ?? 0) + 1;
+    const id = `download-${r.kind}${seen[r.kind] > 1 ? `-${seen[r.kind]}` : ''}`;
+    const notes = [r.failure_reason, r.incomplete ? 'Incomplete: part of the recording never arrived.' : null]
+      .filter(Boolean).join(' ');
+    const file = r.status === 'ready' ? el('a', { id, href: downloadUrl(r.id), download: '' }, `Download ${r.kind}`) : '–';
+    return el('tr', { dataset: { recordingId: r.id, kind: r.kind } },
+      el('td', {}, r.kind[0].toUpperCase() + r.kind.slice(1)), el('td', {}, statusBadge(r.status)),
+      el('td', { className: 'num' }, formatTime(r.duration_ms)), el('td', { className: 'num' }, formatBytes(r.bytes)),
+      el('td', { className: notes && r.status === 'failed' ? 'error' : null }, notes || '–'), el('td', {}, file));
+  });
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 6, className: 'empty' }, 'No recordings.')));
+  $('#recordings').replaceChildren(...rows);
+}
+
+/**
+ * Markers as buttons along a bar, placed by time.
+ * @param {SessionDetail} session
+ * @param {((sessionS: number) => void) | null} seek
+ */
+function renderTimeline(session, seek) {
+  const markers = session.markers ?? [];
+  const known = session.recordings.reduce((m, r) => Math.max(m, r.duration_ms ?? 0), session.duration_ms ?? 0);
+  const span = Math.max(known, ...markers.map((m) => m.recording_time_ms + 1000), 1000);
+  const buttons = markers.map((m, i) => el('button', {
+    type: 'button',
+    className: `marker ${m.type === 'client_event' ? 'client-event' : ''} ${i % 2 ? 'low' : ''}`,
+    dataset: { markerIndex: i, timeMs: m.recording_time_ms },
+    style: { left: `${(100 * m.recording_time_ms) / span}%` },
+    title: m.type === 'client_event' ? `Event: ${m.label}` : m.label,
+    'aria-label': `${m.label} at ${formatTime(m.recording_time_ms)}: play from here`,
+    disabled: !seek,
+    onclick: () => seek?.(m.recording_time_ms / 1000),
+  }, `${m.label} · ${formatTime(m.recording_time_ms)}`));
+  $('#timeline').replaceChildren(el('div', { className: 'bar', 'aria-hidden': 'true' }), ...buttons);
+  $('#timeline').hidden = !markers.length;
+  $('#no-markers').hidden = markers.length > 0;
+}
+
+/**
+ * Asks before deleting: `what` is 'session' (this one) or 'candidate' (all their sessions and
+ * their record).
+ * @param {'session' | 'candidate'} what
+ * @param {SessionDetail} session
+ */
+export function askDelete(what, session) {
+  const name = session.candidate_name || 'this candidate';
+  $('#delete-question').textContent = what === 'candidate'
+    ? `Delete all data of ${name} permanently: every session, recording and marker, and their name and e-mail? This cannot be undone.`
+    : 'Delete all recordings and markers of this session permanently? This cannot be undone.';
+  $('#delete-session').hidden = true;
+  $('#delete-candidate').hidden = true;
+  $('#delete-confirm-box').hidden = false;
+  $('#delete-cancel').focus();
+}
+
+export function showDeleteButtons() {
+  $('#delete-confirm-box').hidden = true;
+  $('#delete-session').hidden = false;
+  $('#delete-candidate').hidden = false;
+}
+
+/** @param {AuditEntry[]} entries */
+export function renderAudit(entries) {
+  document.title = 'Audit log – Interview recordings';
+  const rows = entries.map((e) => el('tr', { dataset: { action: e.action } },
+    el('td', {}, formatDate(e.at)), el('td', {}, e.actor ?? '–'), el('td', {}, e.action),
+    el('td', {}, e.target ?? '–'),
+    el('td', {}, formatDetail(e.detail))));
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 5, className: 'empty' }, 'No entries.')));
+  $('#audit-entries').replaceChildren(...rows);
+}
