@@ -2,7 +2,9 @@
 # Runs every test: sets up the machine, builds what is missing, then runs
 #   1. the C++ tests (ctest) of the native build,
 #   2. the same C++ tests built with AddressSanitizer + UndefinedBehaviorSanitizer,
-#   3. the JS, WASM and browser tests (node --test tests/js).
+#   3. the libFuzzer targets (tests/fuzz.sh: clang, a fixed number of inputs, memory and time
+#      limits), one test per target,
+#   4. the JS, WASM and browser tests (node --test tests/js).
 # Ends with one line "tests: N passed, N failed, N skipped" and exits non-zero when anything failed.
 # RECORDER_SKIP_ASAN=1 leaves out step 2 (for a quick local loop; CI never sets it).
 set -uo pipefail
@@ -42,6 +44,19 @@ run_ctest() {
   total_skipped=$((total_skipped + skipped))
 }
 
+# tests/fuzz.sh prints "fuzz <target>: passed (...)" or "fuzz <target>: failed (...)" per target.
+run_fuzz() {
+  local log=$logs/fuzz.log
+  echo "== fuzzers"
+  tests/fuzz.sh 2>&1 | tee "$log"
+  local passed failed
+  passed=$(grep -cE '^fuzz [^ ]+: passed' "$log")
+  failed=$(grep -cE '^fuzz [^ ]+: failed' "$log")
+  ((passed + failed == 0)) && failed=1
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
+}
+
 # node's TAP reporter closes with "# pass N", "# fail N", "# skipped N" and "# todo N".
 run_node_tests() {
   local log=$logs/node.log
@@ -65,6 +80,7 @@ run_node_tests() {
 run_ctest native build/native
 [[ ${RECORDER_SKIP_ASAN:-0} == 1 ]] ||
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan build/asan
+run_fuzz
 run_node_tests
 
 echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
