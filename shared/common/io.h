@@ -64,6 +64,8 @@ class MemoryWriter : public SeekableWriter {
 Result<std::unique_ptr<RandomAccessReader>> OpenFileReader(const std::string& path);
 
 // A file written through a buffer (a muxer writes element by element, a few bytes at a time).
+// Each megabyte written out starts going to the disk at once (sync_file_range), so that Sync waits
+// for the tail only.
 class FileWriter : public SeekableWriter {
  public:
   // Creates or truncates `path` with owner-only permissions.

@@ -1,7 +1,6 @@
 #include "webm/ebml_writer.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 #include <string>
 
@@ -130,7 +129,12 @@ void EbmlWriter::Int(uint32_t id, int64_t value) {
   Put(b, static_cast<size_t>(n));
 }
 
-uint64_t EbmlWriter::Double(uint32_t id, double value) { return Uint64(id, std::bit_cast<uint64_t>(value)); }
+uint64_t EbmlWriter::Double(uint32_t id, double value) {
+  uint64_t bits = 0;  // std::bit_cast is missing from emscripten 3.1.6's libc++
+  static_assert(sizeof bits == sizeof value);
+  std::memcpy(&bits, &value, sizeof bits);
+  return Uint64(id, bits);
+}
 
 uint64_t EbmlWriter::Uint64(uint32_t id, uint64_t value) {
   uint8_t b[8];

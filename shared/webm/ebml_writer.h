@@ -1,5 +1,5 @@
-// Writes EBML elements to a SeekableWriter through one fixed-size buffer, so that the many small
-// element headers of a WebM file cost one write per megabyte, and fills in sizes afterwards.
+// Writes EBML elements to a SeekableWriter through one buffer (growing to 1 MiB), so that the many
+// small element headers of a WebM file cost one write per megabyte, and fills in sizes afterwards.
 //
 // Errors are sticky: after the first failed write every call is a no-op and status() returns that
 // error, so a caller checks status() once per frame instead of after every element.
@@ -73,7 +73,6 @@ class EbmlWriter {
 
   SeekableWriter& out_;
   std::vector<uint8_t> buffer_;  // bytes for [buffer_start_, position()), then room
-
   size_t used_ = 0;
   uint64_t buffer_start_ = 0;
   Status status_;

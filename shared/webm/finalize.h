@@ -25,7 +25,7 @@ namespace recorder::webm {
 
 // What Finalize accepts. Each is far beyond what a camera, a microphone or a screen produces.
 // Bytes before the first Cluster (EBML header, Info, Tracks, Tags...): a recording has about 1 KB
-// (Vorbis, with its codebooks, up to 10 KB). Bounds what libwebm's header parser allocates.
+// (a few KB with Vorbis codebooks). Bounds what libwebm's header parser allocates.
 inline constexpr uint64_t kMaxHeaderBytes = 64 << 10;
 // Tracks declared in Tracks, of any type.
 inline constexpr uint64_t kMaxTracks = 16;
@@ -36,7 +36,7 @@ inline constexpr uint64_t kMaxFramesPerSecond = 1000;
 inline constexpr uint64_t kMaxFrameBytes = 16 << 20;
 // Cue points: on keyframes of the cue track, at least kMinCueSpacingMs of media apart, and further
 // apart when that track spans more than kMaxCuePoints such spacings (2.3 hours): a 10-hour
-// recording gets a cue at most every 4.4 s.
+// recording gets cues about 4.4 s apart.
 inline constexpr uint64_t kMaxCuePoints = 8192;
 inline constexpr int64_t kMinCueSpacingMs = 1000;
 
