@@ -589,6 +589,38 @@ TEST(HostileInputTest, HeadersLargerThanTheLimitAreCorrupt) {
   EXPECT_EQ(info.status().message(), "no Cluster within the first 64 KiB: headers that large are not a recording's (about 1 KB)");
 }
 
+// A disk that fills up after `room` bytes.
+class FullDisk : public MemoryWriter {
+ public:
+  explicit FullDisk(uint64_t room) : room_(room) {}
+  Status Write(const void* data, size_t n) override {
+    if (Position() + n > room_) return ResourceExhausted("write: No space left on device");
+    return MemoryWriter::Write(data, n);
+  }
+
+ private:
+  uint64_t room_;
+};
+
+// The writer's first error comes back as it was (the server retries ResourceExhausted later),
+// whether it hits a header, a frame or the Cues.
+TEST(WriteFailureTest, TheWritersErrorIsReturned) {
+  const std::string live = LiveVp9Opus();
+  auto reader = OpenFileReader(live);
+  ASSERT_TRUE(reader.ok());
+  MemoryWriter whole;
+  Result<FinalizeInfo> info = Finalize(**reader, whole);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  for (uint64_t room : {uint64_t{0}, uint64_t{100}, info->output_bytes / 2, info->output_bytes - 1}) {
+    SCOPED_TRACE(room);
+    FullDisk disk(room);
+    EXPECT_EQ(Finalize(**reader, disk).status().ToString(), "ResourceExhausted: write: No space left on device");
+  }
+  MemoryWriter again;
+  ASSERT_TRUE(Finalize(**reader, again).ok());
+  EXPECT_EQ(again.bytes(), whole.bytes()) << "the output depends on the input only";
+}
+
 // --- Cues: bounded by the duration, and players still seek well.
 
 // A keyframe every 100 ms (as a screen recorder asked for keyframes often might write): one cue a
