@@ -36,10 +36,11 @@ for spec in "${targets[@]}"; do
   wanted "$name" && names+=("$name")
 done
 
+mkdir -p "$build"
 if [[ ! -f $build/build.ninja ]]; then
   cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-    -DCMAKE_CXX_COMPILER=clang++ -DRECORDER_BENCH=OFF >"$build.configure.log" 2>&1 ||
-    { for n in "${names[@]}"; do echo "fuzz $n: failed (configure, see $build.configure.log)"; done; exit 1; }
+    -DCMAKE_CXX_COMPILER=clang++ -DRECORDER_BENCH=OFF >"$build/configure.log" 2>&1 ||
+    { for n in "${names[@]}"; do echo "fuzz $n: failed (configure, see $build/configure.log)"; done; exit 1; }
 fi
 if ! ninja -C "$build" -j"${RECORDER_JOBS:-$(nproc)}" "${names[@]}" >"$build/build.log" 2>&1; then
   tail -n 30 "$build/build.log" >&2
