@@ -24,10 +24,8 @@ using internal::WindowedSource;
 
 constexpr int64_t kNsPerSecond = 1'000'000'000;
 constexpr int64_t kNsPerMs = 1'000'000;
-// A Cluster ends after 5 s of media (as ffmpeg's and mkvmerge's do) or after this many blocks, so
-// that a reader which loads one whole Cluster at a time (libwebm's, Verify) needs bounded memory.
+// A Cluster ends after 5 s of media (as ffmpeg's and mkvmerge's do) or after kMaxClusterBlocks.
 constexpr int64_t kMaxClusterNs = 5 * kNsPerSecond;
-constexpr uint64_t kMaxClusterBlocks = 1024;
 // A block's timecode is an int16 relative to its Cluster's.
 constexpr int64_t kMaxRelativeTimecode = 32767;
 constexpr char kMuxingApp[] = "interview-recorder finalize";

@@ -39,6 +39,9 @@ inline constexpr uint64_t kMaxFrameBytes = 16 << 20;
 // recording gets cues about 4.4 s apart.
 inline constexpr uint64_t kMaxCuePoints = 8192;
 inline constexpr int64_t kMinCueSpacingMs = 1000;
+// Blocks in one Cluster of the output, so that a reader which loads a whole Cluster at a time
+// (libwebm's, and so Verify) needs bounded memory. Verify rejects a Cluster with more.
+inline constexpr uint64_t kMaxClusterBlocks = 1024;
 
 enum class TrackKind { kVideo, kAudio };
 
@@ -105,7 +108,8 @@ Result<FinalizeInfo> Finalize(const std::string& live_path, const std::string& s
 // (within 1 ms of expected.duration_ms); the SeekHead leads to Cues with expected.cue_points cue
 // points, each at the start of a Cluster and on a keyframe of its track when that is video; it
 // has the same tracks with the same codecs and frame counts; timestamps are non-decreasing per
-// track. Corrupt if not. Streams one Cluster at a time: memory bounded like Finalize's.
+// track; no Cluster has more than kMaxClusterBlocks blocks. Corrupt if not. Streams one Cluster at
+// a time: memory bounded like Finalize's.
 Status Verify(RandomAccessReader& finalized, const FinalizeInfo& expected);
 Status Verify(const std::string& path, const FinalizeInfo& expected);
 

@@ -141,7 +141,13 @@ Status VerifyImpl(RandomAccessReader& finalized, const FinalizeInfo& expected) {
     if (!cluster) return ResourceExhausted("out of memory verifying a recording");
     const mkvparser::BlockEntry* e = nullptr;
     if (cluster->GetFirst(e) < 0) return Corrupt("bad Cluster at byte " + std::to_string(element));
-    while (e && !e->EOS()) {
+    // mkvparser keeps an entry per block of the Cluster: Finalize writes at most kMaxClusterBlocks,
+    // and a damaged file claiming more is stopped there rather than read into memory.
+    for (uint64_t blocks = 0; e && !e->EOS(); ++blocks) {
+      if (blocks == kMaxClusterBlocks) {
+        return Corrupt("the Cluster at byte " + std::to_string(element) + " has more than " +
+                       std::to_string(kMaxClusterBlocks) + " blocks: not written by Finalize");
+      }
       const mkvparser::Block* b = e->GetBlock();
       auto s = std::find_if(seen.begin(), seen.end(), [&](const Seen& x) { return x.track->GetNumber() == b->GetTrackNumber(); });
       if (s == seen.end()) return Corrupt("a block of undeclared track " + std::to_string(b->GetTrackNumber()));

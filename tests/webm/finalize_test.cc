@@ -720,6 +720,36 @@ TEST(VerifyTest, CatchesAWrongCueCount) {
   EXPECT_EQ(Verify(path, info).ToString(), "Corrupt: Cues has 1 cue points, expected 2");
 }
 
+// Verify holds one Cluster at a time, and mkvparser an entry per block of it: a file whose one
+// Cluster has more blocks than Finalize ever writes is refused before that grows, though it is
+// otherwise a well-formed finalized file matching `info`.
+TEST(VerifyTest, RefusesAClusterWithMoreBlocksThanFinalizeWrites) {
+  constexpr uint64_t kBlocks = kMaxClusterBlocks + 1;
+  Bytes blocks;
+  for (uint64_t i = 0; i < kBlocks; ++i) {
+    blocks = Concat({blocks, Element(0xA3, Bytes{0x81, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i), i == 0 ? uint8_t{0x80} : uint8_t{0}, 7})});
+  }
+  Bytes duration(8);  // Duration in ticks (ms), an 8-byte big-endian double
+  const double ms = static_cast<double>(kBlocks);
+  uint64_t bits = 0;
+  std::memcpy(&bits, &ms, sizeof bits);
+  for (int i = 0; i < 8; ++i) duration[i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
+  const Bytes cluster = Element(0x1F43B675, Concat({UintElement(0xE7, 0), blocks}));
+  const Bytes info_element = Element(0x1549A966, Concat({UintElement(0x2AD7B1, 1000000), Element(0x4489, duration)}));
+  const Bytes file = Concat({WebmHeader(), Element(0x18538067, Concat({info_element, Element(0x1654AE6B, Vp9TrackEntry(1)), cluster}))});
+  FinalizeInfo info;
+  info.duration_ms = static_cast<int64_t>(kBlocks);
+  TrackSummary track;
+  track.number = 1;
+  track.codec_id = "V_VP9";
+  track.frames = kBlocks;
+  info.tracks.push_back(track);
+  const std::string path = OutPath(".big_cluster");
+  WriteFile(path, file);
+  EXPECT_EQ(Verify(path, info).ToString(), "Corrupt: the Cluster at byte " + std::to_string(file.size() - cluster.size()) +
+                                               " has more than 1024 blocks: not written by Finalize");
+}
+
 }  // namespace
 }  // namespace recorder::webm
 
