@@ -3,7 +3,9 @@
 #   1. the static checks (tests/static-checks.sh: types, lint), each counted as one test,
 #   2. the C++ tests (ctest) of the native build,
 #   3. the same C++ tests built with AddressSanitizer + UndefinedBehaviorSanitizer,
-#   4. the JS, WASM and browser tests (node --test tests/js).
+#   4. the libFuzzer targets (tests/fuzz.sh: clang, a fixed number of inputs, memory and time
+#      limits), one test per target,
+#   5. the JS, WASM and browser tests (node --test tests/js).
 # Ends with one line "tests: N passed, N failed, N skipped" and exits non-zero when anything failed.
 # RECORDER_SKIP_ASAN=1 leaves out step 3 (for a quick local loop; CI never sets it).
 set -uo pipefail
@@ -58,6 +60,19 @@ run_ctest() {
   total_skipped=$((total_skipped + skipped))
 }
 
+# tests/fuzz.sh prints "fuzz <target>: passed (...)" or "fuzz <target>: failed (...)" per target.
+run_fuzz() {
+  local log=$logs/fuzz.log
+  echo "== fuzzers"
+  tests/fuzz.sh 2>&1 | tee "$log"
+  local passed failed
+  passed=$(grep -cE '^fuzz [^ ]+: passed' "$log")
+  failed=$(grep -cE '^fuzz [^ ]+: failed' "$log")
+  ((passed + failed == 0)) && failed=1
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
+}
+
 # node's TAP reporter closes with "# pass N", "# fail N", "# skipped N" and "# todo N".
 run_node_tests() {
   local log=$logs/node.log
@@ -82,6 +97,7 @@ run_static_checks
 run_ctest native build/native
 [[ ${RECORDER_SKIP_ASAN:-0} == 1 ]] ||
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan build/asan
+run_fuzz
 run_node_tests
 
 echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -35,10 +36,36 @@ class SeekableWriter {
   virtual Status Seek(uint64_t position) = 0;
 };
 
+// In-memory versions, for tests and fuzzers.
+class MemoryReader : public RandomAccessReader {
+ public:
+  // REQUIRES: `bytes` outlives the reader.
+  explicit MemoryReader(std::string_view bytes) : bytes_(bytes) {}
+  uint64_t size() const override { return bytes_.size(); }
+  Status ReadAt(uint64_t offset, void* out, size_t n) override;
+
+ private:
+  std::string_view bytes_;
+};
+
+class MemoryWriter : public SeekableWriter {
+ public:
+  Status Write(const void* data, size_t n) override;
+  uint64_t Position() const override { return position_; }
+  Status Seek(uint64_t position) override;
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  std::string bytes_;
+  uint64_t position_ = 0;
+};
+
 // A regular file read with pread. NotFound when `path` does not exist, IoError otherwise.
 Result<std::unique_ptr<RandomAccessReader>> OpenFileReader(const std::string& path);
 
 // A file written through a buffer (a muxer writes element by element, a few bytes at a time).
+// Each megabyte written out starts going to the disk at once (sync_file_range), so that Sync waits
+// for the tail only.
 class FileWriter : public SeekableWriter {
  public:
   // Creates or truncates `path` with owner-only permissions.

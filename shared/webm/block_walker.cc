@@ -217,7 +217,7 @@ class Walker {
     if (simple) f->key = (rest[2] & 0x80) != 0;
     f->data_pos = h.payload + track_len + 3;
     f->data_size = h.size - track_len - 3;
-    return f->data_size <= kMaxFrameBytes;
+    return true;
   }
 
   Result<bool> ParseBlockGroup(const Header& group, uint64_t cluster_timecode, BlockFrame* f) {

@@ -2,7 +2,9 @@
 //
 // Why not mkvparser for this part: mkvparser keeps every parsed block in memory and gives up on a
 // trailing cluster that the upload cut short. This walker streams: it reports one complete frame
-// at a time, in file order, and stops cleanly at the first byte it cannot use, saying where.
+// at a time, in file order, and stops cleanly at the first byte it cannot use, saying where. It
+// holds no state per frame or per cluster, so its memory is constant and its time linear in the
+// bytes it walks.
 // Headers (EBML, Info, Tracks) are still parsed by mkvparser; this file only walks Clusters.
 //
 // Internal to shared/webm; callers use finalize.h.
@@ -58,9 +60,6 @@ struct WalkEnd {
   bool truncated = false;    // true if the input ended, or turned unreadable, inside an element
   std::string reason;        // why truncated; empty when not
 };
-
-// Frames larger than this are treated as damage, not data (a bad size field could claim GBs).
-inline constexpr uint64_t kMaxFrameBytes = 256ull << 20;
 
 // Walks the Segment children in [payload_start, payload_start + payload_size) (payload_size < 0:
 // unknown, i.e. up to the end of the file), skipping everything but Clusters, and calls on_frame

@@ -5,6 +5,12 @@
 // Finalize() remuxes it, frame by frame, into a seekable WebM with SeekHead, Duration and Cues.
 // Verify() reads a finalized file back and checks it against what Finalize() reported.
 //
+// Resources: both stream. Their memory is bounded by a constant (about 2 MB) whatever the input,
+// and their time is linear in its bytes: no state is kept per frame or per cluster, and the Cues
+// are bounded by the limits below. An upload that no real recording could be (hundreds of
+// thousands of tiny frames in a few seconds of media, frames of hundreds of megabytes, dozens of
+// tracks) fails fast with Corrupt and a message that names the limit.
+//
 // Thread safety: no shared state; any number of calls may run at once on different files.
 #pragma once
 
@@ -16,6 +22,26 @@
 #include "common/status.h"
 
 namespace recorder::webm {
+
+// What Finalize accepts. Each is far beyond what a camera, a microphone or a screen produces.
+// Bytes before the first Cluster (EBML header, Info, Tracks, Tags...): a recording has about 1 KB
+// (a few KB with Vorbis codebooks). Bounds what libwebm's header parser allocates.
+inline constexpr uint64_t kMaxHeaderBytes = 64 << 10;
+// Tracks declared in Tracks, of any type.
+inline constexpr uint64_t kMaxTracks = 16;
+// Frames of one track within one second of media (counted per whole second of its timestamps):
+// video at 240 fps, Opus at its shortest (2.5 ms) frame, 400.
+inline constexpr uint64_t kMaxFramesPerSecond = 1000;
+// Bytes of one frame: a 4K VP9 keyframe at high quality is a few MB.
+inline constexpr uint64_t kMaxFrameBytes = 16 << 20;
+// Cue points: on keyframes of the cue track, at least kMinCueSpacingMs of media apart, and further
+// apart when that track spans more than kMaxCuePoints such spacings (2.3 hours): a 10-hour
+// recording gets cues about 4.4 s apart.
+inline constexpr uint64_t kMaxCuePoints = 8192;
+inline constexpr int64_t kMinCueSpacingMs = 1000;
+// Blocks in one Cluster of the output, so that a reader which loads a whole Cluster at a time
+// (libwebm's, and so Verify) needs bounded memory. Verify rejects a Cluster with more.
+inline constexpr uint64_t kMaxClusterBlocks = 1024;
 
 enum class TrackKind { kVideo, kAudio };
 
@@ -38,10 +64,13 @@ struct FinalizeInfo {
   int64_t duration_ms = 0;        // written as the Segment Duration: end of the last frame
   std::vector<TrackSummary> tracks;  // video and audio tracks, in output order
   uint64_t video_keyframes = 0;   // keyframes on all video tracks (where Cues can point)
-  // Cue points written: one per keyframe of the first video track, or with no video one per
-  // cluster (clusters of at most 5 s) on the first audio track. 0 only for video without any
+  // Cue points written, on the cue track: the first video track, else the first audio track.
+  // One on the first keyframe (any frame for audio), then one on each keyframe at least
+  // `cue_spacing_ms` after the previous cue; each starts a Cluster. 0 only for video without any
   // keyframe, which then has no Cues element.
   uint64_t cue_points = 0;
+  // kMinCueSpacingMs, or more so that cue_points <= kMaxCuePoints.
+  int64_t cue_spacing_ms = 0;
   uint64_t output_bytes = 0;      // size of the finalized file
   // True when the input ended (or turned unreadable) inside an element: everything up to the
   // last complete frame was kept, and `ignored_bytes` at the end of the input were not used.
@@ -53,25 +82,34 @@ struct FinalizeInfo {
   // Frames whose timestamp was below one already written (on any track) and was raised to it,
   // because a seekable WebM needs non-decreasing timestamps. 0 for any well-formed live stream.
   uint64_t raised_timestamps = 0;
+  // Wall time of Finalize's two passes over the input: parsing (headers, then every block header,
+  // checked against the limits) and writing (the output, frame by frame). For metrics and benches.
+  double parse_seconds = 0;
+  double write_seconds = 0;
 };
 
 // Reads the live WebM `live` and writes a seekable WebM to `seekable` (from position 0; the
-// caller makes it durable and puts it in place). Streams: memory does not grow with frame data. Every frame is copied bit-exactly with its track, timestamp, keyframe flag,
-// BlockDuration and DiscardPadding; Cues point at video keyframes (at clusters on the audio track
-// when there is no video). A cut or damaged tail is not an error: see FinalizeInfo::truncated.
-// Errors: NotFound / IoError for the input, Corrupt if it is not WebM, has no video or audio
-// track, or has no complete frame; Unsupported for laced blocks; IoError / ResourceExhausted when
-// writing fails. On error the output may hold partial content.
+// caller makes it durable and puts it in place). Every frame is copied bit-exactly with its track,
+// timestamp, keyframe flag, BlockDuration and DiscardPadding; Cues point at keyframes of the cue
+// track (see FinalizeInfo::cue_points). A cut or damaged tail is not an error: see
+// FinalizeInfo::truncated. Reads the input twice (a check of every block header, then the copy)
+// and nothing is written before the first pass has accepted the whole input.
+// Errors: NotFound / IoError for the input; Corrupt if it is not WebM, has no video or audio
+// track, has no complete frame, or exceeds one of the limits above (the message names it);
+// Unsupported for laced blocks; IoError / ResourceExhausted when writing fails (worth retrying:
+// Corrupt and Unsupported are not). On error the output may hold partial content.
 Result<FinalizeInfo> Finalize(RandomAccessReader& live, SeekableWriter& seekable);
 // The same from the file at `live_path` to the file at `seekable_path` (created or replaced), which
 // is fsynced before this returns.
 Result<FinalizeInfo> Finalize(const std::string& live_path, const std::string& seekable_path);
 
-// Parses `finalized` with libwebm and checks it is a finalized recording matching
-// `expected`: has a Duration (within 1 ms of expected.duration_ms), has expected.cue_points cue
-// points, each video one on a keyframe, has the same tracks with the same frame counts, and
-// timestamps are non-decreasing per track. Corrupt if not.
-// Memory grows with the number of frames (libwebm keeps a small index entry per block).
+// Parses `finalized` with libwebm's reader (not Finalize's own walker) and checks it is a
+// finalized recording matching `expected`: the Segment has a known size; it has a Duration
+// (within 1 ms of expected.duration_ms); the SeekHead leads to Cues with expected.cue_points cue
+// points, each at the start of a Cluster and on a keyframe of its track when that is video; it
+// has the same tracks with the same codecs and frame counts; timestamps are non-decreasing per
+// track; no Cluster has more than kMaxClusterBlocks blocks. Corrupt if not. Streams one Cluster at
+// a time: memory bounded like Finalize's.
 Status Verify(RandomAccessReader& finalized, const FinalizeInfo& expected);
 Status Verify(const std::string& path, const FinalizeInfo& expected);
 

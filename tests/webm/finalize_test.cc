@@ -5,16 +5,28 @@
 #include <gtest/gtest.h>
 #include <mkvparser/mkvparser.h>
 #include <mkvparser/mkvreader.h>
+#include <malloc.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
 
 #include "webm_test_util.h"
+
+#ifdef __SANITIZE_ADDRESS__
+// The hostile-input tests measure this process's peak RSS. ASan keeps freed blocks resident in its
+// quarantine (256 MB by default) to catch use after free, which would show as growth however
+// little Finalize holds at once; a small quarantine (as tests/fuzz.sh runs with) keeps RSS about
+// what the code holds. ASAN_OPTIONS from the environment still overrides this.
+extern "C" const char* __asan_default_options() { return "quarantine_size_mb=4"; }
+#endif
 
 namespace recorder::webm {
 namespace {
@@ -348,17 +360,11 @@ StatusCode FinalizeBytes(const Bytes& bytes) {
   return info.ok() ? StatusCode::kOk : info.status().code();
 }
 
-constexpr uint32_t kSegment = 0x18538067, kInfo = 0x1549A966, kTracks = 0x1654AE6B,
-                   kTrackEntry = 0xAE, kCluster = 0x1F43B675;
+constexpr uint32_t kSegment = 0x18538067, kInfo = 0x1549A966, kTracks = 0x1654AE6B, kCluster = 0x1F43B675;
 
 Bytes InfoElement() { return Element(kInfo, UintElement(0x2AD7B1, 1000000)); }
 
-Bytes OpusTrack() {
-  return Element(kTrackEntry, Concat({UintElement(0xD7, 1), UintElement(0x73C5, 7), UintElement(0x83, 2),
-                                      StringElement(0x86, "A_OPUS"),
-                                      Element(0xE1, Concat({Element(0xB5, {0x40, 0xE7, 0x70, 0, 0, 0, 0, 0}),
-                                                            UintElement(0x9F, 1)}))}));
-}
+Bytes OpusTrack() { return OpusTrackEntry(1); }
 
 TEST(MalformedInputTest, EmptyFileIsCorrupt) { EXPECT_EQ(FinalizeBytes({}), StatusCode::kCorrupt); }
 
@@ -413,11 +419,7 @@ TEST(MalformedInputTest, HandMadeStreamWithOneFrameFinalizes) {
   EXPECT_FALSE(info->truncated);
 }
 
-Bytes Vp9Track() {
-  return Element(kTrackEntry, Concat({UintElement(0xD7, 1), UintElement(0x73C5, 9), UintElement(0x83, 1),
-                                      StringElement(0x86, "V_VP9"),
-                                      Element(0xE0, Concat({UintElement(0xB0, 64), UintElement(0xBA, 48)}))}));
-}
+Bytes Vp9Track() { return Vp9TrackEntry(1); }
 
 Bytes SimpleBlock(int16_t relative, bool key) {
   return Element(0xA3, {0x81, static_cast<uint8_t>(relative >> 8), static_cast<uint8_t>(relative),
@@ -460,25 +462,341 @@ TEST(MalformedInputTest, LacedBlocksAreUnsupported) {
   EXPECT_EQ(FinalizeBytes(file), StatusCode::kUnsupported);
 }
 
+// --- Hostile inputs (issue 15): memory bounded by a constant and time linear in the bytes, or a
+// fast failure whose message names the limit.
+
+struct Cost {
+  double mib = 0;      // peak resident memory added to this process
+  double seconds = 0;
+};
+
+template <typename F>
+Cost Measure(F&& run) {
+  malloc_trim(0);  // freed heap goes back to the system, so what `run` allocates shows as growth
+  const int64_t before = RssKib();
+  ResetPeakRss();
+  const auto started = std::chrono::steady_clock::now();
+  run();
+  Cost cost;
+  cost.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  cost.mib = static_cast<double>(PeakRssKib() - before) / 1024;
+  std::printf("  cost: %.1f MiB peak, %.3f s\n", cost.mib, cost.seconds);
+  return cost;
+}
+
+Result<FinalizeInfo> NotRun() { return Status(Internal("not run")); }
+
+// The report's file: 400k one-byte keyframes (5.6 MB) took 1.7 GB and 97 s. These are 30 ms
+// apart, 3.3 hours of media: accepted, in constant memory, with Cues bounded by the duration.
+TEST(HostileInputTest, ManyTinyKeyframesFinalizeAndVerifyInBoundedMemoryAndTime) {
+  constexpr uint64_t kFrames = 400000;
+  const std::string in = OutPath(".in");
+  WriteFile(in, HandMadeLive(Vp9Track(), kFrames, [](uint64_t i) { return HandFrame{1, static_cast<int64_t>(i) * 30, true, 1}; }));
+  const std::string out = OutPath();
+  Result<FinalizeInfo> info = NotRun();
+  const Cost finalize = Measure([&] { info = Finalize(in, out); });
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->tracks[0].frames, kFrames);
+  EXPECT_LT(finalize.mib, 16) << "peak memory grew with the frame count";
+  EXPECT_LT(finalize.seconds, 5);  // about 0.3 s on an idle machine
+  EXPECT_LE(info->cue_points, kMaxCuePoints);
+  EXPECT_LE(info->cue_points, static_cast<uint64_t>(info->duration_ms / kMinCueSpacingMs) + 1);
+  EXPECT_GE(info->cue_points, kMaxCuePoints * 9 / 10);  // nearly the whole budget, evenly spread
+  Status verified = Internal("not run");
+  const Cost verify = Measure([&] { verified = Verify(out, *info); });
+  EXPECT_TRUE(verified.ok()) << verified.ToString();
+  EXPECT_LT(verify.mib, 16) << "Verify's memory grew with the frame count";
+  EXPECT_LT(verify.seconds, 5);
+}
+
+TEST(HostileInputTest, TinyFramesCrowdedIntoOneSecondFailFastNamingTheLimit) {
+  const std::string in = OutPath(".in");
+  WriteFile(in, HandMadeLive(Vp9Track(), 400000, [](uint64_t) { return HandFrame{1, 0, true, 1}; }));
+  const std::string out = OutPath();
+  Result<FinalizeInfo> info = NotRun();
+  const Cost cost = Measure([&] { info = Finalize(in, out); });
+  ASSERT_EQ(info.status().code(), StatusCode::kCorrupt) << info.status().ToString();
+  EXPECT_EQ(info.status().message(),
+            "video track 1 has more than 1000 frames within one second of media (at 0.000 s): not a recording");
+  EXPECT_LT(cost.seconds, 1);  // stops at frame 1001
+  EXPECT_LT(cost.mib, 16);
+  EXPECT_EQ(ReadFile(out).size(), 0u) << "nothing is written before the whole input is accepted";
+}
+
+// Timestamps that go back are raised to the last one, so a stream whose clock keeps going back
+// piles its frames onto one instant: caught by the same limit, and the message says why.
+TEST(HostileInputTest, TimestampsThatKeepGoingBackFailNamingTheCause) {
+  const std::string in = OutPath(".in");
+  WriteFile(in, HandMadeLive(OpusTrack(), 5000, [](uint64_t i) { return HandFrame{1, 60000 - static_cast<int64_t>(i), true, 3}; }));
+  Result<FinalizeInfo> info = Finalize(in, OutPath());
+  ASSERT_EQ(info.status().code(), StatusCode::kCorrupt) << info.status().ToString();
+  EXPECT_EQ(info.status().message(), "audio track 1 has more than 1000 frames within one second of media (at "
+                                     "60.000 s, where timestamps went back): not a recording");
+}
+
+// mkvmuxer queued every audio frame until a video frame caught up, so the file was held in memory.
+TEST(HostileInputTest, OneMibAudioFramesWithAlmostNoVideoKeepMemoryFlat) {
+  constexpr uint64_t kAudioFrames = 48;
+  const std::string in = OutPath(".in");
+  WriteFile(in, HandMadeLive(Concat({Vp9TrackEntry(1), OpusTrackEntry(2)}), 1 + kAudioFrames, [](uint64_t i) {
+              return i == 0 ? HandFrame{1, 0, true, 100} : HandFrame{2, static_cast<int64_t>(i) * 20, true, 1 << 20};
+            }));
+  const std::string out = OutPath();
+  Result<FinalizeInfo> info = NotRun();
+  const Cost finalize = Measure([&] { info = Finalize(in, out); });
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  ASSERT_EQ(info->tracks.size(), 2u);
+  EXPECT_EQ(info->tracks[1].frames, kAudioFrames);
+  EXPECT_LT(finalize.mib, 8) << "memory grew with the upload";
+  Status verified = Internal("not run");
+  const Cost verify = Measure([&] { verified = Verify(out, *info); });
+  EXPECT_TRUE(verified.ok()) << verified.ToString();
+  EXPECT_LT(verify.mib, 8);
+  EXPECT_EQ(PacketHashes(out), PacketHashes(in));
+}
+
+TEST(HostileInputTest, FrameLargerThanTheLimitIsCorruptNamingItsSize) {
+  const std::string in = OutPath(".in");
+  WriteFile(in, HandMadeLive(OpusTrack(), 2, [](uint64_t i) {
+              return HandFrame{1, static_cast<int64_t>(i) * 20, true, i == 0 ? 10 : kMaxFrameBytes + (1 << 20)};
+            }));
+  Result<FinalizeInfo> info = Finalize(in, OutPath());
+  ASSERT_EQ(info.status().code(), StatusCode::kCorrupt) << info.status().ToString();
+  EXPECT_EQ(info.status().message(), "a frame of 17.0 MiB on audio track 1 at 0.020 s: more than the 16.0 MiB a recorded frame may have");
+}
+
+TEST(HostileInputTest, TooManyTracksIsCorruptNamingTheCount) {
+  Bytes entries;
+  for (uint64_t n = 1; n <= kMaxTracks + 1; ++n) entries = Concat({entries, OpusTrackEntry(n)});
+  const std::string in = OutPath(".in");
+  WriteFile(in, HandMadeLive(entries, 10, [](uint64_t i) { return HandFrame{1, static_cast<int64_t>(i) * 20, true, 3}; }));
+  Result<FinalizeInfo> info = Finalize(in, OutPath());
+  ASSERT_EQ(info.status().code(), StatusCode::kCorrupt) << info.status().ToString();
+  EXPECT_EQ(info.status().message(), "the file declares 17 tracks, more than the 16 a recording may have");
+}
+
+// libwebm parses (and allocates for) every Tag, Chapter and SeekHead entry before the first
+// Cluster; it is only shown the first kMaxHeaderBytes.
+TEST(HostileInputTest, HeadersLargerThanTheLimitAreCorrupt) {
+  Bytes tags;
+  for (int i = 0; i < 8000; ++i) tags = Concat({tags, Element(0x7373, Element(0x67C8, StringElement(0x45A3, "a")))});
+  const Bytes live = HandMadeLive(OpusTrack(), 10, [](uint64_t i) { return HandFrame{1, static_cast<int64_t>(i) * 20, true, 3}; });
+  const Bytes header = WebmHeader();
+  // The Tags go right after the Segment's header (ID and 8-byte unknown size).
+  const size_t segment_payload = header.size() + 4 + 8;
+  const Bytes file = Concat({Bytes(live.begin(), live.begin() + segment_payload), Element(0x1254C367, tags),
+                             Bytes(live.begin() + segment_payload, live.end())});
+  ASSERT_GT(file.size(), kMaxHeaderBytes);
+  const std::string ok_in = OutPath(".ok.in");
+  WriteFile(ok_in, live);
+  ASSERT_TRUE(Finalize(ok_in, OutPath("_ok")).ok()) << "the same stream without the Tags finalizes";
+  const std::string in = OutPath(".in");
+  WriteFile(in, file);
+  Result<FinalizeInfo> info = Finalize(in, OutPath());
+  ASSERT_EQ(info.status().code(), StatusCode::kCorrupt) << info.status().ToString();
+  EXPECT_EQ(info.status().message(), "no Cluster within the first 64 KiB: headers that large are not a recording's (about 1 KB)");
+}
+
+// A disk that fills up after `room` bytes.
+class FullDisk : public MemoryWriter {
+ public:
+  explicit FullDisk(uint64_t room) : room_(room) {}
+  Status Write(const void* data, size_t n) override {
+    if (Position() + n > room_) return ResourceExhausted("write: No space left on device");
+    return MemoryWriter::Write(data, n);
+  }
+
+ private:
+  uint64_t room_;
+};
+
+// The writer's first error comes back as it was (the server retries ResourceExhausted later),
+// whether it hits a header, a frame or the Cues.
+TEST(WriteFailureTest, TheWritersErrorIsReturned) {
+  const std::string live = LiveVp9Opus();
+  auto reader = OpenFileReader(live);
+  ASSERT_TRUE(reader.ok());
+  MemoryWriter whole;
+  Result<FinalizeInfo> info = Finalize(**reader, whole);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  for (uint64_t room : {uint64_t{0}, uint64_t{100}, info->output_bytes / 2, info->output_bytes - 1}) {
+    SCOPED_TRACE(room);
+    FullDisk disk(room);
+    EXPECT_EQ(Finalize(**reader, disk).status().ToString(), "ResourceExhausted: write: No space left on device");
+  }
+  MemoryWriter again;
+  ASSERT_TRUE(Finalize(**reader, again).ok());
+  EXPECT_EQ(again.bytes(), whole.bytes()) << "the output depends on the input only";
+}
+
+// --- Cues: bounded by the duration, and players still seek well.
+
+// A keyframe every 100 ms (as a screen recorder asked for keyframes often might write): one cue a
+// second, not ten, and seeking still decodes the frame asked for.
+TEST(CuesTest, FrequentKeyframesGetOneCuePerSecondAndSeekingLandsOnTime) {
+  const std::string out = OutPath();
+  Result<FinalizeInfo> info = Finalize(LiveVp9FrequentKeyframes(), out);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_GE(info->video_keyframes, 95u);
+  EXPECT_EQ(info->cue_spacing_ms, kMinCueSpacingMs);
+  EXPECT_GE(info->cue_points, 9u);
+  EXPECT_LE(info->cue_points, 11u);
+  EXPECT_TRUE(Verify(out, *info).ok()) << Verify(out, *info).ToString();
+  const std::string first = Shell("ffprobe -v quiet -read_intervals 5%+#1 -select_streams v:0 "
+                                  "-show_entries packet=pts_time,flags -of csv=p=0 " + out);
+  ASSERT_NE(first.find(",K"), std::string::npos) << first;
+  EXPECT_LE(std::stod(first), 5.0);
+  EXPECT_GT(std::stod(first), 5.0 - 1.1);
+  std::istringstream lines(Shell("ffmpeg -nostdin -v quiet -ss 5 -i " + out + " -map 0:v -frames:v 1 -copyts -f framemd5 -"));
+  double tb = 0, pts = -1;
+  for (std::string line; std::getline(lines, line);) {
+    int num = 0, den = 0;
+    if (std::sscanf(line.c_str(), "#tb 0: %d/%d", &num, &den) == 2) tb = double(num) / den;
+    if (!line.empty() && line[0] == '0') pts = std::stod(line.substr(line.find(',', line.find(',') + 1) + 1));
+  }
+  EXPECT_NEAR(pts * tb, 5.0, 0.05);
+}
+
+// Three hours with a keyframe every second: at most kMaxCuePoints cues, spread evenly.
+TEST(CuesTest, LongRecordingsGetAtMostTheCueBudgetEvenlySpaced) {
+  constexpr uint64_t kSeconds = 3 * 3600;
+  const std::string in = OutPath(".in");
+  WriteFile(in, HandMadeLive(Vp9Track(), kSeconds * 10, [](uint64_t i) {
+              return HandFrame{1, static_cast<int64_t>(i) * 100, i % 10 == 0, 1};
+            }));
+  const std::string out = OutPath();
+  Result<FinalizeInfo> info = Finalize(in, out);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->video_keyframes, kSeconds);
+  EXPECT_LE(info->cue_points, kMaxCuePoints);
+  EXPECT_EQ(info->cue_spacing_ms, 1319);  // ceil((kSeconds - 1) s / (kMaxCuePoints - 1))
+  EXPECT_GE(info->cue_points, kSeconds / 2);  // every other keyframe: 2 s apart
+  EXPECT_TRUE(Verify(out, *info).ok()) << Verify(out, *info).ToString();
+}
+
+// --- Verify still catches what it caught when it loaded the whole file.
+
+// Finalizes a hand-made VP9 stream (keyframe, then 3 frames) and returns the output's bytes.
+Bytes FinalizedHandMade(FinalizeInfo* info) {
+  const std::string in = OutPath(".hand.in");
+  WriteFile(in, HandMadeLive(Vp9Track(), 4, [](uint64_t i) { return HandFrame{1, static_cast<int64_t>(i) * 33, i == 0, 5}; }));
+  const std::string out = OutPath(".hand");
+  Result<FinalizeInfo> r = Finalize(in, out);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (r.ok()) *info = *r;
+  return ReadFile(out);
+}
+
+// Offset of the first SimpleBlock's flags byte: the Cluster (ID, 8-byte size), its Timecode
+// (3 bytes for 0), then the SimpleBlock (ID, 1-byte size, track, 2 bytes of timecode).
+size_t FirstBlockFlags(const Bytes& file) {
+  const Bytes cluster_id = {0x1F, 0x43, 0xB6, 0x75};
+  const size_t cluster = std::search(file.begin(), file.end(), cluster_id.begin(), cluster_id.end()) - file.begin();
+  return cluster + 4 + 8 + 3 + 1 + 1 + 1 + 2;
+}
+
+TEST(VerifyTest, CatchesACueOnANonKeyframe) {
+  FinalizeInfo info;
+  Bytes file = FinalizedHandMade(&info);
+  ASSERT_EQ(info.cue_points, 1u);
+  const size_t flags = FirstBlockFlags(file);
+  ASSERT_EQ(file.at(flags), 0x80) << "not the keyframe's flags";
+  const std::string path = OutPath(".ok");
+  WriteFile(path, file);
+  ASSERT_TRUE(Verify(path, info).ok()) << Verify(path, info).ToString();
+  file[flags] = 0x00;
+  WriteFile(path, file);
+  EXPECT_EQ(Verify(path, info).ToString(), "Corrupt: a video cue does not point at a keyframe");
+}
+
+TEST(VerifyTest, CatchesTimestampsGoingBack) {
+  FinalizeInfo info;
+  Bytes file = FinalizedHandMade(&info);
+  const size_t flags = FirstBlockFlags(file);
+  file.at(flags - 2) = 0x10;  // the first block now says 4096 ms, the second 33 ms
+  const std::string path = OutPath(".bad");
+  WriteFile(path, file);
+  EXPECT_EQ(Verify(path, info).ToString(), "Corrupt: timestamps go back on track 1");
+}
+
+TEST(VerifyTest, CatchesAWrongCueCount) {
+  FinalizeInfo info;
+  const Bytes file = FinalizedHandMade(&info);
+  const std::string path = OutPath(".ok");
+  WriteFile(path, file);
+  info.cue_points += 1;
+  EXPECT_EQ(Verify(path, info).ToString(), "Corrupt: Cues has 1 cue points, expected 2");
+}
+
+// Verify holds one Cluster at a time, and mkvparser an entry per block of it: a file whose one
+// Cluster has more blocks than Finalize ever writes is refused before that grows, though it is
+// otherwise a well-formed finalized file matching `info`.
+TEST(VerifyTest, RefusesAClusterWithMoreBlocksThanFinalizeWrites) {
+  constexpr uint64_t kBlocks = kMaxClusterBlocks + 1;
+  Bytes blocks;
+  for (uint64_t i = 0; i < kBlocks; ++i) {
+    blocks = Concat({blocks, Element(0xA3, Bytes{0x81, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i), i == 0 ? uint8_t{0x80} : uint8_t{0}, 7})});
+  }
+  Bytes duration(8);  // Duration in ticks (ms), an 8-byte big-endian double
+  const double ms = static_cast<double>(kBlocks);
+  uint64_t bits = 0;
+  std::memcpy(&bits, &ms, sizeof bits);
+  for (int i = 0; i < 8; ++i) duration[i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
+  const Bytes cluster = Element(0x1F43B675, Concat({UintElement(0xE7, 0), blocks}));
+  const Bytes info_element = Element(0x1549A966, Concat({UintElement(0x2AD7B1, 1000000), Element(0x4489, duration)}));
+  const Bytes file = Concat({WebmHeader(), Element(0x18538067, Concat({info_element, Element(0x1654AE6B, Vp9TrackEntry(1)), cluster}))});
+  FinalizeInfo info;
+  info.duration_ms = static_cast<int64_t>(kBlocks);
+  TrackSummary track;
+  track.number = 1;
+  track.codec_id = "V_VP9";
+  track.frames = kBlocks;
+  info.tracks.push_back(track);
+  const std::string path = OutPath(".big_cluster");
+  WriteFile(path, file);
+  EXPECT_EQ(Verify(path, info).ToString(), "Corrupt: the Cluster at byte " + std::to_string(file.size() - cluster.size()) +
+                                               " has more than 1024 blocks: not written by Finalize");
+}
+
 }  // namespace
 }  // namespace recorder::webm
 
 namespace recorder::webm {
 namespace {
 
-// Inputs the fuzzer once broke Finalize/Verify with (tests/webm/fuzz/regressions).
-TEST(FuzzRegressionTest, PastFindingsFinalizeAndVerifyOrFailCleanly) {
+// Inputs the fuzzer once broke Finalize/Verify with, and small hostile inputs
+// (tests/webm/fuzz/regressions, the hostile_* ones from make_hostile.mjs): each finalizes and
+// verifies, or fails cleanly, in bounded memory and time; the hostile ones with their reason.
+TEST(FuzzRegressionTest, PastFindingsAndHostileInputsEndBoundedWithTheirReason) {
+  const std::map<std::string, std::string> expected_errors = {
+      {"hostile_keyframes_one_instant.webm",
+       "Corrupt: video track 1 has more than 1000 frames within one second of media (at 0.000 s): not a recording"},
+      {"hostile_17_tracks.webm", "Corrupt: the file declares 17 tracks, more than the 16 a recording may have"},
+  };
   const std::string dir = std::string(RECORDER_SOURCE_DIR) + "/tests/webm/fuzz/regressions";
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    SCOPED_TRACE(entry.path().string());
+    const std::string name = entry.path().filename().string();
+    SCOPED_TRACE(name);
     const std::string out = testing::TempDir() + "/regression_" + std::to_string(count++) + ".webm";
-    Result<FinalizeInfo> info = Finalize(entry.path().string(), out);
-    if (info.ok()) {
-      EXPECT_TRUE(Verify(out, *info).ok()) << Verify(out, *info).ToString();
+    Result<FinalizeInfo> info = Status(Internal("not run"));
+    Status verified;
+    const auto started = std::chrono::steady_clock::now();
+    const int64_t before = testing::RssKib();
+    testing::ResetPeakRss();
+    info = Finalize(entry.path().string(), out);
+    if (info.ok()) verified = Verify(out, *info);
+    EXPECT_LT(testing::PeakRssKib() - before, 16 << 10);
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 2.0);
+    EXPECT_TRUE(verified.ok()) << verified.ToString();
+    const auto error = expected_errors.find(name);
+    if (error != expected_errors.end()) {
+      EXPECT_EQ(info.status().ToString(), error->second);
+    } else if (name.rfind("hostile_", 0) == 0) {
+      EXPECT_TRUE(info.ok()) << info.status().ToString();
     }
   }
-  EXPECT_GE(count, 2);
+  EXPECT_GE(count, 6);
 }
 
 }  // namespace

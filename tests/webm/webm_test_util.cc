@@ -124,6 +124,11 @@ const std::string& LiveVp9Opus() {
                                        "realtime -cpu-used 8 -b:v 300k -g 90 -c:a libopus -ar 48000");
 }
 
+const std::string& LiveVp9FrequentKeyframes() {
+  return MakeOnce("vp9_frequent_keyframes.webm", "-i " + kMedia + "/akiyo_cif.mp4 -c:v libvpx-vp9 -deadline realtime "
+                                                     "-cpu-used 8 -b:v 300k -g 3 -an");
+}
+
 const std::string& LiveOpusOnly() {
   return MakeOnce("opus.webm", "-i " + kMedia + "/speech_orig_16k.wav -c:a libopus -ar 48000");
 }
@@ -213,6 +218,67 @@ Bytes Concat(std::initializer_list<Bytes> parts) {
   Bytes out;
   for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
   return out;
+}
+
+Bytes Vp9TrackEntry(uint64_t number) {
+  return Element(0xAE, Concat({UintElement(0xD7, number), UintElement(0x73C5, 100 + number), UintElement(0x83, 1),
+                               StringElement(0x86, "V_VP9"),
+                               Element(0xE0, Concat({UintElement(0xB0, 64), UintElement(0xBA, 48)}))}));
+}
+
+Bytes OpusTrackEntry(uint64_t number) {
+  return Element(0xAE, Concat({UintElement(0xD7, number), UintElement(0x73C5, 100 + number), UintElement(0x83, 2),
+                               StringElement(0x86, "A_OPUS"),
+                               Element(0xE1, Concat({Element(0xB5, {0x40, 0xE7, 0x70, 0, 0, 0, 0, 0}),
+                                                     UintElement(0x9F, 1)}))}));
+}
+
+Bytes HandMadeLive(const Bytes& track_entries, uint64_t count, const std::function<HandFrame(uint64_t)>& frame) {
+  const Bytes unknown_size = {0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+  Bytes out = Concat({WebmHeader(), IdBytes(0x18538067), unknown_size,
+                      Element(0x1549A966, UintElement(0x2AD7B1, 1000000)), Element(0x1654AE6B, track_entries)});
+  int64_t cluster_ms = -1;
+  for (uint64_t i = 0; i < count; ++i) {
+    const HandFrame f = frame(i);
+    if (cluster_ms < 0 || f.ms - cluster_ms > 32767 || f.ms < cluster_ms) {
+      cluster_ms = f.ms;
+      const Bytes cluster = Concat({IdBytes(0x1F43B675), unknown_size, UintElement(0xE7, static_cast<uint64_t>(f.ms))});
+      out.insert(out.end(), cluster.begin(), cluster.end());
+    }
+    const int64_t relative = f.ms - cluster_ms;
+    const Bytes header = Concat({IdBytes(0xA3), SizeField(4 + f.bytes),
+                                 Bytes{static_cast<uint8_t>(0x80 | f.track), static_cast<uint8_t>(relative >> 8),
+                                       static_cast<uint8_t>(relative), static_cast<uint8_t>(f.key ? 0x80 : 0)}});
+    out.insert(out.end(), header.begin(), header.end());
+    const size_t data = out.size();
+    out.resize(data + f.bytes);
+    for (size_t j = 0; j < f.bytes; ++j) out[data + j] = static_cast<uint8_t>(i + j);
+  }
+  return out;
+}
+
+namespace {
+
+int64_t StatusKib(const char* field) {
+  std::ifstream status("/proc/self/status");
+  const std::string prefix = std::string(field) + ":";
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(prefix, 0) == 0) return std::stoll(line.substr(prefix.size()));
+  }
+  ADD_FAILURE() << "no " << field << " in /proc/self/status";
+  return -1;
+}
+
+}  // namespace
+
+int64_t RssKib() { return StatusKib("VmRSS"); }
+int64_t PeakRssKib() { return StatusKib("VmHWM"); }
+
+void ResetPeakRss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  clear.close();
+  if (!clear) ADD_FAILURE() << "cannot reset the peak RSS through /proc/self/clear_refs";
 }
 
 Bytes WebmHeader() {

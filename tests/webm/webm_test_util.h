@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ const std::string& LiveVp9Opus();
 const std::string& LiveOpusOnly();
 //   VP8 + Vorbis, to check other codec ids are copied generically.
 const std::string& LiveVp8Vorbis();
+//   VP9 only, from akiyo (10 s), with a keyframe every 3 frames (100 ms).
+const std::string& LiveVp9FrequentKeyframes();
 //   LiveVp9Opus with every Cluster size rewritten to "unknown", as mkvmuxer's live mode and
 //   Chromium's MediaRecorder write them.
 const std::string& LiveVp9OpusUnknownSizeClusters();
@@ -57,5 +60,25 @@ Bytes StringElement(uint32_t id, const std::string& value);
 Bytes Concat(std::initializer_list<Bytes> parts);
 // EBML header with DocType "webm".
 Bytes WebmHeader();
+
+// A hand-made live stream: EBML header, Segment of unknown size, Info with 1 ms ticks, Tracks
+// holding `track_entries`, then `count` frames from `frame(i)` in file order, in Clusters of
+// unknown size (a new one when the relative timecode would overflow). Frame data is a byte pattern.
+struct HandFrame {
+  uint64_t track = 1;
+  int64_t ms = 0;
+  bool key = true;
+  size_t bytes = 1;
+};
+Bytes HandMadeLive(const Bytes& track_entries, uint64_t count, const std::function<HandFrame(uint64_t)>& frame);
+// TrackEntry of a 64x48 VP9 track, and of a 48 kHz mono Opus track.
+Bytes Vp9TrackEntry(uint64_t number);
+Bytes OpusTrackEntry(uint64_t number);
+
+// Memory of this process in KiB, from /proc/self/status: resident now (VmRSS), and the peak
+// (VmHWM) since the last ResetPeakRss() (which writes 5 to /proc/self/clear_refs).
+int64_t RssKib();
+int64_t PeakRssKib();
+void ResetPeakRss();
 
 }  // namespace recorder::webm::testing
