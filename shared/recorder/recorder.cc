@@ -196,7 +196,16 @@ Status Recorder::Impl::AddVideoFrame(const VideoFrame& frame) {
     ++stats_.video_frames_dropped;
     return Status::Ok();
   }
+  // The video track has reached this time (so Pump holds later audio back for it again).
   last_video_stream_us_ = stream_us;
+  // A frame older than what is muxed already (audio went on while video stalled) cannot be
+  // written. It is dropped here, before the encoder sees it: an encoded frame is the next frame's
+  // reference, and leaving one out of the stream makes every frame up to the next keyframe
+  // undecodable.
+  if (stream_us < last_muxed_us_) {
+    ++stats_.video_frames_dropped;
+    return Status::Ok();
+  }
   return Fail(EncodeVideo(frame, stream_us, interval_us));
 }
 
@@ -326,12 +335,10 @@ Status Recorder::Impl::Pump(bool final) {
     }
 
     if (take_video) {
+      // Never late: AddVideoFrame encodes no frame older than last_muxed_us_, and audio is muxed
+      // ahead of a queued frame only while it is earlier. Never dropped: it is a reference.
       EncodedVideoFrame f = std::move(video_queue_.front());
       video_queue_.pop_front();
-      if (f.pts_us < last_muxed_us_) {
-        ++stats_.video_frames_dropped;  // its track stalled and the other one went on
-        continue;
-      }
       last_muxed_us_ = f.pts_us;
       ++stats_.video_frames_encoded;
       stats_.video_bytes += static_cast<int64_t>(f.data.size());

@@ -237,5 +237,48 @@ TEST_F(AvRecording, HeaderPlusAnySuffixFromAKeyframeChunkDecodes) {
   EXPECT_GE(suffixes, 2);
 }
 
+// Video stalls while audio goes on (WebKit's single-threaded core on a busy machine): audio more
+// than 1 s ahead of the video is written, and the stalled frames, when they come, are older than
+// it. They must be dropped before the encoder sees them: a frame encoded and then left out of the
+// stream is the next frame's reference, and no frame up to the next keyframe would decode. Then
+// the video must be recorded again, though the audio keeps arriving 200 ms ahead of it.
+TEST(StalledVideo, FramesOlderThanWrittenAudioAreDroppedBeforeEncodingAndTheRestDecodes) {
+  auto reader = Y4mReader::Open(FourPeopleY4m(kFrames));
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  CollectingSink sink;
+  RecorderConfig config;
+  config.video = VideoConfig{};
+  config.video->adaptive_speed = false;
+  config.audio = AudioConfig{};
+  auto rec = Recorder::Create(config, &sink);
+  ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+  const std::vector<float> tone(960, 0.1f);  // 20 ms
+  int64_t audio_us = 0;
+  auto audio_until = [&](int64_t t) {
+    for (; audio_us <= t; audio_us += 20000) ASSERT_TRUE((*rec)->AddAudio(tone.data(), 960, audio_us).ok());
+  };
+  std::vector<uint8_t> frame;
+  for (int i = 0; i < 90; ++i) {  // 3 s; after frame 0, 1.5 s of audio comes before any video
+    ASSERT_TRUE((*reader)->ReadFrame(&frame).ok());
+    const int64_t t = i * int64_t{1000000} / 30;
+    audio_until(i == 1 ? 1500000 : t + 200000);
+    ASSERT_TRUE((*rec)->AddVideoFrame(I420FrameView(frame.data(), 640, 480, t)).ok());
+  }
+  ASSERT_TRUE((*rec)->Stop().ok());
+  const RecorderStats s = (*rec)->stats();
+  std::printf("stalled video: %lld frames in, %lld encoded, %lld dropped\n",
+              static_cast<long long>(s.video_frames_in), static_cast<long long>(s.video_frames_encoded),
+              static_cast<long long>(s.video_frames_dropped));
+  EXPECT_GE(s.video_frames_dropped, 40);  // the frames before 1.5 s
+  EXPECT_GE(s.video_frames_encoded, 40);  // frame 0 and (nearly) all from 1.5 s on
+  const std::string webm = WorkDir() + "/stalled-video.webm";
+  WriteChunks(sink.chunks, 0, false, webm);
+  std::string errors;
+  EXPECT_EQ(RunCommand("ffmpeg -nostdin -v error -i '" + webm + "' -f null -", &errors, true), 0);
+  EXPECT_EQ(errors, "");
+  EXPECT_EQ(CountPackets(webm, "v"), s.video_frames_encoded);
+  EXPECT_EQ(CountFrames(webm, "v"), s.video_frames_encoded) << "every video packet decodes";
+}
+
 }  // namespace
 }  // namespace recorder::testing

@@ -2,7 +2,7 @@
 // session created with the API key, and headless Chromium (Debian's, driven by playwright-core)
 // with fake camera/microphone fed from the test clips.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -337,6 +337,23 @@ export function assertSeekable(file, duration) {
   const out = execFileSync('ffmpeg', ['-v', 'error', '-ss', (duration / 2).toFixed(2), '-i', file, '-frames:v', '1',
     '-f', 'framemd5', '-'], { encoding: 'utf8' });
   assert.match(out, /^0,/m, `${file}: a video frame decodes after seeking to the middle`);
+}
+
+// Decodes the whole file, video first then any audio: no decoder error, and every video packet
+// gives a frame (a VP9 frame whose reference is missing from the stream fails, or is not output).
+// Returns the number of video frames. (framemd5, not the null muxer: that one also complains of
+// two frames in the same millisecond, which is no decoding error; passthrough, or ffmpeg drops
+// frames it finds too close together from its output.)
+export function assertDecodes(file) {
+  const run = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-map', '0:v:0', '-map', '0:a?',
+    '-fps_mode', 'passthrough', '-f', 'framemd5', '-'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  assert.equal(run.status, 0, `${file}: ffmpeg failed: ${run.stderr.slice(-500)}`);
+  assert.equal(run.stderr, '', `${file} decodes without errors`);
+  const frames = run.stdout.split('\n').filter((l) => l.startsWith('0,')).length;
+  const packets = Number(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets',
+    '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim());
+  assert.equal(frames, packets, `${file}: ${frames} of ${packets} video packets decode`);
+  return frames;
 }
 
 // PSNR-Y of a real-time capture against the looping fake-camera source.
