@@ -51,5 +51,9 @@ check tsc-worklet   "$bin/tsc" -p web/recorder/tsconfig.worklet.json
 # Lint (eslint.config.js).
 check eslint        "$bin/eslint" --max-warnings 0 web wasm tests/js bench eslint.config.js
 
+# C++ layout (.clang-format) of every C++ file the project wrote. Compiler warnings are errors in
+# the native and sanitizer builds (toolchains/build.sh: RECORDER_WERROR).
+check clang-format  bash -c 'git ls-files -z "*.h" "*.cc" | xargs -0 clang-format --dry-run --Werror'
+
 echo "static checks: $passed passed, $failed failed"
 ((failed == 0))

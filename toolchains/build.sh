@@ -15,8 +15,8 @@ build() {
   local flavour=$1 dir=$repo/build/$1
   local -a configure
   case $flavour in
-    native) configure=(cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
-    asan) configure=(cmake -DCMAKE_BUILD_TYPE=Debug -DRECORDER_SANITIZE=ON -DRECORDER_BENCH=OFF) ;;
+    native) configure=(cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRECORDER_WERROR=ON) ;;
+    asan) configure=(cmake -DCMAKE_BUILD_TYPE=Debug -DRECORDER_SANITIZE=ON -DRECORDER_BENCH=OFF -DRECORDER_WERROR=ON) ;;
     wasm-simd) configure=(emcmake cmake -DCMAKE_BUILD_TYPE=Release -DRECORDER_WASM_VARIANT=simd) ;;
     wasm-plain) configure=(emcmake cmake -DCMAKE_BUILD_TYPE=Release -DRECORDER_WASM_VARIANT=plain) ;;
     *) log "unknown build flavour: $flavour"; exit 2 ;;

@@ -16,7 +16,7 @@ packages=(
   libspdlog-dev libsqlite3-dev libssl-dev                 # server (cpp-httplib comes from source)
   nlohmann-json3-dev libcli11-dev libargon2-dev
   libgtest-dev libbenchmark-dev                           # tests and benchmarks
-  clang libclang-rt-14-dev                                # sanitizers and fuzzers
+  clang libclang-rt-14-dev clang-format                   # sanitizers, fuzzers, C++ format check
   ffmpeg mkvtoolnix sqlite3                               # verification tools used by tests
   emscripten                                              # WASM build
   chromium                                                # browser tests: Chromium,

@@ -118,8 +118,7 @@ class WasmRecorder {
 
   // `offsets` and `strides` are JS arrays of up to 3 numbers; offsets are relative to the buffer
   // videoBuffer returned. Offsets outside that buffer are rejected here, before any pixel is read.
-  val addVideoFrame(int format, int width, int height, val offsets, val strides,
-                    double timestamp_us) {
+  val addVideoFrame(int format, int width, int height, val offsets, val strides, double timestamp_us) {
     if (!recorder_) return ToJs(FailedPrecondition("init was not called"));
     if (format < 0 || format > static_cast<int>(PixelFormat::kBGRA)) {
       return ToJs(Unsupported("pixel format " + std::to_string(format)));
@@ -147,12 +146,10 @@ class WasmRecorder {
 
   val addAudio(int frame_count, double timestamp_us) {
     if (!recorder_) return ToJs(FailedPrecondition("init was not called"));
-    if (frame_count < 0 ||
-        static_cast<size_t>(frame_count) * audio_channels_ > audio_buffer_.size()) {
+    if (frame_count < 0 || static_cast<size_t>(frame_count) * audio_channels_ > audio_buffer_.size()) {
       return ToJs(InvalidArgument("more audio frames than the audio buffer holds"));
     }
-    return ToJs(recorder_->AddAudio(audio_buffer_.data(), frame_count,
-                                    static_cast<int64_t>(timestamp_us)));
+    return ToJs(recorder_->AddAudio(audio_buffer_.data(), frame_count, static_cast<int64_t>(timestamp_us)));
   }
 
   val requestKeyframe() {

@@ -9,17 +9,16 @@
 //
 // --engine wasm hands the same flags (plus --variant simd|plain) to the WASM engine, a node
 // script (bench/encode/encode-wasm.mjs) that runs the recorder core's WASM build.
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <vector>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <vector>
 
 #include "recorder/media_io.h"
 #include "recorder/recorder.h"
@@ -124,8 +123,7 @@ int main(int argc, char** argv) {
   auto feed_audio_until = [&](int64_t until_us) -> Status {
     while (audio_pos < wav.frames() && audio_pos * 1000000 / 48000 <= until_us) {
       const int n = static_cast<int>(std::min<int64_t>(kBlock, wav.frames() - audio_pos));
-      RETURN_IF_ERROR(rec.AddAudio(wav.samples.data() + audio_pos * wav.channels, n,
-                                   audio_pos * 1000000 / 48000));
+      RETURN_IF_ERROR(rec.AddAudio(wav.samples.data() + audio_pos * wav.channels, n, audio_pos * 1000000 / 48000));
       audio_pos += n;
     }
     return Status::Ok();
@@ -147,8 +145,7 @@ int main(int argc, char** argv) {
   Status s = feed_audio_until(last_us + static_cast<int64_t>(1e6 / fps) - 1);
   if (s.ok()) s = rec.Stop();
   if (!s.ok()) return Fail(s.ToString());
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const recorder::RecorderStats st = rec.stats();
   nlohmann::json summary = {

@@ -6,13 +6,12 @@
 // Verify. Driven by bench/finalize/table.mjs.
 //
 //   finalize --in live.webm --out seekable.webm
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <sys/resource.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "common/io.h"
 #include "webm/finalize.h"
@@ -56,9 +55,15 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &usage);
   uint64_t frames = 0;
   for (const auto& t : info->tracks) frames += t.frames;
-  nlohmann::json result = {{"parse_s", info->parse_seconds}, {"write_s", info->write_seconds}, {"sync_s", sync_s},
-                           {"verify_s", verify_s}, {"total_s", total_s}, {"peak_rss_kib", usage.ru_maxrss},
-                           {"bytes", info->output_bytes}, {"frames", frames}, {"cue_points", info->cue_points},
+  nlohmann::json result = {{"parse_s", info->parse_seconds},
+                           {"write_s", info->write_seconds},
+                           {"sync_s", sync_s},
+                           {"verify_s", verify_s},
+                           {"total_s", total_s},
+                           {"peak_rss_kib", usage.ru_maxrss},
+                           {"bytes", info->output_bytes},
+                           {"frames", frames},
+                           {"cue_points", info->cue_points},
                            {"duration_ms", info->duration_ms}};
   std::cout << result.dump() << "\n";
   return 0;

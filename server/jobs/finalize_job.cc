@@ -17,7 +17,7 @@ JobResult FinalizeJob::Run(const Job& job) {
   auto recording = index_->GetRecording(recording_id);
   if (!recording.ok()) {
     if (recording.status().code() == StatusCode::kNotFound) return {};  // deleted meanwhile
-    return {JobOutcome::kRetry, recording.status().ToString()};
+    return JobResult::Retry(recording.status().ToString());
   }
   const std::string& key = recording->media_key;
   const int64_t now = clock_->NowSeconds();
@@ -33,17 +33,17 @@ JobResult FinalizeJob::Run(const Job& job) {
     spdlog::warn("recording {} failed to finalize, bytes kept in the spool: {}", recording_id, reason);
     if (scratch) (void)scratch->Discard();
     Status s = index_->MarkRecordingFailed(recording_id, reason, {}, now);
-    if (!s.ok()) return {JobOutcome::kRetry, s.ToString()};
+    if (!s.ok()) return JobResult::Retry(s.ToString());
     metrics_->CountFinalize("failed");
-    return {JobOutcome::kFailed, reason};
+    return JobResult::Failed(reason);
   };
   auto retry = [&](const Status& s) -> JobResult {
     spdlog::error("recording {}: finalize fault, will retry: {}", recording_id, s.ToString());
     metrics_->CountFinalize("retry");
-    return {JobOutcome::kRetry, s.ToString()};
+    return JobResult::Retry(s.ToString());
   };
   auto crash = [&](std::string_view step) { return crash_hook_ && crash_hook_(step); };
-  const JobResult kCrashed{JobOutcome::kRetry, "simulated crash"};
+  const JobResult kCrashed = JobResult::Retry("simulated crash");
 
   auto live = spool_->OpenReader(key);
   if (!live.ok()) {

@@ -85,8 +85,8 @@ void JobRunner::Work(Kind* kind, int worker) {
       JobResult result;
       if (job.attempts > kind->options.max_attempts) {
         // Claimed again after its lease ran out max_attempts times: each start killed its worker.
-        result = {JobOutcome::kFailed,
-                  "crashed the worker: started " + std::to_string(job.attempts - 1) + " times without finishing"};
+        result = JobResult::Failed("crashed the worker: started " + std::to_string(job.attempts - 1) +
+                                   " times without finishing");
         if (kind->options.on_failed) kind->options.on_failed(job, result.error);
       } else {
         result = kind->handler(job);

@@ -30,6 +30,10 @@ struct JobResult {
   JobOutcome outcome = JobOutcome::kDone;
   std::string error;
   std::vector<NewJob> follow_ups;  // enqueued with the job's completion, in one transaction
+
+  static JobResult Done(std::vector<NewJob> follow_ups = {}) { return {JobOutcome::kDone, "", std::move(follow_ups)}; }
+  static JobResult Retry(std::string error) { return {JobOutcome::kRetry, std::move(error), {}}; }
+  static JobResult Failed(std::string error) { return {JobOutcome::kFailed, std::move(error), {}}; }
 };
 
 using JobHandler = std::function<JobResult(const Job& job)>;

@@ -65,7 +65,8 @@ bool PwriteAll(int fd, const char* data, size_t n, uint64_t offset) {
 // tail only. Advisory: an error here shows up in Sync's fdatasync.
 void StartWriteback(int fd, uint64_t offset, size_t n) {
 #if defined(__linux__) && !defined(__EMSCRIPTEN__)
-  if (n >= kWriteBuffer / 2) (void)::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(n), SYNC_FILE_RANGE_WRITE);
+  if (n >= kWriteBuffer / 2)
+    (void)::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(n), SYNC_FILE_RANGE_WRITE);
 #else
   (void)fd, (void)offset, (void)n;
 #endif

@@ -88,7 +88,7 @@ class FileWriter : public SeekableWriter {
 
   int fd_;
   std::string path_;
-  std::string buffer_;            // bytes for [buffer_start_, buffer_start_ + buffer_.size())
+  std::string buffer_;  // bytes for [buffer_start_, buffer_start_ + buffer_.size())
   uint64_t buffer_start_ = 0;
   uint64_t position_ = 0;
   uint64_t size_ = 0;

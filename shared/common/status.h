@@ -16,11 +16,11 @@ enum class StatusCode {
   kUnsupported,         // a valid request we do not implement (pixel format, codec)
   kNotFound,
   kAlreadyExists,
-  kConflict,            // state disagrees with the request (e.g. upload offset mismatch)
-  kCorrupt,             // data failed to parse or verify
-  kResourceExhausted,   // disk full, quota, too large
-  kIoError,             // the operating system refused a file or socket operation
-  kInternal,            // a library call failed in a way the caller cannot fix
+  kConflict,           // state disagrees with the request (e.g. upload offset mismatch)
+  kCorrupt,            // data failed to parse or verify
+  kResourceExhausted,  // disk full, quota, too large
+  kIoError,            // the operating system refused a file or socket operation
+  kInternal,           // a library call failed in a way the caller cannot fix
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -81,8 +81,8 @@ class [[nodiscard]] Result {
 }  // namespace recorder
 
 // Returns early from the calling function when `expr` yields a non-ok Status.
-#define RETURN_IF_ERROR(expr)                    \
-  do {                                           \
-    ::recorder::Status status_ = (expr);         \
-    if (!status_.ok()) return status_;           \
+#define RETURN_IF_ERROR(expr)            \
+  do {                                   \
+    ::recorder::Status status_ = (expr); \
+    if (!status_.ok()) return status_;   \
   } while (0)

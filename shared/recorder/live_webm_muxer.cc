@@ -75,8 +75,8 @@ ClusterSummary SummarizeCluster(const uint8_t* data, size_t size, uint64_t video
       bool has_reference = false;
       size_t p = pos;
       uint64_t child_id = 0, child_length = 0;
-      while (p < end && ReadVint(data, end, &p, true, &child_id) &&
-             ReadVint(data, end, &p, false, &child_length) && child_length <= end - p) {
+      while (p < end && ReadVint(data, end, &p, true, &child_id) && ReadVint(data, end, &p, false, &child_length) &&
+             child_length <= end - p) {
         if (child_id == libwebm::kMkvBlock) block_pos = p, block_end = p + child_length;
         if (child_id == libwebm::kMkvReferenceBlock) has_reference = true;
         p += static_cast<size_t>(child_length);
@@ -99,9 +99,7 @@ class LiveWebmMuxer::ChunkingWriter : public mkvmuxer::IMkvWriter {
     buffer_.insert(buffer_.end(), bytes, bytes + len);
     return 0;
   }
-  mkvmuxer::int64 Position() const override {
-    return consumed_ + static_cast<mkvmuxer::int64>(buffer_.size());
-  }
+  mkvmuxer::int64 Position() const override { return consumed_ + static_cast<mkvmuxer::int64>(buffer_.size()); }
   mkvmuxer::int32 Position(mkvmuxer::int64) override { return -1; }
   bool Seekable() const override { return false; }
   void ElementStartNotify(mkvmuxer::uint64 element_id, mkvmuxer::int64 position) override {
@@ -136,16 +134,15 @@ class LiveWebmMuxer::SegmentHolder {
 };
 
 LiveWebmMuxer::LiveWebmMuxer(ChunkSink* sink)
-    : sink_(sink), writer_(std::make_unique<ChunkingWriter>()),
-      segment_(std::make_unique<SegmentHolder>()) {}
+    : sink_(sink), writer_(std::make_unique<ChunkingWriter>()), segment_(std::make_unique<SegmentHolder>()) {}
 
 LiveWebmMuxer::~LiveWebmMuxer() {
   segment_.reset();  // the Segment refers to the writer
 }
 
-Result<std::unique_ptr<LiveWebmMuxer>> LiveWebmMuxer::Create(
-    const std::optional<MuxerVideoTrack>& video, const std::optional<MuxerAudioTrack>& audio,
-    int64_t max_cluster_us, ChunkSink* sink) {
+Result<std::unique_ptr<LiveWebmMuxer>> LiveWebmMuxer::Create(const std::optional<MuxerVideoTrack>& video,
+                                                             const std::optional<MuxerAudioTrack>& audio,
+                                                             int64_t max_cluster_us, ChunkSink* sink) {
   std::unique_ptr<LiveWebmMuxer> m(new LiveWebmMuxer(sink));
   m->max_cluster_us_ = max_cluster_us;
   mkvmuxer::Segment& segment = m->segment_->segment;

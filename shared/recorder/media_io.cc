@@ -92,8 +92,7 @@ Result<WavAudio> ReadWav(const std::string& path) {
   for (size_t n; (n = std::fread(buf, 1, sizeof(buf), file.get())) > 0;) {
     bytes.insert(bytes.end(), buf, buf + n);
   }
-  if (bytes.size() < 12 || std::memcmp(bytes.data(), "RIFF", 4) != 0 ||
-      std::memcmp(bytes.data() + 8, "WAVE", 4) != 0) {
+  if (bytes.size() < 12 || std::memcmp(bytes.data(), "RIFF", 4) != 0 || std::memcmp(bytes.data() + 8, "WAVE", 4) != 0) {
     return Corrupt(path + ": not a RIFF/WAVE file");
   }
   WavAudio wav;

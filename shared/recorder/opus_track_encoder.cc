@@ -29,8 +29,7 @@ OpusTrackEncoder::~OpusTrackEncoder() = default;
 
 Result<std::unique_ptr<OpusTrackEncoder>> OpusTrackEncoder::Create(const AudioConfig& config) {
   int error = OPUS_OK;
-  OpusEncoder* raw =
-      opus_encoder_create(kSampleRate, config.channels, OPUS_APPLICATION_VOIP, &error);
+  OpusEncoder* raw = opus_encoder_create(kSampleRate, config.channels, OPUS_APPLICATION_VOIP, &error);
   if (raw == nullptr || error != OPUS_OK) {
     return Internal(std::string("opus_encoder_create: ") + opus_strerror(error));
   }
@@ -40,8 +39,7 @@ Result<std::unique_ptr<OpusTrackEncoder>> OpusTrackEncoder::Create(const AudioCo
       opus_encoder_ctl(raw, OPUS_GET_LOOKAHEAD(&lookahead)) != OPUS_OK) {
     return Internal("opus_encoder_ctl failed");
   }
-  return std::unique_ptr<OpusTrackEncoder>(
-      new OpusTrackEncoder(owned.release(), config.channels, lookahead));
+  return std::unique_ptr<OpusTrackEncoder>(new OpusTrackEncoder(owned.release(), config.channels, lookahead));
 }
 
 std::vector<uint8_t> OpusTrackEncoder::OpusHead() const {
@@ -82,8 +80,7 @@ Status OpusTrackEncoder::Add(const float* samples, int frames, int64_t stream_us
     packets_since_anchor_ = 0;
   } else {
     const int64_t buffered_end_us =
-        *next_packet_us() +
-        static_cast<int64_t>(pending_.size() / channels_) * 1000000 / kSampleRate;
+        *next_packet_us() + static_cast<int64_t>(pending_.size() / channels_) * 1000000 / kSampleRate;
     if (stream_us > buffered_end_us + kFrameUs) {
       RETURN_IF_ERROR(FlushPartial(out));
       anchor_us_ = stream_us;
@@ -127,12 +124,11 @@ Status OpusTrackEncoder::Finish(std::vector<EncodedAudioPacket>* out) {
   return EncodePending(fill * 1000000000 / kSampleRate, out);
 }
 
-Status OpusTrackEncoder::EncodePending(int64_t discard_padding_ns,
-                                       std::vector<EncodedAudioPacket>* out) {
+Status OpusTrackEncoder::EncodePending(int64_t discard_padding_ns, std::vector<EncodedAudioPacket>* out) {
   EncodedAudioPacket packet;
   packet.data.resize(kMaxPacketBytes);
-  const opus_int32 n = opus_encode_float(encoder_.get(), pending_.data(), kFrameSamples,
-                                         packet.data.data(), kMaxPacketBytes);
+  const opus_int32 n =
+      opus_encode_float(encoder_.get(), pending_.data(), kFrameSamples, packet.data.data(), kMaxPacketBytes);
   pending_.clear();
   if (n < 0) return Internal(std::string("opus_encode_float: ") + opus_strerror(n));
   packet.data.resize(static_cast<size_t>(n));

@@ -22,7 +22,7 @@ struct EncodedAudioPacket {
 class OpusTrackEncoder {
  public:
   static constexpr int kSampleRate = 48000;
-  static constexpr int kFrameSamples = 960;       // 20 ms per channel
+  static constexpr int kFrameSamples = 960;  // 20 ms per channel
   static constexpr int64_t kFrameUs = 20000;
   static constexpr int64_t kSeekPreRollNs = 80000000;  // RFC 7845 recommends 80 ms
 
@@ -39,8 +39,7 @@ class OpusTrackEncoder {
   // `stream_us`. Samples before stream time 0 are dropped. A start more than 20 ms after the
   // end of the buffered audio closes the current packet with silence and starts a new one at
   // `stream_us`; smaller jitter is ignored (the audio clock is trusted).
-  Status Add(const float* samples, int frames, int64_t stream_us,
-             std::vector<EncodedAudioPacket>* out);
+  Status Add(const float* samples, int frames, int64_t stream_us, std::vector<EncodedAudioPacket>* out);
   // Encodes the buffered rest plus pre_skip() samples of silence, so that every input sample
   // survives decoding; the extra tail is marked as discard padding.
   Status Finish(std::vector<EncodedAudioPacket>* out);
@@ -62,9 +61,9 @@ class OpusTrackEncoder {
   int channels_;
   int pre_skip_;
   bool anchored_ = false;
-  int64_t anchor_us_ = 0;          // stream time of the first packet since the last gap
+  int64_t anchor_us_ = 0;  // stream time of the first packet since the last gap
   int64_t packets_since_anchor_ = 0;
-  std::vector<float> pending_;     // < one frame, interleaved
+  std::vector<float> pending_;  // < one frame, interleaved
 };
 
 }  // namespace recorder

@@ -25,9 +25,8 @@ Status CheckPlane(const VideoFrame& frame, int index, int min_stride, const char
 
 Status ValidateFrame(const VideoFrame& frame, int width, int height) {
   if (frame.width != width || frame.height != height) {
-    return InvalidArgument("video frame is " + std::to_string(frame.width) + "x" +
-                           std::to_string(frame.height) + ", expected " + std::to_string(width) +
-                           "x" + std::to_string(height));
+    return InvalidArgument("video frame is " + std::to_string(frame.width) + "x" + std::to_string(frame.height) +
+                           ", expected " + std::to_string(width) + "x" + std::to_string(height));
   }
   const int cw = ChromaSize(width);
   switch (frame.format) {
@@ -50,18 +49,18 @@ Status ConvertToI420(const VideoFrame& f, const I420Planes& d) {
   int rc = -1;
   switch (f.format) {
     case PixelFormat::kNV12:
-      rc = libyuv::NV12ToI420(f.planes[0], f.strides[0], f.planes[1], f.strides[1], d.y,
-                              d.stride_y, d.u, d.stride_u, d.v, d.stride_v, f.width, f.height);
+      rc = libyuv::NV12ToI420(f.planes[0], f.strides[0], f.planes[1], f.strides[1], d.y, d.stride_y, d.u, d.stride_u,
+                              d.v, d.stride_v, f.width, f.height);
       break;
     // libyuv names formats by the little-endian 32-bit word: its "ABGR" is bytes R,G,B,A and
     // its "ARGB" is bytes B,G,R,A.
     case PixelFormat::kRGBA:
-      rc = libyuv::ABGRToI420(f.planes[0], f.strides[0], d.y, d.stride_y, d.u, d.stride_u, d.v,
-                              d.stride_v, f.width, f.height);
+      rc = libyuv::ABGRToI420(f.planes[0], f.strides[0], d.y, d.stride_y, d.u, d.stride_u, d.v, d.stride_v, f.width,
+                              f.height);
       break;
     case PixelFormat::kBGRA:
-      rc = libyuv::ARGBToI420(f.planes[0], f.strides[0], d.y, d.stride_y, d.u, d.stride_u, d.v,
-                              d.stride_v, f.width, f.height);
+      rc = libyuv::ARGBToI420(f.planes[0], f.strides[0], d.y, d.stride_y, d.u, d.stride_u, d.v, d.stride_v, f.width,
+                              f.height);
       break;
     case PixelFormat::kI420:
       return Internal("ConvertToI420 called for an I420 frame");

@@ -28,8 +28,8 @@ constexpr int64_t kMaxInterleaveWaitUs = 1000000;
 
 Status CheckRange(const char* what, double value, double lo, double hi) {
   if (!(value >= lo && value <= hi)) {  // also rejects NaN
-    return InvalidArgument(std::string(what) + " " + std::to_string(value) + " is outside [" +
-                           std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return InvalidArgument(std::string(what) + " " + std::to_string(value) + " is outside [" + std::to_string(lo) +
+                           ", " + std::to_string(hi) + "]");
   }
   return Status::Ok();
 }
@@ -51,8 +51,7 @@ Status ValidateConfig(const RecorderConfig& c) {
   }
   if (const auto& a = c.audio) {
     if (a->sample_rate != OpusTrackEncoder::kSampleRate) {
-      return Unsupported("audio sample rate " + std::to_string(a->sample_rate) +
-                         " Hz; only 48000 is supported");
+      return Unsupported("audio sample rate " + std::to_string(a->sample_rate) + " Hz; only 48000 is supported");
     }
     if (a->channels != 1 && a->channels != 2) {
       return Unsupported("audio with " + std::to_string(a->channels) + " channels; 1 or 2 only");
@@ -147,11 +146,10 @@ Status Recorder::Impl::Init() {
     auto encoder = OpusTrackEncoder::Create(*a);
     if (!encoder.ok()) return encoder.status();
     audio_ = std::move(encoder.value());
-    audio_track = MuxerAudioTrack{a->channels, audio_->OpusHead(), audio_->codec_delay_ns(),
-                                  OpusTrackEncoder::kSeekPreRollNs};
+    audio_track =
+        MuxerAudioTrack{a->channels, audio_->OpusHead(), audio_->codec_delay_ns(), OpusTrackEncoder::kSeekPreRollNs};
   }
-  auto muxer = LiveWebmMuxer::Create(video_track, audio_track,
-                                     int64_t{config_.chunk_duration_ms} * 1000, sink_);
+  auto muxer = LiveWebmMuxer::Create(video_track, audio_track, int64_t{config_.chunk_duration_ms} * 1000, sink_);
   if (!muxer.ok()) return muxer.status();
   muxer_ = std::move(muxer.value());
   return Status::Ok();
@@ -180,12 +178,10 @@ Status Recorder::Impl::AddVideoFrame(const VideoFrame& frame) {
   RETURN_IF_ERROR(CheckTimestamp(frame.timestamp_us));
   if (last_video_capture_us_ && frame.timestamp_us <= *last_video_capture_us_) {
     return InvalidArgument("video timestamp " + std::to_string(frame.timestamp_us) +
-                           " us does not follow the previous " +
-                           std::to_string(*last_video_capture_us_) + " us");
+                           " us does not follow the previous " + std::to_string(*last_video_capture_us_) + " us");
   }
   const int64_t nominal_us = std::llround(1e6 / config_.video->fps);
-  const int64_t interval_us =
-      last_video_capture_us_ ? frame.timestamp_us - *last_video_capture_us_ : nominal_us;
+  const int64_t interval_us = last_video_capture_us_ ? frame.timestamp_us - *last_video_capture_us_ : nominal_us;
   last_video_capture_us_ = frame.timestamp_us;
   ++stats_.video_frames_in;
 
@@ -217,8 +213,7 @@ Status Recorder::Impl::EncodeVideo(const VideoFrame& frame, int64_t stream_us, i
   const vpx_image_t* image = nullptr;
   if (frame.format == PixelFormat::kI420) {
     // libvpx only reads the input; the const_casts satisfy vpx_image_t's non-const plane pointers.
-    if (!vpx_img_wrap(&wrapped, VPX_IMG_FMT_I420, vc.width, vc.height, 1,
-                      const_cast<uint8_t*>(frame.planes[0]))) {
+    if (!vpx_img_wrap(&wrapped, VPX_IMG_FMT_I420, vc.width, vc.height, 1, const_cast<uint8_t*>(frame.planes[0]))) {
       return Internal("vpx_img_wrap failed");
     }
     for (int p = 0; p < 3; ++p) {
@@ -233,21 +228,19 @@ Status Recorder::Impl::EncodeVideo(const VideoFrame& frame, int64_t stream_us, i
     }
     vpx_image_t* s = scratch_.get();
     RETURN_IF_ERROR(ConvertToI420(
-        frame, I420Planes{s->planes[0], s->planes[1], s->planes[2], s->stride[0], s->stride[1],
-                          s->stride[2]}));
+        frame, I420Planes{s->planes[0], s->planes[1], s->planes[2], s->stride[0], s->stride[1], s->stride[2]}));
     image = s;
   }
 
   const int64_t interval_limit_us = int64_t{vc.keyframe_interval_ms} * 1000;
-  const bool force_key = keyframe_requested_ || !last_keyframe_us_ ||
-                         stream_us - *last_keyframe_us_ >= interval_limit_us;
+  const bool force_key =
+      keyframe_requested_ || !last_keyframe_us_ || stream_us - *last_keyframe_us_ >= interval_limit_us;
   RETURN_IF_ERROR(video_->SetSpeed(speed_->speed()));
   const size_t queued = video_queue_.size();
   std::vector<EncodedVideoFrame> out;
   RETURN_IF_ERROR(video_->Encode(*image, stream_us, std::llround(1e6 / vc.fps), force_key, &out));
-  const int64_t encode_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::steady_clock::now() - start)
-                                .count();
+  const int64_t encode_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
   speed_->OnEncoded(encode_us, interval_us);
   stats_.video_encode_us += encode_us;
 
@@ -269,15 +262,14 @@ Status Recorder::Impl::AddAudio(const float* samples, int frame_count, int64_t t
   RETURN_IF_ERROR(CheckUsable());
   if (!audio_) return FailedPrecondition("recorder has no audio track");
   if (frame_count < 0 || frame_count > kMaxAudioBlockFrames) {
-    return InvalidArgument("audio frame count " + std::to_string(frame_count) +
-                           " is outside [0, " + std::to_string(kMaxAudioBlockFrames) + "]");
+    return InvalidArgument("audio frame count " + std::to_string(frame_count) + " is outside [0, " +
+                           std::to_string(kMaxAudioBlockFrames) + "]");
   }
   if (samples == nullptr && frame_count > 0) return InvalidArgument("audio samples are null");
   RETURN_IF_ERROR(CheckTimestamp(timestamp_us));
   if (frame_count == 0) return Status::Ok();
   if (last_audio_capture_us_ && timestamp_us <= *last_audio_capture_us_) {
-    return InvalidArgument("audio timestamp " + std::to_string(timestamp_us) +
-                           " us does not follow the previous " +
+    return InvalidArgument("audio timestamp " + std::to_string(timestamp_us) + " us does not follow the previous " +
                            std::to_string(*last_audio_capture_us_) + " us");
   }
   last_audio_capture_us_ = timestamp_us;

@@ -47,10 +47,10 @@ enum class ContentType {
 };
 
 struct VideoConfig {
-  int width = 640;   // every frame must have exactly this size (no scaling); 16..4096
-  int height = 480;  // 16..4096
-  double fps = 30;   // nominal rate for rate control; actual frame times come from timestamps
-  int kbps = 250;    // CBR target
+  int width = 640;                   // every frame must have exactly this size (no scaling); 16..4096
+  int height = 480;                  // 16..4096
+  double fps = 30;                   // nominal rate for rate control; actual frame times come from timestamps
+  int kbps = 250;                    // CBR target
   int keyframe_interval_ms = 10000;  // a keyframe at least this often (and on RequestKeyframe)
   // libvpx cpu-used (5..9, higher is faster and worse). With adaptive_speed the Recorder raises
   // it while encoding is slower than real time and lowers it back to this value when there is
@@ -110,19 +110,19 @@ struct RecorderStats {
   int64_t video_frames_dropped = 0;  // accepted but not written: encoding fell behind, or the
                                      // frame arrived over 1 s later than audio already written
   int64_t keyframes = 0;
-  int64_t audio_samples_in = 0;      // per channel, accepted by AddAudio
-  int64_t audio_packets_encoded = 0; // 20 ms Opus packets written
-  int64_t audio_packets_dropped = 0; // arrived over 1 s later than video already written
+  int64_t audio_samples_in = 0;       // per channel, accepted by AddAudio
+  int64_t audio_packets_encoded = 0;  // 20 ms Opus packets written
+  int64_t audio_packets_dropped = 0;  // arrived over 1 s later than video already written
   int64_t chunks_out = 0;
-  int64_t bytes_out = 0;             // WebM bytes handed to the sink
-  int64_t video_bytes = 0;           // VP9 payload bytes (no container)
-  int64_t audio_bytes = 0;           // Opus payload bytes (no container)
-  double media_seconds = 0;          // stream time covered so far
-  double achieved_kbps = 0;          // bytes_out over media_seconds
-  double video_kbps = 0;             // video_bytes over the video timeline
-  int64_t video_encode_us = 0;       // wall time spent in the VP9 encoder (sum)
-  double mean_encode_ms = 0;         // video_encode_us per encoded frame
-  int current_speed = 0;             // cpu-used now in effect (0 without video)
+  int64_t bytes_out = 0;        // WebM bytes handed to the sink
+  int64_t video_bytes = 0;      // VP9 payload bytes (no container)
+  int64_t audio_bytes = 0;      // Opus payload bytes (no container)
+  double media_seconds = 0;     // stream time covered so far
+  double achieved_kbps = 0;     // bytes_out over media_seconds
+  double video_kbps = 0;        // video_bytes over the video timeline
+  int64_t video_encode_us = 0;  // wall time spent in the VP9 encoder (sum)
+  double mean_encode_ms = 0;    // video_encode_us per encoded frame
+  int current_speed = 0;        // cpu-used now in effect (0 without video)
 };
 
 class Recorder {

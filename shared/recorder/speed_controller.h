@@ -27,9 +27,9 @@ class SpeedController {
   double load() const { return load_; }
 
   static constexpr int64_t kMaxBacklogUs = 200000;
-  static constexpr double kRaiseAbove = 0.8;   // faster when encoding uses > 80 % of the budget
-  static constexpr double kLowerBelow = 0.4;   // slower (better) again below 40 %
-  static constexpr int kHoldFrames = 15;       // frames to wait after a change before the next
+  static constexpr double kRaiseAbove = 0.8;  // faster when encoding uses > 80 % of the budget
+  static constexpr double kLowerBelow = 0.4;  // slower (better) again below 40 %
+  static constexpr int kHoldFrames = 15;      // frames to wait after a change before the next
 
  private:
   const int base_speed_;

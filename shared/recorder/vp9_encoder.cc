@@ -77,14 +77,12 @@ Result<std::unique_ptr<Vp9Encoder>> Vp9Encoder::Create(const VideoConfig& config
       vpx_codec_control(c, VP9E_SET_TILE_COLUMNS, Log2TileColumns(config.threads)) ||
       // Cyclic-refresh AQ is libvpx's real-time CBR mode for camera; screen content gets none.
       vpx_codec_control(c, VP9E_SET_AQ_MODE, screen ? 0u : 3u) ||
-      vpx_codec_control(c, VP9E_SET_TUNE_CONTENT,
-                        screen ? VP9E_CONTENT_SCREEN : VP9E_CONTENT_DEFAULT) ||
+      vpx_codec_control(c, VP9E_SET_TUNE_CONTENT, screen ? VP9E_CONTENT_SCREEN : VP9E_CONTENT_DEFAULT) ||
       // A recording is uploaded in ~1 s chunks, so a large keyframe only delays one chunk a
       // little; capping keyframes low (as calls do) costs ~0.15 dB for the following seconds.
       vpx_codec_control(c, VP8E_SET_MAX_INTRA_BITRATE_PCT, 900u) ||
       // Extra bits for golden frames pay off on static talking-head scenes (~0.1 dB).
-      vpx_codec_control(c, VP9E_SET_GF_CBR_BOOST_PCT, 100u) ||
-      vpx_codec_control(c, VP9E_SET_NOISE_SENSITIVITY, 0)) {
+      vpx_codec_control(c, VP9E_SET_GF_CBR_BOOST_PCT, 100u) || vpx_codec_control(c, VP9E_SET_NOISE_SENSITIVITY, 0)) {
     return VpxError(c, "vpx_codec_control");
   }
   return encoder;
@@ -99,11 +97,11 @@ Status Vp9Encoder::SetSpeed(int speed) {
   return Status::Ok();
 }
 
-Status Vp9Encoder::Encode(const vpx_image_t& image, int64_t pts_us, int64_t duration_us,
-                          bool force_keyframe, std::vector<EncodedVideoFrame>* out) {
+Status Vp9Encoder::Encode(const vpx_image_t& image, int64_t pts_us, int64_t duration_us, bool force_keyframe,
+                          std::vector<EncodedVideoFrame>* out) {
   const vpx_enc_frame_flags_t flags = force_keyframe ? VPX_EFLAG_FORCE_KF : 0;
-  if (vpx_codec_encode(codec_.get(), &image, pts_us, static_cast<unsigned long>(duration_us),
-                       flags, VPX_DL_REALTIME) != VPX_CODEC_OK) {
+  if (vpx_codec_encode(codec_.get(), &image, pts_us, static_cast<unsigned long>(duration_us), flags, VPX_DL_REALTIME) !=
+      VPX_CODEC_OK) {
     return VpxError(codec_.get(), "vpx_codec_encode");
   }
   return Drain(out);

@@ -1,9 +1,9 @@
 #include "webm/block_walker.h"
 
+#include <common/webmids.h>
+
 #include <algorithm>
 #include <cstring>
-
-#include <common/webmids.h>
 
 namespace recorder::webm::internal {
 namespace {
@@ -82,7 +82,7 @@ bool IsSegmentChild(uint64_t id) {
     case libwebm::kMkvInfo:
     case libwebm::kMkvTracks:
     case libwebm::kMkvChapters:
-    case 0x1941A469:  // Attachments (not in libwebm's id list)
+    case 0x1941A469:         // Attachments (not in libwebm's id list)
     case libwebm::kMkvEBML:  // a new stream appended; ends this one
       return true;
     default:
@@ -188,8 +188,8 @@ class Walker {
         if (!have_timecode) return Step{true, pos, "block before cluster timecode"};
         BlockFrame frame;
         const bool simple = h.id == libwebm::kMkvSimpleBlock;
-        Result<bool> parsed = simple ? ParseBlock(h, cluster_timecode, true, &frame)
-                                     : ParseBlockGroup(h, cluster_timecode, &frame);
+        Result<bool> parsed =
+            simple ? ParseBlock(h, cluster_timecode, true, &frame) : ParseBlockGroup(h, cluster_timecode, &frame);
         if (!parsed.ok()) return parsed.status();
         if (!*parsed) return Step{true, pos, "bad block"};
         RETURN_IF_ERROR(on_frame_(frame));
@@ -226,8 +226,7 @@ class Walker {
     bool have_reference = false;
     for (uint64_t pos = group.payload; pos < end;) {
       Header h;
-      if (ReadHeader(src_, pos, &h) != Read::kOk || h.size == kUnknownSize ||
-          h.size > end - std::min(end, h.payload)) {
+      if (ReadHeader(src_, pos, &h) != Read::kOk || h.size == kUnknownSize || h.size > end - std::min(end, h.payload)) {
         return false;
       }
       if (h.id == libwebm::kMkvBlock) {

@@ -44,21 +44,21 @@ class WindowedSource {
 
 // One complete frame as stored in the file. Blocks are assumed unlaced (the walker rejects lacing).
 struct BlockFrame {
-  uint64_t track = 0;             // TrackNumber as written in the block
-  int64_t timecode = 0;           // absolute: cluster Timecode + block's relative timecode
-  bool key = false;               // SimpleBlock key flag; for a Block: no ReferenceBlock
-  int64_t discard_padding = 0;    // DiscardPadding in ns, 0 when absent
+  uint64_t track = 0;           // TrackNumber as written in the block
+  int64_t timecode = 0;         // absolute: cluster Timecode + block's relative timecode
+  bool key = false;             // SimpleBlock key flag; for a Block: no ReferenceBlock
+  int64_t discard_padding = 0;  // DiscardPadding in ns, 0 when absent
   bool has_duration = false;
-  uint64_t duration = 0;          // BlockDuration in timecode units, when has_duration
-  uint64_t data_pos = 0;          // frame bytes are [data_pos, data_pos + data_size) in the file
+  uint64_t duration = 0;  // BlockDuration in timecode units, when has_duration
+  uint64_t data_pos = 0;  // frame bytes are [data_pos, data_pos + data_size) in the file
   uint64_t data_size = 0;
 };
 
 // Where and why the walk stopped.
 struct WalkEnd {
-  uint64_t used_bytes = 0;   // offset just after the last element that was used or skipped whole
-  bool truncated = false;    // true if the input ended, or turned unreadable, inside an element
-  std::string reason;        // why truncated; empty when not
+  uint64_t used_bytes = 0;  // offset just after the last element that was used or skipped whole
+  bool truncated = false;   // true if the input ended, or turned unreadable, inside an element
+  std::string reason;       // why truncated; empty when not
 };
 
 // Walks the Segment children in [payload_start, payload_start + payload_size) (payload_size < 0:

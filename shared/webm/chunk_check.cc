@@ -1,9 +1,9 @@
 #include "webm/chunk_check.h"
 
+#include <common/webmids.h>
+
 #include <cstdio>
 #include <string>
-
-#include <common/webmids.h>
 
 namespace recorder::webm {
 namespace {

@@ -53,8 +53,7 @@ uint64_t EbmlIntBytes(uint32_t id, int64_t value) {
   return EbmlHeaderBytes(id, static_cast<uint64_t>(n)) + static_cast<uint64_t>(n);
 }
 
-EbmlWriter::EbmlWriter(SeekableWriter& out)
-    : out_(out), buffer_(kFirstBufferBytes), buffer_start_(out.Position()) {}
+EbmlWriter::EbmlWriter(SeekableWriter& out) : out_(out), buffer_(kFirstBufferBytes), buffer_start_(out.Position()) {}
 
 void EbmlWriter::Fail(Status s) {
   if (status_.ok()) status_ = std::move(s);

@@ -1,5 +1,8 @@
 #include "webm/finalize.h"
 
+#include <common/webmids.h>
+#include <mkvparser/mkvparser.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -7,9 +10,6 @@
 #include <cstring>
 #include <memory>
 #include <new>
-
-#include <common/webmids.h>
-#include <mkvparser/mkvparser.h>
 
 #include "webm/block_walker.h"
 #include "webm/ebml_writer.h"
@@ -113,8 +113,7 @@ Result<std::unique_ptr<mkvparser::Segment>> ParseHeaders(WindowedSource& src, mk
   long long pos = 0;
   mkvparser::EBMLHeader ebml;
   if (ebml.Parse(&reader, pos) != 0) return Corrupt("no EBML header: not a WebM file");
-  if (!ebml.m_docType ||
-      (std::strcmp(ebml.m_docType, "webm") != 0 && std::strcmp(ebml.m_docType, "matroska") != 0)) {
+  if (!ebml.m_docType || (std::strcmp(ebml.m_docType, "webm") != 0 && std::strcmp(ebml.m_docType, "matroska") != 0)) {
     return Corrupt("EBML DocType is not webm");
   }
   mkvparser::Segment* raw = nullptr;
@@ -217,8 +216,8 @@ Result<internal::WalkEnd> ParsePass(WindowedSource& src, const mkvparser::Segmen
     int64_t tick = 0, ns = 0;
     RETURN_IF_ERROR(timeline.Next(f, &tick, &ns));
     if (f.data_size > kMaxFrameBytes) {
-      return Corrupt("a frame of " + Mib(f.data_size) + " on " + t->Name() + " at " + Seconds(ns) +
-                     ": more than the " + Mib(kMaxFrameBytes) + " a recorded frame may have");
+      return Corrupt("a frame of " + Mib(f.data_size) + " on " + t->Name() + " at " + Seconds(ns) + ": more than the " +
+                     Mib(kMaxFrameBytes) + " a recorded frame may have");
     }
     // ns >= 0: the Timeline starts at 0.
     if (ns / kNsPerSecond != t->counted_second) {
@@ -270,8 +269,8 @@ struct Plan {
 // Pass 2: writes the seekable file. Layout: EBML header, Segment { SeekHead, Info, Tracks,
 // Cluster..., Cues }; the SeekHead's Cues position and the Segment and Cluster sizes are filled
 // in when known. Sizes are 8-byte fields so that they can be.
-Status WritePass(WindowedSource& src, const mkvparser::Segment& in, std::vector<Track>& all_tracks,
-                 const Plan& plan, SeekableWriter& seekable, FinalizeInfo* info) {
+Status WritePass(WindowedSource& src, const mkvparser::Segment& in, std::vector<Track>& all_tracks, const Plan& plan,
+                 SeekableWriter& seekable, FinalizeInfo* info) {
   EbmlWriter w(seekable);
   uint64_t m = w.BeginMaster(libwebm::kMkvEBML);
   w.Uint(libwebm::kMkvEBMLVersion, 1);

@@ -49,21 +49,21 @@ struct TrackSummary {
   uint64_t number = 0;        // TrackNumber in the output (tracks are renumbered 1..N in input order)
   uint64_t input_number = 0;  // TrackNumber in the input
   TrackKind kind = TrackKind::kVideo;
-  std::string codec_id;       // e.g. "V_VP9", "A_OPUS", copied unchanged
-  uint64_t width = 0;         // video only, pixels
+  std::string codec_id;  // e.g. "V_VP9", "A_OPUS", copied unchanged
+  uint64_t width = 0;    // video only, pixels
   uint64_t height = 0;
-  double sample_rate = 0;     // audio only, Hz
+  double sample_rate = 0;  // audio only, Hz
   uint64_t channels = 0;
-  uint64_t frames = 0;        // frames copied
+  uint64_t frames = 0;  // frames copied
   uint64_t keyframes = 0;
   int64_t first_timestamp_ns = -1;  // -1 when the track has no frames
   int64_t last_timestamp_ns = -1;
 };
 
 struct FinalizeInfo {
-  int64_t duration_ms = 0;        // written as the Segment Duration: end of the last frame
+  int64_t duration_ms = 0;           // written as the Segment Duration: end of the last frame
   std::vector<TrackSummary> tracks;  // video and audio tracks, in output order
-  uint64_t video_keyframes = 0;   // keyframes on all video tracks (where Cues can point)
+  uint64_t video_keyframes = 0;      // keyframes on all video tracks (where Cues can point)
   // Cue points written, on the cue track: the first video track, else the first audio track.
   // One on the first keyframe (any frame for audio), then one on each keyframe at least
   // `cue_spacing_ms` after the previous cue; each starts a Cluster. 0 only for video without any
@@ -71,7 +71,7 @@ struct FinalizeInfo {
   uint64_t cue_points = 0;
   // kMinCueSpacingMs, or more so that cue_points <= kMaxCuePoints.
   int64_t cue_spacing_ms = 0;
-  uint64_t output_bytes = 0;      // size of the finalized file
+  uint64_t output_bytes = 0;  // size of the finalized file
   // True when the input ended (or turned unreadable) inside an element: everything up to the
   // last complete frame was kept, and `ignored_bytes` at the end of the input were not used.
   bool truncated = false;

@@ -1,10 +1,10 @@
 // libwebm's reader interface over ours (common/io.h). Internal to shared/webm.
 #pragma once
 
+#include <mkvparser/mkvparser.h>
+
 #include <algorithm>
 #include <cstdint>
-
-#include <mkvparser/mkvparser.h>
 
 #include "webm/block_walker.h"
 

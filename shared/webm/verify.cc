@@ -5,14 +5,14 @@
 // block), so none is loaded through it: Verify walks the Segment's children itself with
 // mkvparser's element reader, parses each Cluster on its own (mkvparser::Cluster::Create) and drops
 // it before the next. Cues are checked on the way, against the Cluster they point at.
+#include <common/webmids.h>
+#include <mkvparser/mkvparser.h>
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <common/webmids.h>
-#include <mkvparser/mkvparser.h>
 
 #include "webm/finalize.h"
 #include "webm/mkv_io.h"
@@ -59,7 +59,8 @@ Result<std::vector<CueRef>> LoadCues(mkvparser::Segment& segment, uint64_t expec
   }
   if (!cues->DoneParsing()) return Corrupt("bad Cues");
   if (static_cast<uint64_t>(cues->GetCount()) != expected) {
-    return Corrupt("Cues has " + std::to_string(cues->GetCount()) + " cue points, expected " + std::to_string(expected));
+    return Corrupt("Cues has " + std::to_string(cues->GetCount()) + " cue points, expected " +
+                   std::to_string(expected));
   }
   const mkvparser::Tracks& tracks = *segment.GetTracks();
   for (const mkvparser::CuePoint* cp = cues->GetFirst(); cp; cp = cues->GetNext(cp)) {
@@ -108,7 +109,8 @@ Status VerifyImpl(RandomAccessReader& finalized, const FinalizeInfo& expected) {
   if (!info || info->GetDuration() <= 0) return Corrupt("no Duration");
   const double duration_ms = static_cast<double>(info->GetDuration()) / 1e6;
   if (std::abs(duration_ms - static_cast<double>(expected.duration_ms)) > 1.0) {
-    return Corrupt("Duration is " + std::to_string(duration_ms) + " ms, expected " + std::to_string(expected.duration_ms));
+    return Corrupt("Duration is " + std::to_string(duration_ms) + " ms, expected " +
+                   std::to_string(expected.duration_ms));
   }
 
   const mkvparser::Tracks* tracks = segment->GetTracks();
@@ -149,7 +151,8 @@ Status VerifyImpl(RandomAccessReader& finalized, const FinalizeInfo& expected) {
                        std::to_string(kMaxClusterBlocks) + " blocks: not written by Finalize");
       }
       const mkvparser::Block* b = e->GetBlock();
-      auto s = std::find_if(seen.begin(), seen.end(), [&](const Seen& x) { return x.track->GetNumber() == b->GetTrackNumber(); });
+      auto s = std::find_if(seen.begin(), seen.end(),
+                            [&](const Seen& x) { return x.track->GetNumber() == b->GetTrackNumber(); });
       if (s == seen.end()) return Corrupt("a block of undeclared track " + std::to_string(b->GetTrackNumber()));
       const long long ns = b->GetTime(cluster.get());
       if (ns < s->last_ns) return Corrupt("timestamps go back on track " + std::to_string(b->GetTrackNumber()));

@@ -27,9 +27,7 @@ TEST(StatusTest, ErrorCarriesCodeAndMessage) {
   EXPECT_EQ(s.ToString(), "InvalidArgument: frame is 320x240, expected 640x480");
 }
 
-TEST(StatusTest, ReturnIfErrorStopsAtFirstError) {
-  EXPECT_EQ(PropagatesFirstError().code(), StatusCode::kConflict);
-}
+TEST(StatusTest, ReturnIfErrorStopsAtFirstError) { EXPECT_EQ(PropagatesFirstError().code(), StatusCode::kConflict); }
 
 TEST(ResultTest, HoldsValueOrStatus) {
   Result<std::unique_ptr<int>> good(std::make_unique<int>(7));

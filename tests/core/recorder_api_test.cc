@@ -137,8 +137,7 @@ TEST_F(RecorderApi, NonMonotonicTimestampsAreErrors) {
 TEST_F(RecorderApi, AbsurdAudioBlockSizesAreErrors) {
   std::vector<float> audio(16, 0.0f);
   EXPECT_EQ(rec_->AddAudio(audio.data(), -1, 0).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(rec_->AddAudio(audio.data(), std::numeric_limits<int>::max(), 0).code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(rec_->AddAudio(audio.data(), std::numeric_limits<int>::max(), 0).code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(rec_->AddAudio(audio.data(), 0, 0).ok());  // nothing to do
 }
 
@@ -168,8 +167,7 @@ TEST(RecorderTracks, CallsForAMissingTrackFailWithFailedPrecondition) {
   auto rec = Recorder::Create(c, &sink);
   ASSERT_TRUE(rec.ok());
   std::vector<uint8_t> p = Picture(0);
-  EXPECT_EQ((*rec)->AddVideoFrame(I420FrameView(p.data(), kW, kH, 0)).code(),
-            StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*rec)->AddVideoFrame(I420FrameView(p.data(), kW, kH, 0)).code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ((*rec)->RequestKeyframe().code(), StatusCode::kFailedPrecondition);
 }
 

@@ -12,9 +12,9 @@
 namespace recorder::testing {
 namespace {
 
-constexpr int kFrames = 300;               // 10 s of FourPeople at 30 fps
-constexpr int kBlock = 441;                // odd audio block size, to exercise the 20 ms framing
-constexpr int64_t kClockStartUs = 7000000; // capture clocks do not start at zero
+constexpr int kFrames = 300;                // 10 s of FourPeople at 30 fps
+constexpr int kBlock = 441;                 // odd audio block size, to exercise the 20 ms framing
+constexpr int64_t kClockStartUs = 7000000;  // capture clocks do not start at zero
 
 double RmsDb(const float* s, size_t n) {
   double sum = 0;
@@ -24,8 +24,7 @@ double RmsDb(const float* s, size_t n) {
 
 std::vector<float> DecodeAudio(const std::string& webm) {
   const std::string raw = webm + ".f32";
-  if (RunCommand("ffmpeg -nostdin -v error -y -i '" + webm + "' -f f32le -ac 1 -ar 48000 '" +
-                 raw + "'") != 0) {
+  if (RunCommand("ffmpeg -nostdin -v error -y -i '" + webm + "' -f f32le -ac 1 -ar 48000 '" + raw + "'") != 0) {
     return {};
   }
   std::ifstream in(raw, std::ios::binary);
@@ -64,9 +63,8 @@ TEST(SpeechOnly, OpusKeepsTheDurationWithin40msAndTheSpeechIsAudible) {
   EXPECT_EQ(probe["streams"][0]["sample_rate"], "48000");
 
   const std::vector<float> decoded = DecodeAudio(webm);
-  std::printf("speech: %lld samples in, %zu decoded; %lld bytes, %.1f kbps\n",
-              static_cast<long long>(total), decoded.size(),
-              static_cast<long long>((*rec)->stats().bytes_out), (*rec)->stats().achieved_kbps);
+  std::printf("speech: %lld samples in, %zu decoded; %lld bytes, %.1f kbps\n", static_cast<long long>(total),
+              decoded.size(), static_cast<long long>((*rec)->stats().bytes_out), (*rec)->stats().achieved_kbps);
   EXPECT_NEAR(static_cast<double>(decoded.size()), static_cast<double>(total), 0.040 * 48000);
   const double in_db = RmsDb(wav->samples.data(), wav->samples.size());
   const double out_db = RmsDb(decoded.data(), decoded.size());
@@ -139,8 +137,7 @@ class AvRecording : public ::testing::Test {
       const int64_t t = i * int64_t{1000000} / 30;
       while (audio_pos < audio_end && audio_pos * 1000000 / 48000 <= t) {
         const int n = static_cast<int>(std::min<int64_t>(kBlock, audio_end - audio_pos));
-        Status s = (*rec)->AddAudio(wav->samples.data() + audio_pos, n,
-                                    kClockStartUs + audio_pos * 1000000 / 48000);
+        Status s = (*rec)->AddAudio(wav->samples.data() + audio_pos, n, kClockStartUs + audio_pos * 1000000 / 48000);
         ASSERT_TRUE(s.ok()) << s.ToString();
         audio_pos += n;
       }
@@ -152,8 +149,8 @@ class AvRecording : public ::testing::Test {
     }
     while (audio_pos < audio_end) {
       const int n = static_cast<int>(std::min<int64_t>(kBlock, audio_end - audio_pos));
-      ASSERT_TRUE((*rec)->AddAudio(wav->samples.data() + audio_pos, n,
-                                   kClockStartUs + audio_pos * 1000000 / 48000).ok());
+      ASSERT_TRUE(
+          (*rec)->AddAudio(wav->samples.data() + audio_pos, n, kClockStartUs + audio_pos * 1000000 / 48000).ok());
       audio_pos += n;
     }
     ASSERT_TRUE((*rec)->Stop().ok());
@@ -266,9 +263,8 @@ TEST(StalledVideo, FramesOlderThanWrittenAudioAreDroppedBeforeEncodingAndTheRest
   }
   ASSERT_TRUE((*rec)->Stop().ok());
   const RecorderStats s = (*rec)->stats();
-  std::printf("stalled video: %lld frames in, %lld encoded, %lld dropped\n",
-              static_cast<long long>(s.video_frames_in), static_cast<long long>(s.video_frames_encoded),
-              static_cast<long long>(s.video_frames_dropped));
+  std::printf("stalled video: %lld frames in, %lld encoded, %lld dropped\n", static_cast<long long>(s.video_frames_in),
+              static_cast<long long>(s.video_frames_encoded), static_cast<long long>(s.video_frames_dropped));
   EXPECT_GE(s.video_frames_dropped, 40);  // the frames before 1.5 s
   EXPECT_GE(s.video_frames_encoded, 40);  // frame 0 and (nearly) all from 1.5 s on
   const std::string webm = WorkDir() + "/stalled-video.webm";

@@ -26,8 +26,7 @@ struct Encoded {
 
 enum class Feed { kI420, kNV12, kRGBA, kBGRA };
 
-void EncodeY4m(const std::string& y4m, const VideoConfig& vc, Feed feed, const std::string& out,
-               Encoded* e) {
+void EncodeY4m(const std::string& y4m, const VideoConfig& vc, Feed feed, const std::string& out, Encoded* e) {
   auto reader = Y4mReader::Open(y4m);
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   RecorderConfig config;
@@ -94,12 +93,12 @@ class FourPeopleVideo : public ::testing::Test {
     encoded_ = new Encoded;
     EncodeY4m(source_, CameraConfig(), Feed::kI420, "fourpeople_i420.webm", encoded_);
     const RecorderStats& s = encoded_->stats;
-    std::printf("FourPeople 640x480: %lld frames in %.2f s (%.0f fps), speed %d, %lld bytes, "
-                "video %.1f kbps, stream %.1f kbps, %lld chunks, %lld keyframes\n",
-                static_cast<long long>(s.video_frames_encoded), encoded_->seconds,
-                s.video_frames_encoded / encoded_->seconds, s.current_speed,
-                static_cast<long long>(s.bytes_out), s.video_kbps, s.achieved_kbps,
-                static_cast<long long>(s.chunks_out), static_cast<long long>(s.keyframes));
+    std::printf(
+        "FourPeople 640x480: %lld frames in %.2f s (%.0f fps), speed %d, %lld bytes, "
+        "video %.1f kbps, stream %.1f kbps, %lld chunks, %lld keyframes\n",
+        static_cast<long long>(s.video_frames_encoded), encoded_->seconds, s.video_frames_encoded / encoded_->seconds,
+        s.current_speed, static_cast<long long>(s.bytes_out), s.video_kbps, s.achieved_kbps,
+        static_cast<long long>(s.chunks_out), static_cast<long long>(s.keyframes));
   }
   static void TearDownTestSuite() { delete encoded_; }
   static std::string source_;
@@ -124,8 +123,7 @@ TEST_F(FourPeopleVideo, LumaPsnrIsAtLeast35_5dB) {
 TEST_F(FourPeopleVideo, BitrateIsWithinTenPercentOfTarget) {
   const int64_t bytes = StreamBytes(encoded_->webm, "v");
   const double kbps = bytes * 8.0 / (kFrames / 30.0) / 1000;
-  std::printf("VP9 payload %.1f kbps (target %d), recorder says %.1f\n", kbps, kKbps,
-              encoded_->stats.video_kbps);
+  std::printf("VP9 payload %.1f kbps (target %d), recorder says %.1f\n", kbps, kKbps, encoded_->stats.video_kbps);
   EXPECT_NEAR(kbps, kKbps, kKbps * 0.10);
   EXPECT_NEAR(encoded_->stats.video_kbps, kbps, 1.0);
 }
@@ -223,9 +221,9 @@ namespace {
 // The real screen capture (Adobe Reader scrolling a PDF, 1024x768, 50 frames) through the screen
 // track's defaults: 2500 kbps, screen-content tuning.
 TEST(ScreenContent, ScreenCaptureEncodesEveryFrameWithReadableText) {
-  const std::string source = PrepareMedia(
-      "screen_1024x768.y4m",
-      "-i '" RECORDER_TEST_MEDIA "/screen_Adobe_PDF_sample_a_1024x768_50Frms.264' -pix_fmt yuv420p");
+  const std::string source =
+      PrepareMedia("screen_1024x768.y4m",
+                   "-i '" RECORDER_TEST_MEDIA "/screen_Adobe_PDF_sample_a_1024x768_50Frms.264' -pix_fmt yuv420p");
   VideoConfig vc = VideoConfig::Screen(1024, 768);
   vc.adaptive_speed = false;
   EXPECT_EQ(vc.kbps, 2500);

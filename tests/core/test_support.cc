@@ -39,8 +39,8 @@ int RunCommand(const std::string& command, std::string* output, bool with_stderr
 std::string PrepareMedia(const std::string& name, const std::string& ffmpeg_args) {
   const std::string path = WorkDir() + "/" + name;
   if (std::filesystem::exists(path)) return path;
-  const std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." +
-                          std::filesystem::path(name).extension().string().substr(1);
+  const std::string tmp =
+      path + ".tmp." + std::to_string(getpid()) + "." + std::filesystem::path(name).extension().string().substr(1);
   const std::string cmd = "ffmpeg -nostdin -v error -y " + ffmpeg_args + " '" + tmp + "'";
   if (RunCommand(cmd) != 0) return "";
   std::filesystem::rename(tmp, path);
@@ -49,7 +49,8 @@ std::string PrepareMedia(const std::string& name, const std::string& ffmpeg_args
 
 std::string FourPeopleY4m(int frames) {
   return PrepareMedia("fourpeople_640x480_30_" + std::to_string(frames) + ".y4m",
-                      "-i '" RECORDER_TEST_MEDIA "/FourPeople_1280x720_60.mp4' "
+                      "-i '" RECORDER_TEST_MEDIA
+                      "/FourPeople_1280x720_60.mp4' "
                       "-vf fps=30,scale=640:480 -pix_fmt yuv420p -frames:v " +
                           std::to_string(frames));
 }
@@ -60,16 +61,14 @@ std::string Speech48kWav() {
                                                  "-c:a pcm_f32le");
 }
 
-void WriteChunks(const std::vector<Chunk>& chunks, size_t first, bool with_header,
-                 const std::string& path) {
+void WriteChunks(const std::vector<Chunk>& chunks, size_t first, bool with_header, const std::string& path) {
   // ctest runs every test case as its own process, two at a time, and cases of one suite write
   // the same file: write aside and rename, so a reader never sees a half-written file.
   const std::string partial = path + ".tmp" + std::to_string(::getpid());
   {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);
     auto put = [&](const Chunk& c) {
-      out.write(reinterpret_cast<const char*>(c.bytes.data()),
-                static_cast<std::streamsize>(c.bytes.size()));
+      out.write(reinterpret_cast<const char*>(c.bytes.data()), static_cast<std::streamsize>(c.bytes.size()));
     };
     if (with_header && first > 0 && !chunks.empty()) put(chunks[0]);
     for (size_t i = first; i < chunks.size(); ++i) put(chunks[i]);
@@ -87,27 +86,23 @@ nlohmann::json ProbeJson(const std::string& args) {
 
 }  // namespace
 
-nlohmann::json Probe(const std::string& path) {
-  return ProbeJson("-show_streams -show_format '" + path + "'");
-}
+nlohmann::json Probe(const std::string& path) { return ProbeJson("-show_streams -show_format '" + path + "'"); }
 
 int64_t CountFrames(const std::string& path, const char* type) {
-  auto j = ProbeJson(std::string("-count_frames -select_streams ") + type + ":0 -show_streams '" +
-                     path + "'");
+  auto j = ProbeJson(std::string("-count_frames -select_streams ") + type + ":0 -show_streams '" + path + "'");
   if (j.is_null() || j["streams"].empty()) return -1;
   return std::stoll(j["streams"][0].value("nb_read_frames", "-1"));
 }
 
 int64_t CountPackets(const std::string& path, const char* type) {
-  auto j = ProbeJson(std::string("-count_packets -select_streams ") + type + ":0 -show_streams '" +
-                     path + "'");
+  auto j = ProbeJson(std::string("-count_packets -select_streams ") + type + ":0 -show_streams '" + path + "'");
   if (j.is_null() || j["streams"].empty()) return -1;
   return std::stoll(j["streams"][0].value("nb_read_packets", "-1"));
 }
 
 static nlohmann::json Packets(const std::string& path, const char* type) {
-  return ProbeJson(std::string("-select_streams ") + type +
-                   ":0 -show_entries packet=pts_time,duration_time,size '" + path + "'");
+  return ProbeJson(std::string("-select_streams ") + type + ":0 -show_entries packet=pts_time,duration_time,size '" +
+                   path + "'");
 }
 
 int64_t StreamBytes(const std::string& path, const char* type) {
@@ -140,14 +135,13 @@ double PsnrY(const std::string& distorted, const std::string& reference, int wid
   for (int i = 0; i < 2; ++i) {
     // Per process: test cases of one suite run in parallel processes and share reference files.
     raw[i] = inputs[i] + ".psnr" + std::to_string(i) + "." + std::to_string(::getpid()) + ".yuv";
-    if (RunCommand("ffmpeg -nostdin -v error -y -i '" + inputs[i] +
-                   "' -f rawvideo -pix_fmt yuv420p '" + raw[i] + "'") != 0) {
+    if (RunCommand("ffmpeg -nostdin -v error -y -i '" + inputs[i] + "' -f rawvideo -pix_fmt yuv420p '" + raw[i] +
+                   "'") != 0) {
       return -1;
     }
   }
   const std::string as_raw =
-      "-f rawvideo -pix_fmt yuv420p -s " + std::to_string(width) + "x" + std::to_string(height) +
-      " -r 30 -i ";
+      "-f rawvideo -pix_fmt yuv420p -s " + std::to_string(width) + "x" + std::to_string(height) + " -r 30 -i ";
   std::string out;
   RunCommand("ffmpeg -nostdin -v info " + as_raw + "'" + raw[0] + "' " + as_raw + "'" + raw[1] +
                  "' -lavfi '[0:v][1:v]psnr' -f null - 2>&1 | grep 'PSNR y:'",

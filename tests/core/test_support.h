@@ -2,9 +2,8 @@
 // ffmpeg/ffprobe, and preparing input media in the build tree.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -41,8 +40,7 @@ std::string FourPeopleY4m(int frames);
 std::string Speech48kWav();
 
 // Writes chunks[first..] (plus chunk 0 first if `with_header` and first > 0) to `path`.
-void WriteChunks(const std::vector<Chunk>& chunks, size_t first, bool with_header,
-                 const std::string& path);
+void WriteChunks(const std::vector<Chunk>& chunks, size_t first, bool with_header, const std::string& path);
 
 // ffprobe -show_streams -show_format as JSON (null on failure).
 nlohmann::json Probe(const std::string& path);

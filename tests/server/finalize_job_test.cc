@@ -35,7 +35,7 @@ class FinalizeJobTest : public ::testing::Test {
   JobResult RunOnce(FinalizeJob& job, const std::string& owner) {
     auto claimed = index_->ClaimJob(FinalizeJob::kKind, owner, clock_.NowSeconds(), 60);
     EXPECT_TRUE(claimed.ok() && claimed->has_value());
-    if (!claimed.ok() || !claimed->has_value()) return {JobOutcome::kFailed, "no job"};
+    if (!claimed.ok() || !claimed->has_value()) return JobResult::Failed("no job");
     return job.Run(**claimed);
   }
 

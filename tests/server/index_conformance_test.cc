@@ -151,8 +151,8 @@ TYPED_TEST(IndexConformanceTest, TerminatedUploadFailsItsRecording) {
 }
 
 TYPED_TEST(IndexConformanceTest, EventsAreStoredOncePerClientIdInRecordingTimeOrder) {
-  SessionEvent late{"e1", EventType::kMarker, "Q2", "{}", 5000};
-  SessionEvent early{"e2", EventType::kClientEvent, "face_not_detected", R"({"s":1})", 100};
+  SessionEvent late{"e1", EventType::kMarker, "Q2", "{}", 5000, "", "", 0};
+  SessionEvent early{"e2", EventType::kClientEvent, "face_not_detected", R"({"s":1})", 100, "", "", 0};
   EXPECT_EQ(this->index_->AddSessionEvents("s1", {late, early}, kNow).value(), 2);
   EXPECT_EQ(this->index_->AddSessionEvents("s1", {late}, kNow).value(), 0) << "a resent batch is stored once";
   auto events = this->index_->SessionEvents("s1");
@@ -337,7 +337,7 @@ TYPED_TEST(IndexConformanceTest, DeletingTheLastRecordingDeletesItsSessionAndCan
   Index& index = *this->index_;
   int64_t first = this->ReadyRecording("u1");
   int64_t second = this->ReadyRecording("u2");
-  index.AddSessionEvents("s1", {SessionEvent{"e1", EventType::kMarker, "Q1", "{}", 1, "u1"}}, kNow).value();
+  index.AddSessionEvents("s1", {SessionEvent{"e1", EventType::kMarker, "Q1", "{}", 1, "u1", "", 0}}, kNow).value();
   AuditEntry audit{0, kNow, "system:retention", "retention_delete", "recording:x"};
   ASSERT_TRUE(index.DeleteRecording(first, audit).ok());
   EXPECT_EQ(index.GetRecording(first).status().code(), StatusCode::kNotFound);

@@ -98,7 +98,7 @@ TEST_F(JobRunnerTest, TransientFailuresAreRetriedAfterBackoffUntilAttemptsRunOut
   JobRunner& runner = Runner();
   runner.Register("flaky", options, [&](const Job&) {
     ++runs;
-    return JobResult{JobOutcome::kRetry, "peer down"};
+    return JobResult::Retry("peer down");
   });
   int64_t id = Enqueue("flaky");
   ASSERT_TRUE(runner.Start().ok());
@@ -129,7 +129,7 @@ TEST_F(JobRunnerTest, PermanentFailureIsNotRetried) {
   JobRunner& runner = Runner();
   runner.Register("strict", options, [&](const Job&) {
     ++runs;
-    return JobResult{JobOutcome::kFailed, "input is corrupt"};
+    return JobResult::Failed("input is corrupt");
   });
   int64_t id = Enqueue("strict");
   ASSERT_TRUE(runner.Start().ok());
@@ -180,7 +180,7 @@ TEST_F(JobRunnerTest, CompletionEnqueuesTheFollowUps) {
     next.kind = "second";
     next.subject = job.subject;
     next.payload_json = R"({"from":"first"})";
-    return JobResult{JobOutcome::kDone, "", {next}};
+    return JobResult::Done({next});
   });
   std::string payload;
   runner.Register("second", {}, [&](const Job& job) {

@@ -3,9 +3,9 @@
 #include "webm/finalize.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <mkvparser/mkvparser.h>
 #include <mkvparser/mkvreader.h>
-#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
@@ -179,15 +179,17 @@ TEST(FinalizeTest, SeekingToFiveSecondsUsesCuesAndLandsOnAKeyframe) {
   const std::string out = OutPath();
   ASSERT_TRUE(Finalize(LiveVp9Opus(), out).ok());
   // ffprobe seeks to the keyframe at or before 5 s.
-  const std::string first = Shell("ffprobe -v quiet -read_intervals 5%+#1 -select_streams v:0 "
-                                "-show_entries packet=pts_time,flags -of csv=p=0 " + out);
+  const std::string first = Shell(
+      "ffprobe -v quiet -read_intervals 5%+#1 -select_streams v:0 "
+      "-show_entries packet=pts_time,flags -of csv=p=0 " +
+      out);
   ASSERT_NE(first.find(",K"), std::string::npos) << first;
   const double keyframe_s = std::stod(first);
   EXPECT_LE(keyframe_s, 5.0);
   EXPECT_GT(keyframe_s, 5.0 - 3.1);  // keyframes at most 90 frames apart
   // ffmpeg -ss 5 decodes from there and gives the frame at 5 s.
-  std::istringstream lines(Shell("ffmpeg -nostdin -v quiet -ss 5 -i " + out +
-                               " -map 0:v -frames:v 1 -copyts -f framemd5 -"));
+  std::istringstream lines(
+      Shell("ffmpeg -nostdin -v quiet -ss 5 -i " + out + " -map 0:v -frames:v 1 -copyts -f framemd5 -"));
   double tb = 0, pts = -1;
   for (std::string line; std::getline(lines, line);) {
     int num = 0, den = 0;
@@ -212,7 +214,8 @@ TEST(FinalizeTest, UnknownSizeClustersAsMkvmuxerLiveAndMediaRecorderWriteThem) {
 TEST(FinalizeTest, ChromiumMediaRecorderRecordingFinalizesBitExactly) {
   const std::string in = TempDir() + "/mediarecorder.webm";
   const std::string source_dir = RECORDER_SOURCE_DIR;
-  if (std::system(("test -x /usr/bin/chromium && test -d " + source_dir + "/node_modules/playwright-core").c_str()) != 0) {
+  if (std::system(("test -x /usr/bin/chromium && test -d " + source_dir + "/node_modules/playwright-core").c_str()) !=
+      0) {
     GTEST_SKIP() << "needs /usr/bin/chromium and playwright-core";
   }
   Shell("timeout 60 node " + source_dir + "/tests/webm/make_mediarecorder_webm.mjs " + source_dir + " " + in);
@@ -293,8 +296,8 @@ TEST(FinalizeTest, TruncatedUnknownSizeClustersKeepEveryCompleteFrame) {
   const Bytes bytes = ReadFile(live);
   const std::vector<uint64_t> clusters = ClusterOffsets(ReadFile(LiveVp9Opus()));
   ASSERT_GT(clusters.size(), 4u);
-  for (uint64_t cut : {clusters[2] + 1, clusters[2] + 20, clusters[3] - 1, uint64_t{bytes.size() / 2},
-                       uint64_t{bytes.size() - 3}}) {
+  for (uint64_t cut :
+       {clusters[2] + 1, clusters[2] + 20, clusters[3] - 1, uint64_t{bytes.size() / 2}, uint64_t{bytes.size() - 3}}) {
     ExpectCutKeepsEveryCompleteFrame(live, cut, true);
   }
 }
@@ -385,17 +388,16 @@ TEST(MalformedInputTest, MissingFileIsNotFound) {
 }
 
 TEST(MalformedInputTest, ZeroTrackWebmIsCorrupt) {
-  EXPECT_EQ(FinalizeBytes(Concat({WebmHeader(), UnknownSizeElement(kSegment, Concat({InfoElement(),
-                                                                                    Element(kTracks, {})}))})),
+  EXPECT_EQ(FinalizeBytes(
+                Concat({WebmHeader(), UnknownSizeElement(kSegment, Concat({InfoElement(), Element(kTracks, {})}))})),
             StatusCode::kCorrupt);
 }
 
 TEST(MalformedInputTest, HeadersWithoutAnyFrameAreCorrupt) {
-  const Bytes headers = Concat({WebmHeader(), UnknownSizeElement(kSegment, Concat({InfoElement(),
-                                                                                 Element(kTracks, OpusTrack())}))});
+  const Bytes headers =
+      Concat({WebmHeader(), UnknownSizeElement(kSegment, Concat({InfoElement(), Element(kTracks, OpusTrack())}))});
   EXPECT_EQ(FinalizeBytes(headers), StatusCode::kCorrupt);
-  EXPECT_EQ(FinalizeBytes(Concat({headers, UnknownSizeElement(kCluster, UintElement(0xE7, 0))})),
-            StatusCode::kCorrupt);
+  EXPECT_EQ(FinalizeBytes(Concat({headers, UnknownSizeElement(kCluster, UintElement(0xE7, 0))})), StatusCode::kCorrupt);
 }
 
 TEST(MalformedInputTest, CutInsideTheHeadersIsCorrupt) {
@@ -409,8 +411,10 @@ TEST(MalformedInputTest, CutInsideTheHeadersIsCorrupt) {
 TEST(MalformedInputTest, HandMadeStreamWithOneFrameFinalizes) {
   // SimpleBlock: track 1, relative timecode 0, keyframe, 3 bytes of "Opus".
   const Bytes block = Element(0xA3, {0x81, 0x00, 0x00, 0x80, 0xFC, 0xFF, 0xFE});
-  const Bytes file = Concat({WebmHeader(), UnknownSizeElement(kSegment, Concat({InfoElement(),
-      Element(kTracks, OpusTrack()), UnknownSizeElement(kCluster, Concat({UintElement(0xE7, 0), block}))}))});
+  const Bytes file = Concat(
+      {WebmHeader(),
+       UnknownSizeElement(kSegment, Concat({InfoElement(), Element(kTracks, OpusTrack()),
+                                            UnknownSizeElement(kCluster, Concat({UintElement(0xE7, 0), block}))}))});
   const std::string in = OutPath(".in");
   WriteFile(in, file);
   Result<FinalizeInfo> info = Finalize(in, OutPath());
@@ -428,9 +432,13 @@ Bytes SimpleBlock(int16_t relative, bool key) {
 
 // mkvmuxer on its own would put a cue on the first (non-key) frame of the first cluster.
 TEST(MalformedInputTest, VideoStartingMidGopGetsCuesOnlyOnKeyframes) {
-  const Bytes file = Concat({WebmHeader(), UnknownSizeElement(kSegment, Concat({InfoElement(),
-      Element(kTracks, Vp9Track()), UnknownSizeElement(kCluster, Concat({UintElement(0xE7, 0),
-      SimpleBlock(0, false), SimpleBlock(33, false), SimpleBlock(66, true), SimpleBlock(99, false)}))}))});
+  const Bytes file =
+      Concat({WebmHeader(),
+              UnknownSizeElement(
+                  kSegment, Concat({InfoElement(), Element(kTracks, Vp9Track()),
+                                    UnknownSizeElement(kCluster, Concat({UintElement(0xE7, 0), SimpleBlock(0, false),
+                                                                         SimpleBlock(33, false), SimpleBlock(66, true),
+                                                                         SimpleBlock(99, false)}))}))});
   const std::string in = OutPath(".in");
   WriteFile(in, file);
   const std::string out = OutPath();
@@ -443,9 +451,12 @@ TEST(MalformedInputTest, VideoStartingMidGopGetsCuesOnlyOnKeyframes) {
 }
 
 TEST(MalformedInputTest, VideoWithoutKeyframesFinalizesWithoutCues) {
-  const Bytes file = Concat({WebmHeader(), UnknownSizeElement(kSegment, Concat({InfoElement(),
-      Element(kTracks, Vp9Track()), UnknownSizeElement(kCluster, Concat({UintElement(0xE7, 0),
-      SimpleBlock(0, false), SimpleBlock(33, false)}))}))});
+  const Bytes file =
+      Concat({WebmHeader(),
+              UnknownSizeElement(
+                  kSegment, Concat({InfoElement(), Element(kTracks, Vp9Track()),
+                                    UnknownSizeElement(kCluster, Concat({UintElement(0xE7, 0), SimpleBlock(0, false),
+                                                                         SimpleBlock(33, false)}))}))});
   const std::string in = OutPath(".in");
   WriteFile(in, file);
   const std::string out = OutPath();
@@ -457,8 +468,10 @@ TEST(MalformedInputTest, VideoWithoutKeyframesFinalizesWithoutCues) {
 
 TEST(MalformedInputTest, LacedBlocksAreUnsupported) {
   const Bytes laced = Element(0xA3, {0x81, 0x00, 0x00, 0x86, 0x01, 0x01, 0xAA, 0xBB});  // EBML lacing
-  const Bytes file = Concat({WebmHeader(), UnknownSizeElement(kSegment, Concat({InfoElement(),
-      Element(kTracks, OpusTrack()), UnknownSizeElement(kCluster, Concat({UintElement(0xE7, 0), laced}))}))});
+  const Bytes file = Concat(
+      {WebmHeader(),
+       UnknownSizeElement(kSegment, Concat({InfoElement(), Element(kTracks, OpusTrack()),
+                                            UnknownSizeElement(kCluster, Concat({UintElement(0xE7, 0), laced}))}))});
   EXPECT_EQ(FinalizeBytes(file), StatusCode::kUnsupported);
 }
 
@@ -466,7 +479,7 @@ TEST(MalformedInputTest, LacedBlocksAreUnsupported) {
 // fast failure whose message names the limit.
 
 struct Cost {
-  double mib = 0;      // peak resident memory added to this process
+  double mib = 0;  // peak resident memory added to this process
   double seconds = 0;
 };
 
@@ -491,7 +504,9 @@ Result<FinalizeInfo> NotRun() { return Status(Internal("not run")); }
 TEST(HostileInputTest, ManyTinyKeyframesFinalizeAndVerifyInBoundedMemoryAndTime) {
   constexpr uint64_t kFrames = 400000;
   const std::string in = OutPath(".in");
-  WriteFile(in, HandMadeLive(Vp9Track(), kFrames, [](uint64_t i) { return HandFrame{1, static_cast<int64_t>(i) * 30, true, 1}; }));
+  WriteFile(in, HandMadeLive(Vp9Track(), kFrames, [](uint64_t i) {
+              return HandFrame{1, static_cast<int64_t>(i) * 30, true, 1};
+            }));
   const std::string out = OutPath();
   Result<FinalizeInfo> info = NotRun();
   const Cost finalize = Measure([&] { info = Finalize(in, out); });
@@ -527,11 +542,14 @@ TEST(HostileInputTest, TinyFramesCrowdedIntoOneSecondFailFastNamingTheLimit) {
 // piles its frames onto one instant: caught by the same limit, and the message says why.
 TEST(HostileInputTest, TimestampsThatKeepGoingBackFailNamingTheCause) {
   const std::string in = OutPath(".in");
-  WriteFile(in, HandMadeLive(OpusTrack(), 5000, [](uint64_t i) { return HandFrame{1, 60000 - static_cast<int64_t>(i), true, 3}; }));
+  WriteFile(in, HandMadeLive(OpusTrack(), 5000, [](uint64_t i) {
+              return HandFrame{1, 60000 - static_cast<int64_t>(i), true, 3};
+            }));
   Result<FinalizeInfo> info = Finalize(in, OutPath());
   ASSERT_EQ(info.status().code(), StatusCode::kCorrupt) << info.status().ToString();
-  EXPECT_EQ(info.status().message(), "audio track 1 has more than 1000 frames within one second of media (at "
-                                     "60.000 s, where timestamps went back): not a recording");
+  EXPECT_EQ(info.status().message(),
+            "audio track 1 has more than 1000 frames within one second of media (at "
+            "60.000 s, where timestamps went back): not a recording");
 }
 
 // mkvmuxer queued every audio frame until a video frame caught up, so the file was held in memory.
@@ -562,14 +580,17 @@ TEST(HostileInputTest, FrameLargerThanTheLimitIsCorruptNamingItsSize) {
             }));
   Result<FinalizeInfo> info = Finalize(in, OutPath());
   ASSERT_EQ(info.status().code(), StatusCode::kCorrupt) << info.status().ToString();
-  EXPECT_EQ(info.status().message(), "a frame of 17.0 MiB on audio track 1 at 0.020 s: more than the 16.0 MiB a recorded frame may have");
+  EXPECT_EQ(info.status().message(),
+            "a frame of 17.0 MiB on audio track 1 at 0.020 s: more than the 16.0 MiB a recorded frame may have");
 }
 
 TEST(HostileInputTest, TooManyTracksIsCorruptNamingTheCount) {
   Bytes entries;
   for (uint64_t n = 1; n <= kMaxTracks + 1; ++n) entries = Concat({entries, OpusTrackEntry(n)});
   const std::string in = OutPath(".in");
-  WriteFile(in, HandMadeLive(entries, 10, [](uint64_t i) { return HandFrame{1, static_cast<int64_t>(i) * 20, true, 3}; }));
+  WriteFile(in, HandMadeLive(entries, 10, [](uint64_t i) {
+              return HandFrame{1, static_cast<int64_t>(i) * 20, true, 3};
+            }));
   Result<FinalizeInfo> info = Finalize(in, OutPath());
   ASSERT_EQ(info.status().code(), StatusCode::kCorrupt) << info.status().ToString();
   EXPECT_EQ(info.status().message(), "the file declares 17 tracks, more than the 16 a recording may have");
@@ -580,7 +601,9 @@ TEST(HostileInputTest, TooManyTracksIsCorruptNamingTheCount) {
 TEST(HostileInputTest, HeadersLargerThanTheLimitAreCorrupt) {
   Bytes tags;
   for (int i = 0; i < 8000; ++i) tags = Concat({tags, Element(0x7373, Element(0x67C8, StringElement(0x45A3, "a")))});
-  const Bytes live = HandMadeLive(OpusTrack(), 10, [](uint64_t i) { return HandFrame{1, static_cast<int64_t>(i) * 20, true, 3}; });
+  const Bytes live = HandMadeLive(OpusTrack(), 10, [](uint64_t i) {
+    return HandFrame{1, static_cast<int64_t>(i) * 20, true, 3};
+  });
   const Bytes header = WebmHeader();
   // The Tags go right after the Segment's header (ID and 8-byte unknown size).
   const size_t segment_payload = header.size() + 4 + 8;
@@ -594,7 +617,8 @@ TEST(HostileInputTest, HeadersLargerThanTheLimitAreCorrupt) {
   WriteFile(in, file);
   Result<FinalizeInfo> info = Finalize(in, OutPath());
   ASSERT_EQ(info.status().code(), StatusCode::kCorrupt) << info.status().ToString();
-  EXPECT_EQ(info.status().message(), "no Cluster within the first 64 KiB: headers that large are not a recording's (about 1 KB)");
+  EXPECT_EQ(info.status().message(),
+            "no Cluster within the first 64 KiB: headers that large are not a recording's (about 1 KB)");
 }
 
 // A disk that fills up after `room` bytes.
@@ -642,12 +666,15 @@ TEST(CuesTest, FrequentKeyframesGetOneCuePerSecondAndSeekingLandsOnTime) {
   EXPECT_GE(info->cue_points, 9u);
   EXPECT_LE(info->cue_points, 11u);
   EXPECT_TRUE(Verify(out, *info).ok()) << Verify(out, *info).ToString();
-  const std::string first = Shell("ffprobe -v quiet -read_intervals 5%+#1 -select_streams v:0 "
-                                  "-show_entries packet=pts_time,flags -of csv=p=0 " + out);
+  const std::string first = Shell(
+      "ffprobe -v quiet -read_intervals 5%+#1 -select_streams v:0 "
+      "-show_entries packet=pts_time,flags -of csv=p=0 " +
+      out);
   ASSERT_NE(first.find(",K"), std::string::npos) << first;
   EXPECT_LE(std::stod(first), 5.0);
   EXPECT_GT(std::stod(first), 5.0 - 1.1);
-  std::istringstream lines(Shell("ffmpeg -nostdin -v quiet -ss 5 -i " + out + " -map 0:v -frames:v 1 -copyts -f framemd5 -"));
+  std::istringstream lines(
+      Shell("ffmpeg -nostdin -v quiet -ss 5 -i " + out + " -map 0:v -frames:v 1 -copyts -f framemd5 -"));
   double tb = 0, pts = -1;
   for (std::string line; std::getline(lines, line);) {
     int num = 0, den = 0;
@@ -669,7 +696,7 @@ TEST(CuesTest, LongRecordingsGetAtMostTheCueBudgetEvenlySpaced) {
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_EQ(info->video_keyframes, kSeconds);
   EXPECT_LE(info->cue_points, kMaxCuePoints);
-  EXPECT_EQ(info->cue_spacing_ms, 1319);  // ceil((kSeconds - 1) s / (kMaxCuePoints - 1))
+  EXPECT_EQ(info->cue_spacing_ms, 1319);      // ceil((kSeconds - 1) s / (kMaxCuePoints - 1))
   EXPECT_GE(info->cue_points, kSeconds / 2);  // every other keyframe: 2 s apart
   EXPECT_TRUE(Verify(out, *info).ok()) << Verify(out, *info).ToString();
 }
@@ -679,7 +706,9 @@ TEST(CuesTest, LongRecordingsGetAtMostTheCueBudgetEvenlySpaced) {
 // Finalizes a hand-made VP9 stream (keyframe, then 3 frames) and returns the output's bytes.
 Bytes FinalizedHandMade(FinalizeInfo* info) {
   const std::string in = OutPath(".hand.in");
-  WriteFile(in, HandMadeLive(Vp9Track(), 4, [](uint64_t i) { return HandFrame{1, static_cast<int64_t>(i) * 33, i == 0, 5}; }));
+  WriteFile(in, HandMadeLive(Vp9Track(), 4, [](uint64_t i) {
+              return HandFrame{1, static_cast<int64_t>(i) * 33, i == 0, 5};
+            }));
   const std::string out = OutPath(".hand");
   Result<FinalizeInfo> r = Finalize(in, out);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -735,7 +764,8 @@ TEST(VerifyTest, RefusesAClusterWithMoreBlocksThanFinalizeWrites) {
   constexpr uint64_t kBlocks = kMaxClusterBlocks + 1;
   Bytes blocks;
   for (uint64_t i = 0; i < kBlocks; ++i) {
-    blocks = Concat({blocks, Element(0xA3, Bytes{0x81, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i), i == 0 ? uint8_t{0x80} : uint8_t{0}, 7})});
+    blocks = Concat({blocks, Element(0xA3, Bytes{0x81, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i),
+                                                 i == 0 ? uint8_t{0x80} : uint8_t{0}, 7})});
   }
   Bytes duration(8);  // Duration in ticks (ms), an 8-byte big-endian double
   const double ms = static_cast<double>(kBlocks);
@@ -744,7 +774,8 @@ TEST(VerifyTest, RefusesAClusterWithMoreBlocksThanFinalizeWrites) {
   for (int i = 0; i < 8; ++i) duration[i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
   const Bytes cluster = Element(0x1F43B675, Concat({UintElement(0xE7, 0), blocks}));
   const Bytes info_element = Element(0x1549A966, Concat({UintElement(0x2AD7B1, 1000000), Element(0x4489, duration)}));
-  const Bytes file = Concat({WebmHeader(), Element(0x18538067, Concat({info_element, Element(0x1654AE6B, Vp9TrackEntry(1)), cluster}))});
+  const Bytes file = Concat(
+      {WebmHeader(), Element(0x18538067, Concat({info_element, Element(0x1654AE6B, Vp9TrackEntry(1)), cluster}))});
   FinalizeInfo info;
   info.duration_ms = static_cast<int64_t>(kBlocks);
   TrackSummary track;
@@ -754,7 +785,8 @@ TEST(VerifyTest, RefusesAClusterWithMoreBlocksThanFinalizeWrites) {
   info.tracks.push_back(track);
   const std::string path = OutPath(".big_cluster");
   WriteFile(path, file);
-  EXPECT_EQ(Verify(path, info).ToString(), "Corrupt: the Cluster at byte " + std::to_string(file.size() - cluster.size()) +
+  EXPECT_EQ(Verify(path, info).ToString(), "Corrupt: the Cluster at byte " +
+                                               std::to_string(file.size() - cluster.size()) +
                                                " has more than 1024 blocks: not written by Finalize");
 }
 

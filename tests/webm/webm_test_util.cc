@@ -125,7 +125,8 @@ const std::string& LiveVp9Opus() {
 }
 
 const std::string& LiveVp9FrequentKeyframes() {
-  return MakeOnce("vp9_frequent_keyframes.webm", "-i " + kMedia + "/akiyo_cif.mp4 -c:v libvpx-vp9 -deadline realtime "
+  return MakeOnce("vp9_frequent_keyframes.webm", "-i " + kMedia +
+                                                     "/akiyo_cif.mp4 -c:v libvpx-vp9 -deadline realtime "
                                                      "-cpu-used 8 -b:v 300k -g 3 -an");
 }
 
@@ -179,7 +180,8 @@ std::vector<std::string> PacketHashes(const std::string& path) {
 }
 
 std::vector<uint64_t> PacketCounts(const std::string& path) {
-  std::istringstream lines(Shell("ffprobe -v quiet -count_packets -show_entries stream=nb_read_packets -of csv=p=0 " + path));
+  std::istringstream lines(
+      Shell("ffprobe -v quiet -count_packets -show_entries stream=nb_read_packets -of csv=p=0 " + path));
   std::vector<uint64_t> counts;
   for (std::string line; std::getline(lines, line);) {
     if (!line.empty()) counts.push_back(std::stoull(line));
@@ -196,9 +198,7 @@ double ProbeDuration(const std::string& path) {
   }
 }
 
-Bytes Element(uint32_t id, const Bytes& payload) {
-  return Concat({IdBytes(id), SizeField(payload.size()), payload});
-}
+Bytes Element(uint32_t id, const Bytes& payload) { return Concat({IdBytes(id), SizeField(payload.size()), payload}); }
 
 Bytes UnknownSizeElement(uint32_t id, const Bytes& payload) {
   return Concat({IdBytes(id), Bytes{0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}, payload});
@@ -207,7 +207,8 @@ Bytes UnknownSizeElement(uint32_t id, const Bytes& payload) {
 Bytes UintElement(uint32_t id, uint64_t value) {
   Bytes payload;
   for (int shift = 56; shift >= 0; shift -= 8) {
-    if (!payload.empty() || (value >> shift) & 0xFF || shift == 0) payload.push_back(static_cast<uint8_t>(value >> shift));
+    if (!payload.empty() || (value >> shift) & 0xFF || shift == 0)
+      payload.push_back(static_cast<uint8_t>(value >> shift));
   }
   return Element(id, payload);
 }
@@ -227,10 +228,10 @@ Bytes Vp9TrackEntry(uint64_t number) {
 }
 
 Bytes OpusTrackEntry(uint64_t number) {
-  return Element(0xAE, Concat({UintElement(0xD7, number), UintElement(0x73C5, 100 + number), UintElement(0x83, 2),
-                               StringElement(0x86, "A_OPUS"),
-                               Element(0xE1, Concat({Element(0xB5, {0x40, 0xE7, 0x70, 0, 0, 0, 0, 0}),
-                                                     UintElement(0x9F, 1)}))}));
+  return Element(
+      0xAE, Concat({UintElement(0xD7, number), UintElement(0x73C5, 100 + number), UintElement(0x83, 2),
+                    StringElement(0x86, "A_OPUS"),
+                    Element(0xE1, Concat({Element(0xB5, {0x40, 0xE7, 0x70, 0, 0, 0, 0, 0}), UintElement(0x9F, 1)}))}));
 }
 
 Bytes HandMadeLive(const Bytes& track_entries, uint64_t count, const std::function<HandFrame(uint64_t)>& frame) {
@@ -282,9 +283,9 @@ void ResetPeakRss() {
 }
 
 Bytes WebmHeader() {
-  return Element(0x1A45DFA3, Concat({UintElement(0x4286, 1), UintElement(0x42F7, 1), UintElement(0x42F2, 4),
-                                      UintElement(0x42F3, 8), StringElement(0x4282, "webm"),
-                                      UintElement(0x4287, 4), UintElement(0x4285, 2)}));
+  return Element(0x1A45DFA3,
+                 Concat({UintElement(0x4286, 1), UintElement(0x42F7, 1), UintElement(0x42F2, 4), UintElement(0x42F3, 8),
+                         StringElement(0x4282, "webm"), UintElement(0x4287, 4), UintElement(0x4285, 2)}));
 }
 
 }  // namespace recorder::webm::testing
