@@ -41,7 +41,7 @@ Result<std::vector<MediaObject>> FileMediaStore::List(const std::string& prefix)
     // Media keys are "<folder>/<name>"; the server's own files (DATA/api-key, DATA/.recorder/)
     // and the spool's (".part", ".finalizing") are not media.
     if (key.find('/') == std::string::npos || key[0] == '.') continue;
-    if (key.ends_with(".part") || key.ends_with(".finalizing")) continue;
+    if (FileUploadStore::IsSpoolFile(key)) continue;
     if (key.compare(0, prefix.size(), prefix) != 0) continue;
     objects.push_back({key, file.size, file.modified_at});
   }

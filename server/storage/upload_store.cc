@@ -12,6 +12,10 @@ constexpr std::string_view kScratchSuffix = ".finalizing";
 
 }  // namespace
 
+bool FileUploadStore::IsSpoolFile(std::string_view name) {
+  return name.ends_with(kSpoolSuffix) || name.ends_with(kScratchSuffix);
+}
+
 Status ScratchFile::Discard() {
   writer_.reset();
   return fs_->Remove(path_, path_.parent_path());

@@ -80,6 +80,9 @@ class FileUploadStore : public UploadStore {
   Result<std::unique_ptr<ScratchFile>> CreateScratch(const std::string& key) override;
   Status Remove(const std::string& key) override;
 
+  // True for the spool's and scratch files' names, which share the data folder with media.
+  static bool IsSpoolFile(std::string_view name);
+
  private:
   Result<fs::path> SpoolPath(const std::string& key) const;
   Result<fs::path> ScratchPath(const std::string& key) const;
