@@ -1,4 +1,4 @@
-// libFuzzer target: the tus header parsers (server/tus_protocol.cc), the only code that reads
+// libFuzzer target: the tus header parsers (server/ingest/tus_protocol.cc), the only code that reads
 // untrusted header values. Must never crash, hang or leak, and what parses must round-trip:
 //   cmake -S . -B build/fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
 //   ninja -C build/fuzz -j2 tus_headers_fuzzer
@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "tus_protocol.h"
+#include "ingest/tus_protocol.h"
 
 namespace tus = recorder::server::tus;
 
