@@ -182,8 +182,12 @@ Expected<Upload> Ingest::Append(const Session& session, const std::string& uploa
   Status indexed = index_->SetUploadProgress(upload.id, end, effective_length, now + options_.upload_expiry_seconds,
                                              checksum.has_value());
   if (!indexed.ok()) {
-    // The bytes are durable; Reconcile() picks the size up at the next start.
+    // Not acknowledged, so not kept: the client sends these bytes again from the index's offset.
+    // (Should the cut fail too, the next append at that offset cuts them.)
     spdlog::error("upload {}: index update to offset {} failed: {}", upload.id, end, indexed.ToString());
+    if (Status cut = spool_->Truncate(upload.media_key, offset); !cut.ok()) {
+      spdlog::error("upload {}: cannot cut back to offset {}: {}", upload.id, offset, cut.ToString());
+    }
     return InternalError(indexed);
   }
   upload.offset = end;
@@ -272,9 +276,18 @@ Status Ingest::Reconcile() {
       RETURN_IF_ERROR(FinishUpload(upload, UploadState::kExpired, true));
       continue;
     }
+    // The file, once fsynced, is the truth, not the index: its WAL (synchronous=NORMAL) may lose
+    // the last offsets after a power cut, while the bytes they acknowledged were fdatasynced.
+    // Bytes past a declared length were never acknowledged by anyone: cut.
     RETURN_IF_ERROR(spool_->Sync(upload.media_key));
+    if (upload.length && *size > *upload.length) {
+      spdlog::warn("upload {}: {} bytes on disk past its length {}; cutting them", upload.id, *size, *upload.length);
+      RETURN_IF_ERROR(spool_->Truncate(upload.media_key, *upload.length));
+      *size = *upload.length;
+    }
     if (*size != upload.offset) {
-      // Larger: written and killed before the index update. Smaller: only after a power cut.
+      // Larger: written and killed before the index update (or the index lost it). Smaller: only
+      // a disk that lies about fdatasync.
       auto log_level = *size > upload.offset ? spdlog::level::info : spdlog::level::err;
       spdlog::log(log_level, "upload {}: index offset {} but {} bytes on disk; resuming at {}", upload.id,
                   upload.offset, *size, *size);

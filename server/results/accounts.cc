@@ -41,21 +41,26 @@ bool VerifyPassword(const std::string& encoded_hash, const std::string& password
   return argon2id_verify(encoded_hash.c_str(), password.data(), password.size()) == ARGON2_OK;
 }
 
-int64_t LoginThrottle::Reserve(const std::string& key, int64_t now) {
+LoginThrottle::Decision LoginThrottle::Reserve(const std::string& key, int64_t now) {
   std::lock_guard lock(mu_);
   EvictExpired(now);
-  auto& times = failures_[key];
+  Failures& failures = failures_[key];
+  auto& times = failures.times;
   while (!times.empty() && times.front() <= now - window_) times.pop_front();
-  if (static_cast<int>(times.size()) >= max_failures_) return std::max<int64_t>(1, times.front() + window_ - now);
+  if (static_cast<int>(times.size()) >= max_failures_) {
+    Decision refused{std::max<int64_t>(1, times.front() + window_ - now), now >= failures.refused_until};
+    if (refused.first_refusal) failures.refused_until = now + refused.wait_seconds;
+    return refused;
+  }
   times.push_back(now);
-  return 0;
+  return {};
 }
 
 void LoginThrottle::Release(const std::string& key, int64_t reserved_at) {
   std::lock_guard lock(mu_);
   auto it = failures_.find(key);
   if (it == failures_.end()) return;
-  auto& times = it->second;
+  auto& times = it->second.times;
   if (auto pos = std::find(times.rbegin(), times.rend(), reserved_at); pos != times.rend())
     times.erase(std::next(pos).base());
   if (times.empty()) failures_.erase(it);
@@ -73,8 +78,10 @@ size_t LoginThrottle::KeyCount() {
 
 void LoginThrottle::EvictExpired(int64_t now) {
   if (failures_.size() < evict_at_) return;
-  std::erase_if(failures_,
-                [&](const auto& entry) { return entry.second.empty() || entry.second.back() <= now - window_; });
+  std::erase_if(failures_, [&](const auto& entry) {
+    const auto& times = entry.second.times;
+    return times.empty() || times.back() <= now - window_;
+  });
   evict_at_ = std::max<size_t>(1024, 2 * failures_.size());
 }
 
@@ -90,8 +97,9 @@ Accounts::Accounts(Options options, AccountIndex* index, AuditLog* audit, const 
       index_(index),
       audit_(audit),
       clock_(clock),
-      by_user_(options.max_failures_per_user, options.failure_window_seconds),
+      by_user_and_address_(options.max_failures_per_user, options.failure_window_seconds),
       by_address_(options.max_failures_per_address, options.failure_window_seconds),
+      by_account_(options.max_failures_per_account, options.failure_window_seconds),
       dummy_hash_(std::move(dummy_hash)) {}
 
 Expected<Account> Accounts::Create(const std::string& username, const std::string& password, const std::string& role) {
@@ -115,10 +123,18 @@ Expected<Account> Accounts::Create(const std::string& username, const std::strin
 
 Expected<NewLogin> Accounts::Login(const std::string& username, const std::string& password,
                                    const std::string& address) {
+  // No account has such a username or password: refused before the throttle keeps anything.
+  if (username.size() > kMaxUsername || password.size() > kMaxPassword) return Err::kInvalidCredentials;
   int64_t now = clock_->NowSeconds();
-  // Usernames match case-insensitively, so the throttle must too.
-  std::string user_key = "user:" + username, address_key = "addr:" + address;
-  std::transform(user_key.begin(), user_key.end(), user_key.begin(), [](unsigned char c) { return std::tolower(c); });
+  // Usernames match case-insensitively, so the throttle must too; hashed, so every key is small.
+  std::string lower = username;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::string account_key = Sha256Hex(lower);
+  const std::pair<LoginThrottle*, std::string> throttles[] = {
+      {&by_user_and_address_, account_key + " " + address}, {&by_address_, address}, {&by_account_, account_key}};
+  auto release = [&](size_t count) {
+    for (size_t i = 0; i < count; ++i) throttles[i].first->Release(throttles[i].second, now);
+  };
   auto audit = [&](const std::string& action, const std::string& why) {
     nlohmann::json detail = {{"address", address}};
     if (!why.empty()) detail["reason"] = why;
@@ -126,18 +142,22 @@ Expected<NewLogin> Accounts::Login(const std::string& username, const std::strin
         {0, now, "hr:" + Printable(username), action, "account:" + Printable(username), detail.dump()});
     if (!s.ok()) spdlog::error("audit of {} failed: {}", action, s.ToString());
   };
-  // Both reservations are taken before the (slow) verification; a failed attempt keeps them.
-  int64_t wait = by_user_.Reserve(user_key, now);
-  if (wait == 0 && (wait = by_address_.Reserve(address_key, now)) > 0) by_user_.Release(user_key, now);
-  if (wait > 0) {
-    spdlog::warn("login for {} from {} throttled for {} s", Printable(username), address, wait);
-    audit("login_throttled", "");
-    return ApiError{Err::kTooManyLoginAttempts, "retry in " + std::to_string(wait) + " s", static_cast<int>(wait)};
+  // Every reservation is taken before the (slow) verification; a failed attempt keeps them.
+  for (size_t i = 0; i < std::size(throttles); ++i) {
+    LoginThrottle::Decision decision = throttles[i].first->Reserve(throttles[i].second, now);
+    if (decision.wait_seconds == 0) continue;
+    release(i);
+    // One log line and audit entry per throttling episode: refused attempts cannot flood either.
+    if (decision.first_refusal) {
+      spdlog::warn("login for {} from {} throttled for {} s", Printable(username), address, decision.wait_seconds);
+      audit("login_throttled", "");
+    }
+    return ApiError{Err::kTooManyLoginAttempts, "retry in " + std::to_string(decision.wait_seconds) + " s",
+                    static_cast<int>(decision.wait_seconds)};
   }
   auto account = index_->AccountByName(username);
   if (!account.ok() && account.status().code() != StatusCode::kNotFound) {
-    by_user_.Release(user_key, now);
-    by_address_.Release(address_key, now);
+    release(std::size(throttles));
     return InternalError(account.status());
   }
   // An unknown username costs the same argon2 verification as a wrong password.
@@ -147,8 +167,9 @@ Expected<NewLogin> Accounts::Login(const std::string& username, const std::strin
     audit("login_failed", account.ok() ? "wrong password" : "unknown username");
     return Err::kInvalidCredentials;
   }
-  by_user_.Reset(user_key);
-  by_address_.Release(address_key, now);
+  by_user_and_address_.Reset(throttles[0].second);
+  by_address_.Release(address, now);
+  by_account_.Release(account_key, now);
   NewLogin login;
   login.cookie_token = RandomHex(32);
   login.expires_at = now + options_.login_seconds;

@@ -22,7 +22,10 @@ class FaultInjectionFileSystem::File : public AppendFile {
     fs_->RecordSync(path_, *size);
     return Status::Ok();
   }
-  Status Truncate(uint64_t size) override { return base_->Truncate(size); }
+  Status Truncate(uint64_t size) override {
+    if (fs_->TakeFailure(&fs_->failing_truncates_)) return IoError("injected truncate failure");
+    return base_->Truncate(size);
+  }
   Result<uint64_t> Size() override { return base_->Size(); }
   void DropCache(uint64_t offset, uint64_t length) override { base_->DropCache(offset, length); }
 
@@ -52,6 +55,11 @@ void FaultInjectionFileSystem::FailNextSyncs(int n) {
 void FaultInjectionFileSystem::FailNextWrites(int n) {
   std::lock_guard lock(mu_);
   failing_writes_ = n;
+}
+
+void FaultInjectionFileSystem::FailNextTruncates(int n) {
+  std::lock_guard lock(mu_);
+  failing_truncates_ = n;
 }
 
 uint64_t FaultInjectionFileSystem::SyncedSize(const fs::path& path) {

@@ -2,7 +2,8 @@
 // underneath, plus a memory of how many bytes of each appended file reached Sync(). PowerCut()
 // truncates every such file to what was synced, as a power cut would; FailNextSyncs() and
 // FailNextWrites() make the next calls fail after their bytes reached the file (EIO from
-// fdatasync leaves unsynced bytes behind, as the kernel does).
+// fdatasync leaves unsynced bytes behind, as the kernel does); FailNextTruncates() makes a cut-back
+// fail too.
 #pragma once
 
 #include <map>
@@ -22,6 +23,8 @@ class FaultInjectionFileSystem : public FileSystem {
   void FailNextSyncs(int n);
   // The next `n` AppendFile::WriteAt() calls write half of their bytes, then fail.
   void FailNextWrites(int n);
+  // The next `n` AppendFile::Truncate() calls fail and leave the file as it was.
+  void FailNextTruncates(int n);
   // Bytes of `path` known to be durable; 0 for a file never synced.
   uint64_t SyncedSize(const fs::path& path);
 
@@ -49,6 +52,7 @@ class FaultInjectionFileSystem : public FileSystem {
   std::map<fs::path, uint64_t> synced_;  // files appended to: their durable size
   int failing_syncs_ = 0;
   int failing_writes_ = 0;
+  int failing_truncates_ = 0;
 };
 
 }  // namespace recorder::server

@@ -42,6 +42,11 @@ Status FileUploadStore::Append(const std::string& key, uint64_t offset, std::str
   if (!path.ok()) return path.status();
   auto file = fs_->OpenAppend(*path);
   if (!file.ok()) return file.status();
+  // Bytes past `offset` were never acknowledged (a failed append whose cut-back failed too): cut
+  // them first, or a shorter retry would leave some of them behind its end.
+  auto size = (*file)->Size();
+  if (!size.ok()) return size.status();
+  if (*size > offset) RETURN_IF_ERROR((*file)->Truncate(offset));
   Status written = (*file)->WriteAt(offset, bytes);
   if (written.ok()) written = (*file)->Sync();
   if (!written.ok()) {

@@ -50,8 +50,9 @@ class UploadStore {
   // Creates the empty spool file of `key`; AlreadyExists when taken.
   virtual Status Create(const std::string& key) = 0;
   // Writes `bytes` at `offset` and makes them durable (fdatasync) before returning Ok. On failure
-  // the file is cut back to `offset`, so it never holds bytes that were not acknowledged.
-  // REQUIRES: offset == current size.
+  // the file is cut back to `offset`, so it never holds bytes that were not acknowledged (and
+  // should that cut fail, the next Append at `offset` makes it first).
+  // REQUIRES: offset <= current size, and the bytes before it acknowledged.
   virtual Status Append(const std::string& key, uint64_t offset, std::string_view bytes) = 0;
   virtual Result<uint64_t> Size(const std::string& key) = 0;  // NotFound
   // Cuts the spool file back to `size` bytes, durably.

@@ -86,17 +86,38 @@ TEST_F(IngestTest, FailedWriteLeavesOnlyTheAcknowledgedBytes) {
   EXPECT_EQ(wrong_offset.error().err, Err::kOffsetMismatch);
 }
 
-TEST_F(IngestTest, ReconcileResumesAtTheStoredSizeAndFinishesCompleteUploads) {
+// A failed fdatasync whose cut-back fails too leaves bytes that were never acknowledged (and may
+// never reach the disk) in the spool. The client's retry, here re-chunked shorter, starts at the
+// acknowledged offset and cuts them first: the file never holds a stale tail.
+TEST_F(IngestTest, UnacknowledgedBytesLeftByAFailedCutBackAreCutByTheRetry) {
+  auto upload = ingest_->CreateUpload(session_, std::nullopt, RecordingKind::kCamera, "");
+  ASSERT_TRUE(Append(*upload, 0, "abc").ok());
+  fs_.FailNextSyncs(1);
+  fs_.FailNextTruncates(1);
+  ASSERT_FALSE(Append(*upload, 3, "defgh").ok());
+  ASSERT_EQ(testing::ReadFile(SpoolFile(*upload)), "abcdefgh") << "the injected cut-back failure did not hold";
+  EXPECT_EQ(ingest_->Info(session_, upload->id)->offset, 3u);
+  ASSERT_TRUE(Append(*upload, 3, "de").ok());
+  EXPECT_EQ(testing::ReadFile(SpoolFile(*upload)), "abcde");
+  EXPECT_EQ(ingest_->Info(session_, upload->id)->offset, 5u);
+  fs_.PowerCut();
+  EXPECT_EQ(testing::ReadFile(SpoolFile(*upload)), "abcde");
+}
+
+// Bytes that reached the file but not the index before a kill (or a power cut took the index's
+// last commits) were fdatasynced: the file is the truth. Bytes past a declared length were never
+// acknowledged: cut, so the finalizer never gets more than the client declared.
+TEST_F(IngestTest, ReconcileResumesAtTheStoredSizeCutsPastTheLengthAndFinishesCompleteUploads) {
   auto partial = ingest_->CreateUpload(session_, std::nullopt, RecordingKind::kCamera, "");
   clock_.Advance(1);
   auto full = ingest_->CreateUpload(session_, 4, RecordingKind::kCamera, "");
   ASSERT_TRUE(partial.ok() && full.ok());
-  // Bytes that reached the files but not the index before a kill.
   ASSERT_TRUE(spool_->Append(partial->media_key, 0, "12").ok());
-  ASSERT_TRUE(spool_->Append(full->media_key, 0, "1234").ok());
+  ASSERT_TRUE(spool_->Append(full->media_key, 0, "123456").ok());
   ASSERT_TRUE(ingest_->Reconcile().ok());
   EXPECT_EQ(index_->GetUpload(partial->id)->offset, 2u);
   EXPECT_EQ(index_->GetUpload(full->id)->state, UploadState::kComplete);
+  EXPECT_EQ(testing::ReadFile(SpoolFile(*full)), "1234");
   EXPECT_EQ(finished_, 1);
   auto jobs = index_->JobsOf(JobSubject::Recording(full->recording_id));
   ASSERT_EQ(jobs->size(), 1u);

@@ -221,16 +221,77 @@ TEST(LoginThrottleTest, ForgetsKeysWhoseFailuresLeftTheWindowAndAReleasedAttempt
   // 3000 new addresses in each of 10 windows: the map holds at most about twice one window's keys.
   for (int window = 0; window < 10; ++window) {
     for (int i = 0; i < 3000; ++i) {
-      ASSERT_EQ(throttle.Reserve("addr:" + std::to_string(window) + "." + std::to_string(i), 1000 + window * 900), 0);
+      ASSERT_EQ(throttle.Reserve("addr:" + std::to_string(window) + "." + std::to_string(i), 1000 + window * 900)
+                    .wait_seconds,
+                0);
     }
   }
   EXPECT_LE(throttle.KeyCount(), 2u * 3000 + 3000) << "keys whose failures left the window are evicted";
 
-  EXPECT_EQ(throttle.Reserve("user:bob", 2000), 0);
+  EXPECT_EQ(throttle.Reserve("user:bob", 2000).wait_seconds, 0);
   throttle.Release("user:bob", 2000);  // that attempt succeeded
-  EXPECT_EQ(throttle.Reserve("user:bob", 2000), 0);
-  EXPECT_EQ(throttle.Reserve("user:bob", 2001), 0);
-  EXPECT_EQ(throttle.Reserve("user:bob", 2002), 898) << "two failures kept: wait until the first leaves the window";
+  EXPECT_EQ(throttle.Reserve("user:bob", 2000).wait_seconds, 0);
+  EXPECT_EQ(throttle.Reserve("user:bob", 2001).wait_seconds, 0);
+  auto refused = throttle.Reserve("user:bob", 2002);
+  EXPECT_EQ(refused.wait_seconds, 898) << "two failures kept: wait until the first leaves the window";
+  EXPECT_TRUE(refused.first_refusal);
+  EXPECT_FALSE(throttle.Reserve("user:bob", 2003).first_refusal) << "the same episode";
+}
+
+// Bad logins from one address lock the account out for that address only; a guess spread over
+// many addresses still meets a limit per account.
+TEST_F(ResultsTest, OneAddressCannotLockAnAccountOutForEveryone) {
+  StartWithAccounts();
+  Accounts::Options limits;  // small limits, so the test verifies few passwords
+  limits.max_failures_per_user = 3;
+  limits.max_failures_per_address = 5;
+  limits.max_failures_per_account = 8;
+  auto accounts = Accounts::Open(limits, &app_->index(), &app_->index(), clock_.get()).value();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(accounts->Login("boss", "guess " + std::to_string(i), "203.0.113.7").error().err,
+              Err::kInvalidCredentials);
+  }
+  EXPECT_EQ(accounts->Login("boss", kAdminPassword, "203.0.113.7").error().err, Err::kTooManyLoginAttempts);
+  EXPECT_TRUE(accounts->Login("boss", kAdminPassword, "198.51.100.1").ok()) << "the owner elsewhere is locked out";
+
+  // 5 more failures from 5 other addresses (under every per-address limit): the account's 8 are
+  // reached, and it is throttled from everywhere.
+  for (int a = 0; a < 5; ++a) {
+    ASSERT_EQ(accounts->Login("boss", "guess", "192.0.2." + std::to_string(a)).error().err, Err::kInvalidCredentials);
+  }
+  EXPECT_EQ(accounts->Login("boss", kAdminPassword, "192.0.2.200").error().err, Err::kTooManyLoginAttempts);
+}
+
+// A flood of throttled attempts writes one audit entry (and one warning) per episode, not one per
+// attempt; the next episode is audited again.
+TEST_F(ResultsTest, ThrottledLoginsAreAuditedOncePerEpisode) {
+  StartWithAccounts();
+  auto throttled_entries = [&] {
+    auto actions = AuditActions();
+    return std::count(actions.begin(), actions.end(), "login_throttled account:boss");
+  };
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(Login("boss", "guess " + std::to_string(i))->status, 401);
+  for (int i = 0; i < 30; ++i) ASSERT_EQ(Login("boss", "guess")->status, 429);
+  EXPECT_EQ(throttled_entries(), 1);
+  clock_->Advance(15 * 60);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(Login("boss", "guess " + std::to_string(i))->status, 401);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Login("boss", "guess")->status, 429);
+  EXPECT_EQ(throttled_entries(), 2);
+}
+
+// A username or password no account can have costs no hashing, no throttle memory and no audit
+// entry (4 MiB usernames used to be kept as throttle keys and audited).
+TEST_F(ResultsTest, OverLongUsernamesAndPasswordsAreRefusedBeforeAnyWork) {
+  StartWithAccounts();
+  size_t audited = AuditActions().size();
+  Accounts& accounts = app_->accounts();
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(accounts.Login(std::string(64 * 1024, 'a') + std::to_string(i), "guess guess", "203.0.113.9").error().err,
+              Err::kInvalidCredentials);
+    EXPECT_EQ(accounts.Login("boss", std::string(64 * 1024, 'p'), "203.0.113.9").error().err, Err::kInvalidCredentials);
+  }
+  EXPECT_EQ(AuditActions().size(), audited);
+  EXPECT_TRUE(accounts.Login("boss", kAdminPassword, "203.0.113.9").ok()) << "those 100 attempts were throttled";
 }
 
 TEST_F(ResultsTest, ManyUsernamesFromOneAddressAreThrottledToo) {
