@@ -20,6 +20,7 @@ build=$repo/build/fuzz
 targets=(
   "webm_finalize_fuzzer|tests/webm/webm_finalize_fuzzer|tests/webm/fuzz/regressions|6000|-max_len=65536 -timeout=5 -rss_limit_mb=512"
   "tus_headers_fuzzer|tests/server/tus_headers_fuzzer|-|200000|-max_len=512 -timeout=2 -rss_limit_mb=512"
+  "byte_ranges_fuzzer|tests/server/byte_ranges_fuzzer|tests/server/fuzz/byte_ranges_seeds|200000|-max_len=1024 -timeout=2 -rss_limit_mb=256"
 )
 
 selected=("$@")

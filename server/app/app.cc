@@ -158,7 +158,10 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
 Result<std::unique_ptr<SqliteIndex>> App::OpenIndex(const std::string& data_dir) {
   fs::path folder = fs::path(data_dir) / kPrivateFolder;
   std::error_code ec;
+  // The index holds candidates' data: the folder is the server user's only, whatever the umask
+  // (and whatever an older version left).
   fs::create_directories(folder, ec);
+  if (!ec) fs::permissions(folder, fs::perms::owner_all, fs::perm_options::replace, ec);
   if (ec) return FailedPrecondition("cannot create " + folder.string() + ": " + ec.message());
   return SqliteIndex::Open((folder / "index.sqlite3").string());
 }

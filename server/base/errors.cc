@@ -47,7 +47,7 @@ constexpr Row kTable[] = {
      {"session_busy", 409,
       "a recording of this session is still being received or finalized; end the interview (or, as an admin, delete "
       "with ?force=1 to stop its uploads), or retry once finalized"}},
-    {Err::kRangeNotSatisfiable, {"range_not_satisfiable", 416, "the Range starts past the end of the file"}},
+    {Err::kRangeNotSatisfiable, {"range_not_satisfiable", 416, "no range in the Range header lies inside the file"}},
     {Err::kMissingTusResumable, {"missing_tus_resumable", 400, "Tus-Resumable header is missing"}},
     {Err::kUnsupportedTusVersion,
      {"unsupported_tus_version", 412, "Tus-Resumable version is not supported; see Tus-Version"}},

@@ -73,7 +73,7 @@ class HostApiRoutes {
       return false;
     }
     if (!SameSecret(key, d_.api_key)) {
-      spdlog::warn("{} {} with a wrong API key from {}", req.method, req.path, req.remote_addr);
+      spdlog::warn("{} with a wrong API key from {}", LoggedRequest(req), req.remote_addr);
       WriteError(req, res, Err::kInvalidApiKey);
       return false;
     }

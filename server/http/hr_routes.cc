@@ -211,7 +211,7 @@ class HrRoutes {
       return std::nullopt;
     }
     if (state_changing && (!SameOrigin(req) || !SameSecret(req.get_header_value("X-CSRF-Token"), user->csrf_token))) {
-      spdlog::warn("{} {} by {} from {}: CSRF check failed", req.method, req.path, user->username, req.remote_addr);
+      spdlog::warn("{} by {} from {}: CSRF check failed", LoggedRequest(req), user->username, req.remote_addr);
       WriteError(req, res, Err::kCsrfRejected);
       return std::nullopt;
     }
@@ -221,7 +221,7 @@ class HrRoutes {
   std::optional<HrUser> RequireAdmin(const Request& req, Response& res, bool state_changing) {
     auto user = RequireUser(req, res, state_changing);
     if (user && !user->is_admin()) {
-      spdlog::warn("{} {} by reviewer {}: admin only", req.method, req.path, user->username);
+      spdlog::warn("{} by reviewer {}: admin only", LoggedRequest(req), user->username);
       WriteError(req, res, Err::kAdminOnly);
       return std::nullopt;
     }
@@ -237,10 +237,9 @@ class HrRoutes {
     return s.ok();
   }
 
-  // The finalized file with Range support (cpp-httplib answers 206 and Content-Range for the
-  // ranges it parsed). A download is audited and named by the session id; playing (/media) is
-  // audited once per login and recording. HEAD (which cpp-httplib routes here) sends no bytes
-  // and is not audited.
+  // The finalized file with Range support (SelectRange: one range is 206, several the whole file).
+  // A download is audited and named by the session id; playing (/media) is audited once per login
+  // and recording. HEAD (which cpp-httplib routes here) sends no bytes and is not audited.
   void ServeMedia(const Request& req, Response& res, bool download) {
     auto user = RequireUser(req, res, false);
     if (!user) return;
@@ -249,12 +248,8 @@ class HrRoutes {
     auto media = d_.results->Media(id);
     if (!media.ok()) return WriteError(req, res, media.error());
     const uint64_t size = media->reader->size();
-    for (const auto& [first, last] : req.ranges) {
-      if (first >= 0 && static_cast<uint64_t>(first) >= size) {
-        res.set_header("Content-Range", "bytes */" + std::to_string(size));
-        return WriteError(req, res, Err::kRangeNotSatisfiable);
-      }
-    }
+    const std::optional<BodySlice> slice = SelectRange(req, res, size);
+    if (!slice) return;
     std::string target = "recording:" + std::to_string(id);
     bool head = req.method == "HEAD";
     if (download && !head) {
@@ -266,15 +261,15 @@ class HrRoutes {
       spdlog::info("recording {} of session {} played by {}", id, media->session_id, user->username);
     }
     if (download) res.set_header("Content-Disposition", "attachment; filename=\"" + media->download_name + "\"");
-    res.set_header("Accept-Ranges", "bytes");
     res.set_header("Cache-Control", "private, no-store");
-    res.set_content_provider(size, "video/webm",
-                             [reader = media->reader](size_t offset, size_t length, httplib::DataSink& sink) {
-                               char buffer[64 * 1024];
-                               size_t n = std::min(length, sizeof buffer);
-                               // A failed read cuts the response short.
-                               return reader->ReadAt(offset, buffer, n).ok() && sink.write(buffer, n);
-                             });
+    res.set_content_provider(
+        slice->length, "video/webm",
+        [reader = media->reader, start = slice->offset](size_t offset, size_t length, httplib::DataSink& sink) {
+          char buffer[64 * 1024];
+          size_t n = std::min(length, sizeof buffer);
+          // A failed read cuts the response short.
+          return reader->ReadAt(start + offset, buffer, n).ok() && sink.write(buffer, n);
+        });
   }
 
   HttpDeps d_;

@@ -28,6 +28,27 @@ bool IsEmbeddableStaticPath(const std::string& path) {
   return StartsWith(path, "/recorder/") || StartsWith(path, "/gen/");
 }
 
+// The Content-Security-Policy of our pages: scripts, styles and workers only from files of this
+// server (no inline script or style anywhere in web/), WASM compilation for the encoder core
+// ('wasm-unsafe-eval', not eval), blob: workers (the encoder's bootstrap), and framing as
+// FrameAncestors says.
+constexpr const char* kPageCsp =
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors ";
+
+// Who may frame a page: nobody, except the candidate page by the origins named in
+// --allowed-origins (the host platforms that embed it; "*" alone names none).
+std::string FrameAncestors(const HttpOptions& options, const std::string& path) {
+  std::string origins;
+  if (path == "/interview.html") {
+    for (const std::string& origin : options.allowed_origins) {
+      if (origin != "*") origins += (origins.empty() ? "" : " ") + origin;
+    }
+  }
+  return origins.empty() ? "'none'" : origins;
+}
+
 bool OriginAllowed(const HttpOptions& options, const std::string& origin) {
   const auto& allowed = options.allowed_origins;
   return std::find(allowed.begin(), allowed.end(), "*") != allowed.end() ||
@@ -60,6 +81,15 @@ void PostRoute(const HttpDeps& d, const Request& req, Response& res) {
                    "Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension, Tus-Checksum-Algorithm");
   }
   if (IsTusPath(req.path)) res.set_header("Tus-Resumable", tus::kVersion);
+  // Every response: no type sniffing (a recording or JSON is never run as a script), no Referer
+  // (URLs carry session ids and upload tokens).
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  if (res.get_header_value("Content-Type").rfind("text/html", 0) == 0) {
+    std::string ancestors = FrameAncestors(d.options, req.path);
+    res.set_header("Content-Security-Policy", kPageCsp + ancestors);
+    if (ancestors == "'none'") res.set_header("X-Frame-Options", "DENY");
+  }
   if (IsStaticPath(req.path)) {
     // Cross-origin isolated pages: SharedArrayBuffer for the threaded WASM encoder.
     res.set_header("Cross-Origin-Opener-Policy", "same-origin");
@@ -73,7 +103,7 @@ void PostRoute(const HttpDeps& d, const Request& req, Response& res) {
 // Fills the body of errors raised outside our handlers (cpp-httplib's 404, 413, 400).
 httplib::Server::HandlerResponse OnError(const Request& req, Response& res) {
   if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-  if (res.status == 413) spdlog::warn("{} {}: request body over the limit", req.method, req.path);
+  if (res.status == 413) spdlog::warn("{}: request body over the limit", LoggedRequest(req));
   WriteError(req, res, ErrForHttpStatus(res.status));
   return httplib::Server::HandlerResponse::Handled;
 }
@@ -88,6 +118,11 @@ void InstallStaticPages(httplib::Server& http, const std::string& web_dir) {
   http.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
   http.set_file_extension_and_mimetype_mapping("wasm", "application/wasm");
   http.set_file_extension_and_mimetype_mapping("webm", "video/webm");
+  // cpp-httplib has read the whole file into the body (GET and HEAD alike); Range picks from it.
+  http.set_file_request_handler([](const Request& req, Response& res) {
+    const std::optional<BodySlice> slice = SelectRange(req, res, res.body.size());
+    if (slice && slice->length != res.body.size()) res.body = res.body.substr(slice->offset, slice->length);
+  });
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/printable.h"
+#include "http/byte_ranges.h"
 #include "ingest/tus_protocol.h"
 
 namespace recorder::server {
@@ -9,12 +11,11 @@ namespace recorder::server {
 void WriteError(const httplib::Request& req, httplib::Response& res, const ApiError& error) {
   const ErrorSpec& spec = Spec(error.err);
   res.status = spec.http_status;
-  // cpp-httplib applies a request's Range to any body, errors included (a 404 became a 416 with a
-  // slice of the JSON); an error is always sent whole. The Request object itself is not const.
-  const_cast<httplib::Request&>(req).ranges.clear();
+  // An error is always sent whole, even when a range had been chosen before it.
+  res.headers.erase("Content-Range");
   std::string message = spec.message;
   if (error.err == Err::kInternal) {
-    spdlog::error("{} {}: {}", req.method, req.path, error.detail);
+    spdlog::error("{}: {}", LoggedRequest(req), Printable(error.detail, 1000));
   } else if (!error.detail.empty()) {
     message += ": " + error.detail;
   }
@@ -33,6 +34,26 @@ void WriteJson(httplib::Response& res, const nlohmann::json& body, int status) {
   res.set_header("Cache-Control", "no-store");
   res.set_content(body.dump(), "application/json");
 }
+
+std::optional<BodySlice> SelectRange(const httplib::Request& req, httplib::Response& res, uint64_t size) {
+  res.set_header("Accept-Ranges", "bytes");
+  const BodySlice whole{0, size};
+  if (req.has_header("If-Range")) return whole;
+  RangeAnswer answer = ParseRange(req.get_header_value("Range"), size);
+  if (answer.kind == RangeAnswer::kUnsatisfiable) {
+    WriteError(req, res, Err::kRangeNotSatisfiable);
+    res.set_header("Content-Range", "bytes */" + std::to_string(size));
+    return std::nullopt;
+  }
+  if (answer.kind != RangeAnswer::kRanges || answer.ranges.size() != 1) return whole;
+  const ByteRange& range = answer.ranges.front();
+  res.status = 206;
+  res.set_header("Content-Range", "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" +
+                                      std::to_string(size));
+  return BodySlice{range.first, range.length()};
+}
+
+std::string LoggedRequest(const httplib::Request& req) { return Printable(req.method) + " " + Printable(req.path); }
 
 std::string BearerToken(const httplib::Request& req) {
   std::string value = req.get_header_value("Authorization");

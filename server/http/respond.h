@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "base/errors.h"
@@ -15,6 +16,20 @@ void WriteError(const httplib::Request& req, httplib::Response& res, const ApiEr
 void WriteError(const httplib::Request& req, httplib::Response& res, Err err);
 // A JSON body, never cached (it carries personal data).
 void WriteJson(httplib::Response& res, const nlohmann::json& body, int status = 200);
+// The bytes of a GET or HEAD answer, chosen by SelectRange.
+struct BodySlice {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+// Applies the request's Range (http/byte_ranges.h) to a representation of `size` bytes: one range
+// is 206 with Content-Range; several are answered whole (200), which is never more than the file
+// and spares us multipart/byteranges, which no client of ours asks for; an unsatisfiable Range is
+// written as the 416 error (with "Content-Range: bytes */size") and gives nullopt. A Range with
+// If-Range is answered whole too: we send no validators it could match. Sets Accept-Ranges.
+std::optional<BodySlice> SelectRange(const httplib::Request& req, httplib::Response& res, uint64_t size);
+// "METHOD path" for a log line, escaped (base/printable.h): cpp-httplib has percent-decoded the
+// path, so "%0a" in a URL would otherwise start a forged line.
+std::string LoggedRequest(const httplib::Request& req);
 // "Bearer <secret>" -> secret; empty when absent or another scheme.
 std::string BearerToken(const httplib::Request& req);
 // A JSON object from the body; kInvalidJson otherwise.

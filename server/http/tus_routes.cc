@@ -84,7 +84,7 @@ class TusRoutes {
     }
     auto session = d_.ingest->Authenticate(token);
     if (!session.ok()) {
-      spdlog::warn("{} {} from {}: {}", req.method, req.path, req.remote_addr, Spec(session.error().err).message);
+      spdlog::warn("{} from {}: {}", LoggedRequest(req), req.remote_addr, Spec(session.error().err).message);
       WriteError(req, res, session.error());
       return std::nullopt;
     }
@@ -114,14 +114,9 @@ class TusRoutes {
       if (!IsOffsetContentType(req)) return WriteError(req, res, Err::kWrongContentType);
       if (auto err = ParseChecksumHeader(req, &checksum)) return WriteError(req, res, *err);
     }
-    auto upload = d_.ingest->CreateUpload(*session, length, kind, raw_metadata);
+    auto upload = d_.ingest->CreateUpload(*session, length, kind, raw_metadata, req.body, checksum);
     if (!upload.ok()) return WriteError(req, res, upload.error());
     res.set_header("Location", std::string(kTusEndpoint) + upload->id);
-    if (!req.body.empty() || length == uint64_t{0}) {  // an empty upload is complete at creation
-      auto appended = d_.ingest->Append(*session, upload->id, 0, std::nullopt, req.body, checksum);
-      if (!appended.ok()) return WriteError(req, res, appended.error());
-      upload = appended.value();
-    }
     SetUploadHeaders(res, upload.value());
     res.status = 201;
   }

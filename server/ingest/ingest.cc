@@ -71,12 +71,54 @@ Expected<Session> Ingest::Authenticate(const std::string& upload_token) {
   return *session;
 }
 
+std::optional<ApiError> Ingest::BodyOverLength(uint64_t offset, std::optional<uint64_t> length,
+                                               size_t body_size) const {
+  const uint64_t end = offset + body_size;
+  if (length && end > *length) {
+    return ApiError{Err::kBodyExceedsLength, "offset " + std::to_string(offset) + " + body " +
+                                                 std::to_string(body_size) + " > Upload-Length " +
+                                                 std::to_string(*length)};
+  }
+  if (end > options_.max_upload_size) return ApiError{Err::kUploadTooLarge, {}};
+  return std::nullopt;
+}
+
+std::optional<ApiError> Ingest::ChecksumMismatch(std::string_view body, const std::optional<tus::Checksum>& checksum) {
+  if (!checksum) return std::nullopt;
+  auto digest = tus::Digest(checksum->algorithm, body);
+  if (!digest) return ApiError{Err::kUnsupportedChecksumAlgorithm, {}};
+  if (*digest != checksum->digest) return ApiError{Err::kChecksumMismatch, {}};
+  return std::nullopt;
+}
+
 Expected<Upload> Ingest::CreateUpload(const Session& session, std::optional<uint64_t> length, RecordingKind kind,
-                                      const std::string& raw_metadata) {
+                                      const std::string& raw_metadata, std::string_view body,
+                                      const std::optional<tus::Checksum>& checksum) {
   if (length && *length > options_.max_upload_size) {
     return ApiError{Err::kUploadTooLarge, "Upload-Length " + std::to_string(*length) + " > Tus-Max-Size " +
                                               std::to_string(options_.max_upload_size)};
   }
+  // creation-with-upload: a body that would be refused is refused before the upload exists, so
+  // the client gets no Location and nothing is left behind.
+  if (auto too_long = BodyOverLength(0, length, body.size())) return *too_long;
+  if (auto mismatch = ChecksumMismatch(body, checksum)) {
+    spdlog::warn("session {}: {} in a creation-with-upload ({} bytes)", session.id, Spec(mismatch->err).code,
+                 body.size());
+    return *mismatch;
+  }
+  auto created = NewUpload(session, length, kind, raw_metadata);
+  if (!created.ok() || (body.empty() && length != uint64_t{0})) return created;
+  // An empty upload is complete at creation; a body is appended. What fails now (a write, the
+  // index) terminates the upload, which no client has been told of.
+  auto appended = Append(session, created->id, 0, std::nullopt, body, checksum);
+  if (!appended.ok() && Terminate(session, created->id).ok()) {
+    spdlog::warn("upload {}: terminated, its creation-with-upload failed", created->id);
+  }
+  return appended;
+}
+
+Expected<Upload> Ingest::NewUpload(const Session& session, std::optional<uint64_t> length, RecordingKind kind,
+                                   const std::string& raw_metadata) {
   int64_t now = clock_->NowSeconds();
   Upload upload;
   upload.id = RandomHex(16);
@@ -151,24 +193,14 @@ Expected<Upload> Ingest::Append(const Session& session, const std::string& uploa
   }
   std::optional<uint64_t> effective_length = upload.length ? upload.length : length;
   uint64_t end = offset + body.size();
-  if (effective_length && end > *effective_length) {
-    return ApiError{Err::kBodyExceedsLength, "offset " + std::to_string(offset) + " + body " +
-                                                 std::to_string(body.size()) + " > Upload-Length " +
-                                                 std::to_string(*effective_length)};
-  }
-  if (end > options_.max_upload_size) return Err::kUploadTooLarge;
+  if (auto too_long = BodyOverLength(offset, effective_length, body.size())) return *too_long;
   if (upload.state != UploadState::kReceiving) {
     if (body.empty()) return upload;  // a repeated final PATCH: nothing to do
     return Err::kUploadFinished;
   }
-  if (checksum) {
-    auto digest = tus::Digest(checksum->algorithm, body);
-    if (!digest) return Err::kUnsupportedChecksumAlgorithm;
-    if (*digest != checksum->digest) {
-      spdlog::warn("upload {}: {} checksum mismatch at offset {} ({} bytes)", upload.id, checksum->algorithm, offset,
-                   body.size());
-      return Err::kChecksumMismatch;
-    }
+  if (auto mismatch = ChecksumMismatch(body, checksum)) {
+    spdlog::warn("upload {}: {} at offset {} ({} bytes)", upload.id, Spec(mismatch->err).code, offset, body.size());
+    return *mismatch;
   }
   // Durability order: bytes on disk (write + fdatasync), then the index, then the reply.
   if (!body.empty()) {

@@ -83,9 +83,12 @@ class Ingest {
   Expected<Session> Authenticate(const std::string& upload_token);
 
   // Reserves the recording's media key (Candidate/interview_..., collisions suffixed) and creates
-  // its empty spool file. `length` nullopt: deferred.
+  // its empty spool file. `length` nullopt: deferred. `body` (creation-with-upload) is checked
+  // against the length and `checksum` before anything is created, then appended; when that append
+  // fails the upload is terminated, so a failed creation leaves no upload to resume.
   Expected<Upload> CreateUpload(const Session& session, std::optional<uint64_t> length, RecordingKind kind,
-                                const std::string& raw_metadata);
+                                const std::string& raw_metadata, std::string_view body = {},
+                                const std::optional<tus::Checksum>& checksum = std::nullopt);
   // The upload as HEAD reports it: 404 unknown or terminated, 403 another session's, 410 expired.
   Expected<Upload> Info(const Session& session, const std::string& upload_id);
   // Appends `body` at `offset`; acknowledged (returned) only after the bytes are on disk and the
@@ -115,6 +118,12 @@ class Ingest {
   // Loads the upload and checks ownership, termination and expiry.
   Expected<Upload> Load(const Session& session, const std::string& upload_id);
   Status FinishUpload(const Upload& upload, UploadState state, bool incomplete);
+  Expected<Upload> NewUpload(const Session& session, std::optional<uint64_t> length, RecordingKind kind,
+                             const std::string& raw_metadata);
+  // The checks of a body that need no upload: 413 when bytes [offset, offset + size) pass the
+  // length or the size limit; 460 (or 400 for an unknown algorithm) when the checksum differs.
+  std::optional<ApiError> BodyOverLength(uint64_t offset, std::optional<uint64_t> length, size_t body_size) const;
+  static std::optional<ApiError> ChecksumMismatch(std::string_view body, const std::optional<tus::Checksum>& checksum);
 
   IngestOptions options_;
   IngestIndex* index_;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/crypto.h"
+#include "base/printable.h"
 
 namespace recorder::server {
 namespace {
@@ -20,9 +21,6 @@ bool ValidUsername(const std::string& name) {
     return std::isalnum(c) || c == '.' || c == '_' || c == '@' || c == '-';
   });
 }
-
-// A username in audit entries and logs: only what ValidUsername allows, so it cannot forge lines.
-std::string Printable(const std::string& username) { return ValidUsername(username) ? username : "(invalid username)"; }
 
 }  // namespace
 

@@ -104,6 +104,22 @@ TEST_F(IngestTest, UnacknowledgedBytesLeftByAFailedCutBackAreCutByTheRetry) {
   EXPECT_EQ(testing::ReadFile(SpoolFile(*upload)), "abcde");
 }
 
+// A creation-with-upload whose first write fails: the client gets the error and no Location, so
+// the upload that was created is terminated and its spool file removed; nothing is left to resume.
+TEST_F(IngestTest, CreationWithUploadWhoseWriteFailsLeavesNoUploadBehind) {
+  fs_.FailNextWrites(1);
+  auto failed = ingest_->CreateUpload(session_, 10, RecordingKind::kCamera, "", "12345", std::nullopt);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().err, Err::kInternal);
+  EXPECT_TRUE(index_->UploadsInState(UploadState::kReceiving)->empty());
+  for (const auto& entry : fs::recursive_directory_iterator(dir_.path() / "data")) {
+    EXPECT_FALSE(entry.is_regular_file()) << entry.path();
+  }
+  auto created = ingest_->CreateUpload(session_, 10, RecordingKind::kCamera, "", "12345", std::nullopt);
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->offset, 5u);
+}
+
 // Bytes that reached the file but not the index before a kill (or a power cut took the index's
 // last commits) were fdatasynced: the file is the truth. Bytes past a declared length were never
 // acknowledged: cut, so the finalizer never gets more than the client declared.

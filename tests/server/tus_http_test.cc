@@ -1,6 +1,9 @@
 // The HTTP API in process: sessions, tus 1.0.0, errors, CORS, health, metrics and static pages.
 // Every bad input must get its status and a message, and lose nothing already accepted.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <regex>
 
 #include "server_fixture.h"
 
@@ -159,6 +162,73 @@ TEST_F(ServerTest, CreationWithUploadStoresTheFirstChunk) {
   ASSERT_EQ(res->status, 201);
   EXPECT_EQ(res->get_header_value("Upload-Offset"), "5");
   EXPECT_EQ(HeadOffset(token, res->get_header_value("Location")), 5);
+}
+
+// A creation-with-upload whose body is refused (checksum 460, longer than Upload-Length 413)
+// answers the error without a Location and creates nothing: no upload or recording in the index,
+// no file in the spool. It used to create the upload first and leave it behind, empty.
+TEST_F(ServerTest, RefusedCreationWithUploadLeavesNoUpload) {
+  Start();
+  std::string token = NewSession();
+  auto create = [&](const std::string& length, const std::string& body, const std::string& checksum = "") {
+    auto headers = Tus(token);
+    headers.emplace("Upload-Length", length);
+    if (!checksum.empty()) headers.emplace("Upload-Checksum", checksum);
+    return http().Post("/files/", headers, body, kOctets);
+  };
+  auto bad_checksum = create("10", "12345", "sha1 " + tus::Base64Encode(*tus::Digest("sha1", "other")));
+  ASSERT_TRUE(bad_checksum);
+  EXPECT_EQ(bad_checksum->status, 460);
+  EXPECT_FALSE(bad_checksum->has_header("Location"));
+  auto too_long = create("3", "12345");
+  ASSERT_TRUE(too_long);
+  EXPECT_EQ(too_long->status, 413);
+  EXPECT_EQ(ErrorCode(too_long), "body_exceeds_length");
+  EXPECT_FALSE(too_long->has_header("Location"));
+
+  for (UploadState state : {UploadState::kReceiving, UploadState::kTerminated}) {
+    EXPECT_TRUE(app_->index().UploadsInState(state)->empty()) << Name(state);
+  }
+  EXPECT_FALSE(app_->index().GetRecording(1).ok());
+  EXPECT_EQ(OnlyRecordingFile(), fs::path()) << "a spool file was left";
+
+  auto good = create("10", "12345", "sha1 " + tus::Base64Encode(*tus::Digest("sha1", "12345")));
+  ASSERT_EQ(good->status, 201);
+  EXPECT_EQ(HeadOffset(token, good->get_header_value("Location")), 5);
+}
+
+// Recordings of people and the index of them are the server user's only, whatever the umask: here
+// none (0), under which the index folder was 0777 and index.sqlite3 (so its -wal and -shm) 0644.
+TEST_F(ServerTest, DataFolderIndexAndRecordingsAreOwnerOnlyWhateverTheUmask) {
+  const mode_t old_umask = ::umask(0);
+  Start();
+  std::string token = NewSession();
+  std::string receiving = NewUpload(token, std::nullopt);
+  ASSERT_EQ(Patch(token, receiving, 0, "abc")->status, 204);
+  std::string done = NewUpload(token, 3, "audio");
+  ASSERT_EQ(Patch(token, done, 0, "xyz")->status, 204);
+  ASSERT_TRUE(WaitFor([&] { return app_->index().GetRecording(2)->status == RecordingStatus::kReady; },
+                      std::chrono::seconds(5)));
+  ::umask(old_umask);
+
+  const fs::path data = config_.data_dir, index = data / ".recorder" / "index.sqlite3";
+  auto mode = [](const fs::path& path) { return fs::status(path).permissions() & fs::perms::all; };
+  const fs::perms folder = fs::perms::owner_all, file = fs::perms::owner_read | fs::perms::owner_write;
+  EXPECT_EQ(mode(data), folder);
+  EXPECT_EQ(mode(data / ".recorder"), folder);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    fs::path path = index.string() + suffix;
+    ASSERT_TRUE(fs::exists(path)) << path;
+    EXPECT_EQ(mode(path), file) << path;
+  }
+  int files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(data)) {
+    if (entry.path().filename().string().rfind("interview_", 0) != 0) continue;
+    EXPECT_EQ(mode(entry.path()), file) << entry.path();
+    EXPECT_EQ(mode(entry.path().parent_path()), folder) << entry.path().parent_path();
+    ++files;
+  }
+  EXPECT_EQ(files, 2) << "the .part of the receiving upload and the finalized recording";
 }
 
 TEST_F(ServerTest, EmptyUploadIsCompleteAtCreation) {
@@ -459,6 +529,119 @@ TEST_F(ServerTest, StaticPagesAreCrossOriginIsolatedWithMimeTypesAndNoTraversal)
     EXPECT_NE(res->body, "secret") << path;
     EXPECT_EQ(res->status, 404) << path;
   }
+}
+
+// Static files follow the same Range rules as recordings (respond.h SelectRange): cpp-httplib
+// answered a Range on a static file with its own parser (a 206 past the end, 500 for invalid ones).
+TEST_F(ServerTest, StaticFilesAnswerRangesClampedAndInvalidOnesWhole) {
+  fs::path web = dir_.path() / "web";
+  fs::create_directories(web / "gen");
+  std::string wasm(64 << 10, '\0');
+  for (size_t i = 0; i < wasm.size(); ++i) wasm[i] = static_cast<char>(i * 7);
+  WriteFile(web / "gen" / "core.wasm", wasm);
+  config_.web_dir = web.string();
+  Start();
+  const std::string size = std::to_string(wasm.size());
+  auto get = [&](const std::string& range, bool head = false) {
+    httplib::Headers headers = {{"Range", range}};
+    auto res = head ? http().Head("/gen/core.wasm", headers) : http().Get("/gen/core.wasm", headers);
+    EXPECT_TRUE(res) << range << ": " << (res ? "" : httplib::to_string(res.error()));
+    return res;
+  };
+
+  auto clamped = get("bytes=65000-1048575");
+  ASSERT_TRUE(clamped);
+  EXPECT_EQ(clamped->status, 206);
+  EXPECT_EQ(clamped->get_header_value("Content-Range"), "bytes 65000-65535/" + size);
+  EXPECT_EQ(clamped->body, wasm.substr(65000));
+  EXPECT_EQ(clamped->get_header_value("Content-Type"), "application/wasm");
+  EXPECT_EQ(get("bytes=-16")->body, wasm.substr(wasm.size() - 16));
+
+  for (const char* unsatisfiable : {"bytes=100000000000000000000-", "bytes=-0", "bytes=65536-"}) {
+    auto res = get(unsatisfiable);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 416) << unsatisfiable;
+    EXPECT_EQ(res->get_header_value("Content-Range"), "bytes */" + size) << unsatisfiable;
+  }
+  for (const char* whole : {"bytes=100-50", "items=0-5", "bytes=0-9,-10"}) {
+    auto res = get(whole);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << whole;
+    EXPECT_EQ(res->body, wasm) << whole;
+  }
+  std::string repeated = "bytes=0-";
+  for (int i = 1; i < 1000; ++i) repeated += ",0-";
+  EXPECT_EQ(get(repeated)->body.size(), wasm.size());
+
+  for (const char* range : {"bytes=10-19", "bytes=-0", "bytes=100-50"}) {
+    auto got = get(range), head = get(range, /*head=*/true);
+    ASSERT_TRUE(got && head);
+    EXPECT_EQ(head->status, got->status) << range;
+    EXPECT_EQ(head->get_header_value("Content-Range"), got->get_header_value("Content-Range")) << range;
+    EXPECT_EQ(head->get_header_value("Content-Length"), std::to_string(got->body.size())) << range;
+  }
+
+  // Anything else ignores Range: an error is sent whole.
+  auto missing = http().Get("/nope.html", {{"Range", "bytes=0-3"}});
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(ErrorCode(missing), "not_found");
+}
+
+// Every page kind gets a CSP without inline script, cannot be framed (HR never; the candidate page
+// only by origins named in --allowed-origins), and nothing is sniffed or sends a Referer.
+TEST_F(ServerTest, PagesGetSecurityHeadersAndOnlyTheCandidatePageMayBeFramedByNamedHosts) {
+  fs::path web = dir_.path() / "web";
+  fs::create_directories(web / "hr");
+  fs::create_directories(web / "recorder");
+  for (const char* page : {"index.html", "interview.html", "hr/index.html"}) WriteFile(web / page, "<h1>hi</h1>");
+  WriteFile(web / "recorder" / "index.js", "export {}");
+  config_.web_dir = web.string();
+  config_.allowed_origins = {"*"};
+  Start();
+  for (const char* path : {"/", "/interview.html", "/hr/"}) {
+    auto res = http().Get(path);
+    ASSERT_EQ(res->status, 200) << path;
+    std::string csp = res->get_header_value("Content-Security-Policy");
+    EXPECT_NE(csp.find("script-src 'self' 'wasm-unsafe-eval';"), std::string::npos) << path << ": " << csp;
+    EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << path;
+    EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << path << ": " << csp;
+    EXPECT_EQ(res->get_header_value("X-Frame-Options"), "DENY") << path;
+    EXPECT_EQ(res->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+    EXPECT_EQ(res->get_header_value("Referrer-Policy"), "no-referrer") << path;
+  }
+  auto script = http().Get("/recorder/index.js");
+  EXPECT_EQ(script->get_header_value("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(script->get_header_value("Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(http().Get("/api/v1/sessions")->get_header_value("X-Content-Type-Options"), "nosniff");
+  Stop();
+
+  config_.allowed_origins = {"https://host.example"};
+  Start();
+  auto candidate = http().Get("/interview.html");
+  EXPECT_NE(candidate->get_header_value("Content-Security-Policy").find("frame-ancestors https://host.example"),
+            std::string::npos);
+  EXPECT_FALSE(candidate->has_header("X-Frame-Options"));
+  auto hr = http().Get("/hr/");
+  EXPECT_NE(hr->get_header_value("Content-Security-Policy").find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_EQ(hr->get_header_value("X-Frame-Options"), "DENY");
+}
+
+// The pages the server ships work under that CSP: no inline script, style or event handler.
+TEST(WebPagesTest, ShippedPagesHaveNoInlineScriptStyleOrHandlers) {
+  const std::regex inline_script(R"(<script(?![^>]*\bsrc=)[^>]*>)", std::regex::icase);
+  const std::regex handler(R"(<[^>]*\son[a-z]+\s*=)", std::regex::icase);
+  const std::regex style(R"(<style\b|\sstyle\s*=)", std::regex::icase);
+  int pages = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(fs::path(RECORDER_SOURCE_DIR) / "web")) {
+    if (entry.path().extension() != ".html") continue;
+    std::string html = ReadFile(entry.path());
+    EXPECT_FALSE(std::regex_search(html, inline_script)) << entry.path();
+    EXPECT_FALSE(std::regex_search(html, handler)) << entry.path();
+    EXPECT_FALSE(std::regex_search(html, style)) << entry.path();
+    ++pages;
+  }
+  EXPECT_GE(pages, 3);
 }
 
 TEST_F(ServerTest, RecorderModuleAndCoreMayBeLoadedByOtherOrigins) {

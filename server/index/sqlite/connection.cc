@@ -1,8 +1,13 @@
 #include "index/sqlite/connection.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 namespace recorder::server::sqlite {
 
@@ -12,6 +17,22 @@ Status SqlError(sqlite3* db, const std::string& what) {
   if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(msg);
   if (code == SQLITE_FULL) return ResourceExhausted(msg);
   return Internal(msg);
+}
+
+Status CreateOwnerOnly(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError("cannot open database " + path + ": " + std::strerror(errno));
+  const bool ok = ::fchmod(fd, 0600) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok) return IoError("cannot make database " + path + " private: " + std::strerror(err));
+  // Left by an older version with the database's old mode; SQLite reuses them as they are.
+  for (const char* suffix : {"-wal", "-shm"}) {
+    if (::chmod((path + suffix).c_str(), 0600) != 0 && errno != ENOENT) {
+      return IoError("cannot make " + path + suffix + " private: " + std::strerror(errno));
+    }
+  }
+  return Status::Ok();
 }
 
 Result<DbPtr> OpenDatabase(const std::string& path, int flags) {

@@ -34,6 +34,10 @@ using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
 Status SqlError(sqlite3* db, const std::string& what);
 
 // A connection to the database file at `path`, waiting up to 5 s for another connection's lock.
+// Creates the database file if missing and makes it (and any -wal or -shm beside it) mode 0600,
+// whatever the umask: it holds candidates' data. SQLite would create it 0644, and it gives the
+// -wal and -shm files it creates the database file's mode.
+Status CreateOwnerOnly(const std::string& path);
 Result<DbPtr> OpenDatabase(const std::string& path, int flags);
 
 // The one connection and its compiled statements. The server runs a fixed set of SQL texts, and

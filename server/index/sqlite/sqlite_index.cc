@@ -34,6 +34,7 @@ SqliteIndex::~SqliteIndex() = default;
 
 Result<std::unique_ptr<SqliteIndex>> SqliteIndex::Open(const std::string& path, int schema_version) {
   auto impl = std::make_unique<Impl>();
+  RETURN_IF_ERROR(sqlite::CreateOwnerOnly(path));
   auto main_db = sqlite::OpenDatabase(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX);
   if (!main_db.ok()) return main_db.status();
   impl->db.Open(main_db->release());
