@@ -84,8 +84,10 @@ async function startOurs() {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-ours-'));
   const apiKey = 'bench-api-key-0123456789';
+  // Every simulated recorder connects from 127.0.0.1: no per-address connection limit.
   const child = spawn(opt.server, ['--listen', `127.0.0.1:${port}`, '--data', dir, '--api-key', apiKey,
-    '--log-level', 'warn', ...opt['server-arg']], { stdio: ['ignore', 'ignore', 'inherit'] });
+    '--log-level', 'warn', '--max-connections-per-address', '0', ...opt['server-arg']],
+  { stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/files/`, child);
   return {

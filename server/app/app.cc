@@ -127,12 +127,15 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   http.set_read_timeout(30);
   http.set_write_timeout(30);
   http.set_payload_max_length(c.max_request_bytes);
+  http.set_header_limits(c.max_header_count, c.max_header_bytes);
+  http.set_request_timeout(c.request_timeout_seconds);
+  http.set_max_connections_per_address(c.max_connections_per_address);
   http.set_tcp_nodelay(true);
   http.set_socket_options([self](socket_t sock) {
     httplib::default_socket_options(sock);
     self->listen_fd_ = sock;
   });
-  HttpDeps deps{HttpOptions{c.allowed_origins, c.web_dir, c.secure_cookies},
+  HttpDeps deps{HttpOptions{c.allowed_origins, c.web_dir, c.secure_cookies, c.max_request_bytes, c.max_json_bytes},
                 app->api_key_,
                 app->ingest_.get(),
                 app->results_.get(),

@@ -25,7 +25,17 @@ struct Config {
   size_t threads = 1024;
   int listen_backlog = 4096;                    // capped by net.core.somaxconn
   int keep_alive_seconds = 10;                  // > the recorder's 1 s chunk interval, so connections are reused
-  size_t max_request_bytes = size_t{64} << 20;  // one PATCH body is buffered in memory
+  size_t max_request_bytes = size_t{64} << 20;  // one tus PATCH (or creation-with-upload) body, buffered
+  // Every request limit holds before anything past it is read (cpp-httplib patch 0003):
+  size_t max_json_bytes = size_t{64} << 10;    // the body of every other route (JSON, login forms)
+  size_t max_header_count = 100;               // header lines of one request; over: 431
+  size_t max_header_bytes = size_t{64} << 10;  // all header lines of one request; over: 431
+  // One request (line, headers, body) must arrive within this long of its first byte, so a client
+  // that sends a byte at a time cannot hold a worker thread; a 64 MiB PATCH needs ~9 Mbit/s.
+  int request_timeout_seconds = 60;
+  // Open connections from one peer address; more are answered 503 at accept. 0: no limit. A
+  // recorder holds one or two; behind a reverse proxy every client has the proxy's address.
+  size_t max_connections_per_address = 64;
   int job_poll_ms = 1000;
   // Names this process's job leases in a queue shared by several servers; the same across
   // restarts. Empty: the host name and the data folder.

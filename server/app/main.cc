@@ -119,7 +119,25 @@ int main(int argc, char** argv) {
                  "an upload expires this long after its last PATCH; then what arrived is finalized")
       ->capture_default_str();
   cli.add_option("--max-upload-bytes", config.ingest.max_upload_size, "Tus-Max-Size")->capture_default_str();
-  cli.add_option("--max-request-bytes", config.max_request_bytes, "largest PATCH body")->capture_default_str();
+  cli.add_option("--max-request-bytes", config.max_request_bytes, "largest tus PATCH (or creation-with-upload) body")
+      ->capture_default_str();
+  cli.add_option("--max-uploads-per-session", config.ingest.max_uploads_per_session,
+                 "uploads one upload token may create; 0: no limit")
+      ->capture_default_str();
+  cli.add_option("--max-session-bytes", config.ingest.max_session_bytes,
+                 "bytes the uploads of one upload token may hold (declared or received); 0: no limit")
+      ->capture_default_str();
+  cli.add_option("--max-json-bytes", config.max_json_bytes, "largest body of any other request")->capture_default_str();
+  cli.add_option("--max-header-count", config.max_header_count, "most header lines in one request")
+      ->capture_default_str();
+  cli.add_option("--max-header-bytes", config.max_header_bytes, "most header bytes in one request")
+      ->capture_default_str();
+  cli.add_option("--request-timeout-seconds", config.request_timeout_seconds,
+                 "a request (line, headers, body) must arrive within this of its first byte")
+      ->capture_default_str();
+  cli.add_option("--max-connections-per-address", config.max_connections_per_address,
+                 "open connections from one client address; 0: no limit")
+      ->capture_default_str();
   cli.add_option("--threads", config.threads, "HTTP worker threads = concurrent keep-alive connections")
       ->capture_default_str();
   cli.add_option("--keep-alive-seconds", config.keep_alive_seconds, "idle keep-alive timeout")->capture_default_str();

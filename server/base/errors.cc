@@ -75,9 +75,15 @@ constexpr Row kTable[] = {
     {Err::kUploadNotFound, {"upload_not_found", 404, "no such upload"}},
     {Err::kUploadExpired, {"upload_expired", 410, "the upload has expired"}},
     {Err::kUploadFinished, {"upload_finished", 400, "the upload is complete and accepts no more data"}},
+    {Err::kTooManyUploads, {"too_many_uploads", 403, "this session has created as many uploads as one session may"}},
+    {Err::kSessionQuotaExceeded,
+     {"session_quota_exceeded", 413, "the session's uploads would hold more bytes than one session may"}},
     {Err::kRouteNotFound, {"not_found", 404, "no such resource"}},
     {Err::kMethodNotAllowed, {"method_not_allowed", 405, "method not allowed on this resource"}},
     {Err::kBadRequest, {"bad_request", 400, "the request is malformed (e.g. a POST or PATCH without Content-Length)"}},
+    {Err::kHeadersTooLarge,
+     {"headers_too_large", 431, "the request has too many header lines or header bytes; the connection is closed"}},
+    {Err::kUriTooLong, {"uri_too_long", 414, "the request line is too long; the connection is closed"}},
     {Err::kUnavailable, {"unavailable", 503, "the database or the data folder is not usable"}},
     {Err::kInternal, {"internal", 500, "internal server error; the request may be retried"}},
 };
@@ -101,6 +107,10 @@ Err ErrForHttpStatus(int http_status) {
       return Err::kRequestTooLarge;
     case 400:
       return Err::kBadRequest;
+    case 414:
+      return Err::kUriTooLong;
+    case 431:
+      return Err::kHeadersTooLarge;
     default:
       return Err::kInternal;
   }

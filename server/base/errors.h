@@ -59,10 +59,15 @@ enum class Err {
   kUploadNotFound,
   kUploadExpired,
   kUploadFinished,
+  // Per-session quotas (Ingest).
+  kTooManyUploads,
+  kSessionQuotaExceeded,
   // Routing and server faults.
   kRouteNotFound,
   kMethodNotAllowed,
   kBadRequest,
+  kHeadersTooLarge,
+  kUriTooLong,
   kUnavailable,
   kInternal,
 };

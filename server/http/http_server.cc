@@ -104,6 +104,7 @@ void PostRoute(const HttpDeps& d, const Request& req, Response& res) {
 httplib::Server::HandlerResponse OnError(const Request& req, Response& res) {
   if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
   if (res.status == 413) spdlog::warn("{}: request body over the limit", LoggedRequest(req));
+  if (res.status == 431 || res.status == 414) spdlog::warn("request line or headers over the limit ({})", res.status);
   WriteError(req, res, ErrForHttpStatus(res.status));
   return httplib::Server::HandlerResponse::Handled;
 }
@@ -131,6 +132,16 @@ void InstallRoutes(httplib::Server& http, const HttpDeps& deps) {
   auto d = std::make_shared<HttpDeps>(deps);
   http.set_pre_routing_handler(httplib::Server::HandlerWithResponse(PreRoute));
   http.set_post_routing_handler([d](const Request& req, Response& res) { PostRoute(*d, req, res); });
+  // Decided from the request line before any body byte is read: only tus uploads carry media, and
+  // an events batch (the recorder sends 50 events of up to 16 KiB data) gets 16x the JSON limit.
+  http.set_payload_max_length_handler([d](const Request& req) {
+    bool tus_body = (req.method == "PATCH" && StartsWith(req.path, "/files/")) ||
+                    (req.method == "POST" && (req.path == "/files" || req.path == "/files/"));
+    if (tus_body) return d->options.max_tus_body_bytes;
+    bool events = req.method == "POST" && StartsWith(req.path, "/api/v1/sessions/") && req.path.size() > 7 &&
+                  req.path.compare(req.path.size() - 7, 7, "/events") == 0;
+    return events ? 16 * d->options.max_json_bytes : d->options.max_json_bytes;
+  });
   http.set_error_handler(httplib::Server::HandlerWithResponse(OnError));
   http.set_exception_handler([](const Request& req, Response& res, std::exception_ptr) {
     WriteError(req, res, {Err::kInternal, "exception escaped a handler"});

@@ -44,6 +44,8 @@ class IngestIndex {
                               int64_t now) = 0;
   // The upload becomes terminated, its recording failed with `reason`. NotFound when unknown.
   virtual Status TerminateUpload(const std::string& upload_id, const std::string& reason, int64_t now) = 0;
+  // For the session's quota; zeros for an unknown session.
+  virtual Result<SessionUsage> UsageOfSession(const std::string& session_id) = 0;
   virtual Result<std::vector<Upload>> UploadsInState(UploadState state) = 0;
   // Receiving uploads whose expiry is at or before `now`.
   virtual Result<std::vector<Upload>> ExpiredUploads(int64_t now) = 0;

@@ -65,6 +65,12 @@ struct Session {
   int64_t token_expires_at = 0;
 };
 
+// What a session's uploads hold, for its quota.
+struct SessionUsage {
+  int64_t uploads = 0;  // every upload it created, terminated ones included
+  uint64_t bytes = 0;   // the declared length of each upload not terminated, or its offset when deferred
+};
+
 struct Upload {
   std::string id;
   std::string session_id;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -119,6 +120,8 @@ Expected<Upload> Ingest::CreateUpload(const Session& session, std::optional<uint
 
 Expected<Upload> Ingest::NewUpload(const Session& session, std::optional<uint64_t> length, RecordingKind kind,
                                    const std::string& raw_metadata) {
+  std::lock_guard create_lock(create_mu_);
+  if (auto refused = CheckQuota(session, true, 0, length.value_or(0))) return *refused;
   int64_t now = clock_->NowSeconds();
   Upload upload;
   upload.id = RandomHex(16);
@@ -173,6 +176,28 @@ Expected<Upload> Ingest::Load(const Session& session, const std::string& upload_
 
 Expected<Upload> Ingest::Info(const Session& session, const std::string& upload_id) { return Load(session, upload_id); }
 
+std::optional<ApiError> Ingest::CheckQuota(const Session& session, bool new_upload, uint64_t before, uint64_t after) {
+  bool counts = options_.max_uploads_per_session > 0 && new_upload;
+  bool bytes = options_.max_session_bytes > 0 && after > before;
+  if (!counts && !bytes) return std::nullopt;
+  auto usage = index_->UsageOfSession(session.id);
+  if (!usage.ok()) return InternalError(usage.status());
+  if (counts && usage->uploads >= options_.max_uploads_per_session) {
+    spdlog::warn("session {}: upload refused, it has created {} uploads", session.id, usage->uploads);
+    return ApiError{Err::kTooManyUploads, "the session has created " + std::to_string(usage->uploads) +
+                                              " uploads, the limit is " +
+                                              std::to_string(options_.max_uploads_per_session)};
+  }
+  uint64_t total = usage->bytes - std::min(usage->bytes, before) + after;
+  if (bytes && total > options_.max_session_bytes) {
+    spdlog::warn("session {}: {} bytes refused, its uploads would hold {}", session.id, after - before, total);
+    return ApiError{Err::kSessionQuotaExceeded, "the session's uploads would hold " + std::to_string(total) +
+                                                    " bytes, the limit is " +
+                                                    std::to_string(options_.max_session_bytes)};
+  }
+  return std::nullopt;
+}
+
 Expected<Upload> Ingest::Append(const Session& session, const std::string& upload_id, uint64_t offset,
                                 std::optional<uint64_t> length, std::string_view body,
                                 const std::optional<tus::Checksum>& checksum) {
@@ -197,6 +222,11 @@ Expected<Upload> Ingest::Append(const Session& session, const std::string& uploa
   if (upload.state != UploadState::kReceiving) {
     if (body.empty()) return upload;  // a repeated final PATCH: nothing to do
     return Err::kUploadFinished;
+  }
+  // A declared length was counted against the quota at creation; a deferred one counts as it grows.
+  if (!upload.length) {
+    uint64_t after = effective_length ? *effective_length : end;
+    if (auto refused = CheckQuota(session, false, upload.offset, after)) return *refused;
   }
   if (auto mismatch = ChecksumMismatch(body, checksum)) {
     spdlog::warn("upload {}: {} at offset {} ({} bytes)", upload.id, Spec(mismatch->err).code, offset, body.size());

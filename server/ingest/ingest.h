@@ -30,6 +30,10 @@ struct IngestOptions {
   uint64_t max_upload_size = uint64_t{16} << 30;  // Tus-Max-Size
   // How long a PATCH waits for another request on the same upload before answering 409.
   int lock_wait_ms = 2000;
+  // One upload token's quota: uploads it may create (terminated ones count), and bytes its uploads
+  // may hold (declared lengths, and what deferred-length uploads received). 0: no limit.
+  int64_t max_uploads_per_session = 64;
+  uint64_t max_session_bytes = uint64_t{64} << 30;
 };
 
 struct NewSession {
@@ -124,6 +128,9 @@ class Ingest {
   // length or the size limit; 460 (or 400 for an unknown algorithm) when the checksum differs.
   std::optional<ApiError> BodyOverLength(uint64_t offset, std::optional<uint64_t> length, size_t body_size) const;
   static std::optional<ApiError> ChecksumMismatch(std::string_view body, const std::optional<tus::Checksum>& checksum);
+  // kTooManyUploads / kSessionQuotaExceeded when the session's uploads, with one more upload
+  // (`new_upload`) or one upload grown from `before` to `after` bytes, would pass the quota.
+  std::optional<ApiError> CheckQuota(const Session& session, bool new_upload, uint64_t before, uint64_t after);
 
   IngestOptions options_;
   IngestIndex* index_;
@@ -133,6 +140,10 @@ class Ingest {
   Metrics* metrics_;
   std::function<void()> on_finished_;
   UploadLocks locks_;
+  // Creations check the quota and create under this, so parallel creations cannot pass it
+  // together. (Parallel PATCHes to different deferred uploads of one session can each pass it by
+  // at most one request body.)
+  std::mutex create_mu_;
 };
 
 }  // namespace recorder::server

@@ -94,6 +94,36 @@ TYPED_TEST(IndexConformanceTest, SessionsAreFoundByTheirTokenHashOnly) {
   EXPECT_EQ(this->index_->SessionByTokenHash("hash-s2").status().code(), StatusCode::kNotFound);
 }
 
+TYPED_TEST(IndexConformanceTest, SessionUsageCountsEveryUploadAndTheBytesOfThoseNotTerminated) {
+  Index& index = *this->index_;
+  auto none = index.UsageOfSession("s1");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->uploads, 0);
+  EXPECT_EQ(none->bytes, 0u);
+  ASSERT_TRUE(this->NewUpload("deferred").ok());
+  ASSERT_TRUE(index.SetUploadProgress("deferred", 7, std::nullopt, kNow + 60, false).ok());
+  Upload declared;
+  declared.id = "declared";
+  declared.session_id = "s1";
+  declared.media_key = "Jane_Doe/interview_video_declared.webm";
+  declared.length = 1000;
+  declared.expires_at = kNow + 3600;
+  ASSERT_TRUE(index.CreateUpload(declared, RecordingKind::kCamera, kNow).ok());
+  ASSERT_TRUE(this->NewUpload("gone").ok());
+  ASSERT_TRUE(index.SetUploadProgress("gone", 50, std::nullopt, kNow + 60, false).ok());
+  ASSERT_TRUE(index.TerminateUpload("gone", "terminated by the client", kNow).ok());
+  ASSERT_TRUE(index.CreateSession("s2", this->candidate_id_, "", "hash-s2", kNow + 86400, kNow).ok());
+  ASSERT_TRUE(this->NewUpload("other", "s2").ok());
+  ASSERT_TRUE(index.SetUploadProgress("other", 99, std::nullopt, kNow + 60, false).ok());
+
+  auto usage = index.UsageOfSession("s1");
+  ASSERT_TRUE(usage.ok()) << usage.status().ToString();
+  EXPECT_EQ(usage->uploads, 3) << "a terminated upload still counts as created";
+  EXPECT_EQ(usage->bytes, 1007u) << "declared length 1000 + deferred offset 7; the terminated one's bytes are gone";
+  EXPECT_EQ(index.UsageOfSession("s2")->bytes, 99u);
+  EXPECT_EQ(index.UsageOfSession("nobody")->uploads, 0);
+}
+
 TYPED_TEST(IndexConformanceTest, UploadsMoveThroughTheirStatesWithTheirRecording) {
   Index& index = *this->index_;
   auto upload = this->NewUpload("u1");

@@ -60,6 +60,8 @@ class ServerProcess {
         << ReadFile(log_);
   }
 
+  pid_t pid() const { return pid_; }
+
   // Sends `sig` and waits for the process to end.
   void Kill(int sig) {
     if (pid_ <= 0) return;

@@ -36,6 +36,7 @@ class SqliteIndex : public Index {
   Status TerminateUpload(const std::string& upload_id, const std::string& reason, int64_t now) override;
   Result<std::vector<Upload>> UploadsInState(UploadState state) override;
   Result<std::vector<Upload>> ExpiredUploads(int64_t now) override;
+  Result<SessionUsage> UsageOfSession(const std::string& session_id) override;
   Result<Recording> GetRecording(int64_t recording_id) override;
   Result<std::vector<Recording>> RecordingsOfSession(const std::string& session_id) override;
   Status MarkRecordingReady(int64_t recording_id, uint64_t bytes, int64_t duration_ms, bool incomplete,

@@ -178,6 +178,17 @@ Result<std::vector<Upload>> SqliteIndex::ExpiredUploads(int64_t now) {
   return sqlite::ReadAll<Upload>(s, sqlite::ReadUpload);
 }
 
+Result<SessionUsage> SqliteIndex::UsageOfSession(const std::string& session_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN u.state = 'terminated' THEN 0 "
+         "ELSE COALESCE(u.upload_length, u.upload_offset) END), 0) "
+         "FROM uploads u JOIN recordings r ON r.id = u.recording_id WHERE r.session_id = ?");
+  auto row = s.Bind(1, session_id).Step();
+  if (!row.ok()) return row.status();
+  return SessionUsage{s.Int(0), static_cast<uint64_t>(s.Int(1))};
+}
+
 Result<Recording> SqliteIndex::GetRecording(int64_t recording_id) {
   std::lock_guard lock(impl_->mu);
   Stmt s(impl_->db, std::string(sqlite::kSelectRecording) + "WHERE id = ?");
