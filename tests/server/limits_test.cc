@@ -274,10 +274,20 @@ TEST_F(LimitsTest, ARequestMustArriveWithinTheRequestTimeout) {
 
 TEST_F(LimitsTest, ConnectionsOverThePerAddressLimitAreRefusedAtOnce) {
   Start({"--max-connections-per-address", "3"});
+  // Three kept-alive connections, each shown served (the start-up probe's may still be counted for
+  // a moment after it closed, and then one of these is refused: it is opened again).
   std::vector<int> held;
-  for (int i = 0; i < 3; ++i) held.push_back(Connect(port_));
-  // Let the server accept them, then one more.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  while (held.size() < 3) {
+    int fd = Connect(port_);
+    char buf[512];
+    ssize_t n = SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") ? recv(fd, buf, sizeof buf, 0) : -1;
+    if (n > 0 && std::string_view(buf, static_cast<size_t>(n)).rfind("HTTP/1.1 200", 0) == 0) {
+      held.push_back(fd);
+    } else {
+      close(fd);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
   int extra = Connect(port_, 2);
   ASSERT_GE(extra, 0);
   auto started = Clock::now();
