@@ -22,9 +22,9 @@ TEST(LogTest, NoRequestCanAddALineToTheLog) {
   TempDir dir;
   int port = FreePort();
   const std::string log = (dir.path() / "server.log").string();
-  ServerProcess server(
-      (dir.path() / "data").string(), port, log,
-      {"--log-level", "debug", "--api-key", "test-api-key", "--web", "", "--max-request-bytes", "1000"});
+  ServerProcess server((dir.path() / "data").string(), port, log,
+                       {"--log-level", "debug", "--api-key", "test-api-key", "--web", "", "--max-request-bytes", "1000",
+                        "--max-json-bytes", "1000"});
   server.Start();
   httplib::Client http("127.0.0.1", port);
   const httplib::Headers api = {{"Authorization", "Bearer test-api-key"}};
