@@ -54,17 +54,17 @@ find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Threads REQUIRED)
 
-# cpp-httplib 0.11.4 header-only, as toolchains/setup.sh patched it (see toolchains/patches). Poll,
+# cpp-httplib 0.11.4, as toolchains/setup.sh patched and split it (see toolchains/patches). Poll,
 # not select: select() cannot watch descriptors above 1023, and 1000 recordings open more than that.
 # A 64 KiB receive buffer reads a 256 KB chunk in 4 reads instead of 64.
 set(HTTPLIB_INCLUDE_DIR "${RECORDER_CACHE}/httplib")
-if(NOT EXISTS "${HTTPLIB_INCLUDE_DIR}/httplib.h")
-  message(FATAL_ERROR "patched httplib.h not found in ${HTTPLIB_INCLUDE_DIR}: run toolchains/setup.sh")
+if(NOT EXISTS "${HTTPLIB_INCLUDE_DIR}/httplib.cc")
+  message(FATAL_ERROR "patched httplib.cc not found in ${HTTPLIB_INCLUDE_DIR}: run toolchains/setup.sh")
 endif()
-add_library(deps_httplib INTERFACE)
-target_include_directories(deps_httplib SYSTEM INTERFACE "${HTTPLIB_INCLUDE_DIR}")
-target_compile_definitions(deps_httplib INTERFACE CPPHTTPLIB_USE_POLL "CPPHTTPLIB_RECV_BUFSIZ=size_t(65536u)")
-target_link_libraries(deps_httplib INTERFACE Threads::Threads)
+add_library(deps_httplib STATIC "${HTTPLIB_INCLUDE_DIR}/httplib.cc")
+target_include_directories(deps_httplib SYSTEM PUBLIC "${HTTPLIB_INCLUDE_DIR}")
+target_compile_definitions(deps_httplib PUBLIC CPPHTTPLIB_USE_POLL "CPPHTTPLIB_RECV_BUFSIZ=size_t(65536u)")
+target_link_libraries(deps_httplib PUBLIC Threads::Threads)
 add_library(deps::httplib ALIAS deps_httplib)
 find_package(OpenSSL REQUIRED)
 if(RECORDER_TESTS)

@@ -48,12 +48,12 @@ fi
 
 source "$repo/toolchains/sources.sh"
 
-# cpp-httplib, header-only, from Debian's source with toolchains/patches/cpp-httplib-*.patch, into
+# cpp-httplib from Debian's source with toolchains/patches/cpp-httplib-*.patch, into
 # $cache_dir/httplib (CMake's deps::httplib). Debian's binary package is the same 0.11.4 compiled
 # into a shared library, which leaves no way to patch it or to set its compile-time limits.
 httplib_patches=$(find "$repo/toolchains/patches" -name 'cpp-httplib-*.patch' | sort)
 httplib_key=$(cat "$src_cpp_httplib/httplib.h" $httplib_patches | sha256sum | cut -c1-16)
-if [[ "$(cat "$cache_dir/httplib/.key" 2>/dev/null)" != "$httplib_key" ]]; then
+if [[ "$(cat "$cache_dir/httplib/.key" 2>/dev/null)" != "$httplib_key" || ! -f "$cache_dir/httplib/httplib.cc" ]]; then
   log "patching cpp-httplib into $cache_dir/httplib"
   rm -rf "$cache_dir/httplib" && mkdir -p "$cache_dir/httplib"
   cp "$src_cpp_httplib/httplib.h" "$cache_dir/httplib/"
@@ -61,6 +61,19 @@ if [[ "$(cat "$cache_dir/httplib/.key" 2>/dev/null)" != "$httplib_key" ]]; then
     patch -d "$cache_dir/httplib" -p1 --quiet --forward --no-backup-if-mismatch <"$p" ||
       { log "cpp-httplib patch $(basename "$p") does not apply"; exit 1; }
   done
+  # Split it the way upstream's split.py does: declarations stay in httplib.h, the definitions
+  # between the two border lines go to httplib.cc, compiled once (deps::httplib) instead of in
+  # every file that includes the header.
+  mv "$cache_dir/httplib/httplib.h" "$cache_dir/httplib/httplib-whole.h"
+  awk -v h="$cache_dir/httplib/httplib.h" -v cc="$cache_dir/httplib/httplib.cc" '
+    BEGIN { print "#include \"httplib.h\"\nnamespace httplib {" > cc }
+    index($0, "// ----------------------------------------------------------------------------") == 1 {
+      in_impl = !in_impl; next
+    }
+    in_impl { gsub(/inline /, ""); print > cc; next }
+    { print > h }
+    END { print "} // namespace httplib" > cc }' "$cache_dir/httplib/httplib-whole.h"
+  rm "$cache_dir/httplib/httplib-whole.h"
   echo "$httplib_key" > "$cache_dir/httplib/.key"
 fi
 
