@@ -1,6 +1,6 @@
 # Every third-party library as one target name that is the same for the native and the WASM build:
 #   deps::vpx deps::opus deps::yuv deps::webm          (both builds)
-#   deps::httplib deps::argon2 deps::sqlite + find_package targets   (native only)
+#   deps::httplib deps::argon2 deps::pocketsphinx deps::sqlite + find_package targets   (native only)
 # Native builds use Debian's -dev packages; WASM builds use what toolchains/wasm-deps.sh built.
 # libwebm is compiled here from Debian's source for both, because Debian ships no mkvmuxer headers.
 
@@ -41,6 +41,22 @@ pkg_check_modules(argon2 REQUIRED IMPORTED_TARGET libargon2)
 add_library(deps::vpx ALIAS PkgConfig::vpx)
 add_library(deps::opus ALIAS PkgConfig::opus)
 add_library(deps::argon2 ALIAS PkgConfig::argon2)
+# The built-in transcription engine and its US English model (pocketsphinx-en-us).
+# Debian's pocketsphinx.pc names /usr/include/sphinxbase, which libsphinxbase-dev does not install
+# (its headers are in the multiarch folder), and CMake refuses an imported target with a missing
+# folder: only the folders that exist are kept.
+pkg_check_modules(pocketsphinx REQUIRED pocketsphinx)
+pkg_get_variable(POCKETSPHINX_MODEL_DIR pocketsphinx modeldir)
+set(pocketsphinx_existing_dirs)
+foreach(dir ${pocketsphinx_INCLUDE_DIRS})
+  if(IS_DIRECTORY "${dir}")
+    list(APPEND pocketsphinx_existing_dirs "${dir}")
+  endif()
+endforeach()
+add_library(deps_pocketsphinx INTERFACE)
+target_include_directories(deps_pocketsphinx SYSTEM INTERFACE ${pocketsphinx_existing_dirs})
+target_link_libraries(deps_pocketsphinx INTERFACE ${pocketsphinx_LINK_LIBRARIES})
+add_library(deps::pocketsphinx ALIAS deps_pocketsphinx)
 
 find_library(YUV_LIBRARY NAMES yuv REQUIRED)
 find_path(YUV_INCLUDE_DIR NAMES libyuv.h REQUIRED)

@@ -106,38 +106,6 @@ class Timeline {
   uint64_t raised_ = 0;
 };
 
-// Parses the EBML header, Info and Tracks with mkvparser, which sees only the first
-// kMaxHeaderBytes of the input. A live stream has all of them before the first Cluster, so a
-// file cut before that has nothing worth keeping: Corrupt.
-Result<std::unique_ptr<mkvparser::Segment>> ParseHeaders(WindowedSource& src, mkvparser::IMkvReader& reader) {
-  long long pos = 0;
-  mkvparser::EBMLHeader ebml;
-  if (ebml.Parse(&reader, pos) != 0) return Corrupt("no EBML header: not a WebM file");
-  if (!ebml.m_docType || (std::strcmp(ebml.m_docType, "webm") != 0 && std::strcmp(ebml.m_docType, "matroska") != 0)) {
-    return Corrupt("EBML DocType is not webm");
-  }
-  mkvparser::Segment* raw = nullptr;
-  if (mkvparser::Segment::CreateInstance(&reader, pos, raw) != 0 || raw == nullptr) {
-    delete raw;
-    return Corrupt("no Segment after the EBML header");
-  }
-  std::unique_ptr<mkvparser::Segment> segment(raw);
-  const long long status = segment->ParseHeaders();
-  if (status < 0) return Corrupt("bad Segment headers (libwebm status " + std::to_string(status) + ")");
-  if (status > 0 && src.size() > kMaxHeaderBytes) {
-    return Corrupt("no Cluster within the first " + std::to_string(kMaxHeaderBytes >> 10) +
-                   " KiB: headers that large are not a recording's (about 1 KB)");
-  }
-  if (status > 0) return Corrupt("file ends inside the Segment headers");
-  if (!segment->GetInfo()) return Corrupt("no Segment Info");
-  if (!segment->GetTracks() || segment->GetTracks()->GetTracksCount() == 0) return Corrupt("no Tracks");
-  if (segment->GetTracks()->GetTracksCount() > kMaxTracks) {
-    return Corrupt("the file declares " + std::to_string(segment->GetTracks()->GetTracksCount()) +
-                   " tracks, more than the " + std::to_string(kMaxTracks) + " a recording may have");
-  }
-  return segment;
-}
-
 // Reads what the output's TrackEntry needs from the input's, and checks it.
 Status DescribeTrack(Track* t) {
   const mkvparser::Track& in = *t->in;
@@ -414,7 +382,7 @@ Result<FinalizeInfo> FinalizeImpl(RandomAccessReader& live, SeekableWriter& seek
   const Clock::time_point started = Clock::now();
   WindowedSource src(live);
   internal::MkvReaderAdapter reader(src, kMaxHeaderBytes);
-  Result<std::unique_ptr<mkvparser::Segment>> parsed = ParseHeaders(src, reader);
+  Result<std::unique_ptr<mkvparser::Segment>> parsed = internal::ParseHeaders(src, reader);
   if (!parsed.ok()) return parsed.status();
   const mkvparser::Segment& in = **parsed;
   Plan plan;

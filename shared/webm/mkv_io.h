@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 
+#include "common/status.h"
 #include "webm/block_walker.h"
 
 namespace recorder::webm::internal {
@@ -31,5 +33,10 @@ class MkvReaderAdapter : public mkvparser::IMkvReader {
   WindowedSource& input_;
   const uint64_t available_;
 };
+
+// Parses the EBML header, Info and Tracks with mkvparser, which sees only the first
+// kMaxHeaderBytes of the input. A live stream has all of them before the first Cluster, so a
+// file cut before that has nothing worth keeping: Corrupt.
+Result<std::unique_ptr<mkvparser::Segment>> ParseHeaders(WindowedSource& src, mkvparser::IMkvReader& reader);
 
 }  // namespace recorder::webm::internal
