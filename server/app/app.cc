@@ -11,6 +11,7 @@
 
 #include "base/crypto.h"
 #include "http/routes.h"
+#include "transcribe/pocketsphinx_transcriber.h"
 
 namespace recorder::server {
 namespace fs = std::filesystem;
@@ -90,8 +91,20 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   app->spool_ = std::make_unique<FileUploadStore>(c.data_dir, app->fs_);
   app->media_ = std::make_unique<FileMediaStore>(c.data_dir, app->fs_);
   app->finalizer_ = finalizer ? std::move(finalizer) : std::make_unique<WebmFinalizer>();
+  if (c.transcriber == "pocketsphinx") {
+    PocketSphinxOptions options;
+    if (!c.pocketsphinx_model_dir.empty()) options.model_dir = c.pocketsphinx_model_dir;
+    app->transcriber_ = std::make_unique<PocketSphinxTranscriber>(options);
+  } else if (c.transcriber != "none") {
+    return InvalidArgument("--transcriber must be pocketsphinx or none, not " + c.transcriber);
+  }
+  FinalizeJob::FollowUps after_ready;
+  if (app->transcriber_) {
+    app->transcribe_job_ = std::make_unique<TranscribeJob>(idx, idx, app->media_.get(), app->transcriber_.get(), clock);
+    after_ready = [](int64_t recording_id) { return std::vector<NewJob>{TranscribeJob::For(recording_id)}; };
+  }
   app->finalize_job_ = std::make_unique<FinalizeJob>(idx, app->spool_.get(), app->media_.get(), app->finalizer_.get(),
-                                                     clock, &app->metrics_);
+                                                     clock, &app->metrics_, std::move(after_ready));
   app->ingest_ = std::make_unique<Ingest>(c.ingest, idx, app->spool_.get(), app->media_.get(), clock, &app->metrics_,
                                           [self] { self->jobs_->Wake(FinalizeJob::kKind); });
   Accounts::Options login_options;
@@ -109,6 +122,13 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   };
   app->jobs_->Register(FinalizeJob::kKind, finalize_options,
                        [self](const Job& job) { return self->finalize_job_->Run(job); });
+  if (app->transcribe_job_) {
+    JobKindOptions transcribe_options;
+    transcribe_options.nice = 10;  // minutes of CPU per hour of speech, on what ingest leaves
+    transcribe_options.lease_seconds = 120;
+    app->jobs_->Register(TranscribeJob::kKind, transcribe_options,
+                         [self](const Job& job) { return self->transcribe_job_->Run(job); });
+  }
 
   RETURN_IF_ERROR(app->ingest_->Reconcile());
   RETURN_IF_ERROR(app->jobs_->Start());

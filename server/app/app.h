@@ -17,6 +17,7 @@
 #include "jobs/finalizer.h"
 #include "jobs/job_runner.h"
 #include "jobs/periodic.h"
+#include "jobs/transcribe_job.h"
 #include "results/accounts.h"
 #include "results/results.h"
 #include "storage/file_system.h"
@@ -75,6 +76,8 @@ class App {
   Metrics metrics_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<FinalizeJob> finalize_job_;
+  std::unique_ptr<Transcriber> transcriber_;  // null: recordings are not transcribed
+  std::unique_ptr<TranscribeJob> transcribe_job_;
   std::unique_ptr<JobRunner> jobs_;
   std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<Results> results_;

@@ -37,6 +37,9 @@ struct Config {
   // recorder holds one or two; behind a reverse proxy every client has the proxy's address.
   size_t max_connections_per_address = 64;
   int job_poll_ms = 1000;
+  // Speech-to-text engine for ready recordings: "pocketsphinx" (built in, offline) or "none".
+  std::string transcriber = "pocketsphinx";
+  std::string pocketsphinx_model_dir;  // empty: the pocketsphinx-en-us package's model
   // Names this process's job leases in a queue shared by several servers; the same across
   // restarts. Empty: the host name and the data folder.
   std::string node_id;

@@ -142,6 +142,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--keep-alive-seconds", config.keep_alive_seconds, "idle keep-alive timeout")->capture_default_str();
   cli.add_option("--job-poll-ms", config.job_poll_ms, "job runner poll interval")->capture_default_str();
+  cli.add_option("--transcriber", config.transcriber, "speech-to-text for ready recordings: pocketsphinx or none")
+      ->envname("RECORDER_TRANSCRIBER")
+      ->check(CLI::IsMember({"pocketsphinx", "none"}))
+      ->capture_default_str();
+  cli.add_option("--pocketsphinx-model", config.pocketsphinx_model_dir,
+                 "folder with en-us/, en-us.lm.bin and cmudict-en-us.dict; default: pocketsphinx-en-us's");
   cli.add_option("--node-id", config.node_id,
                  "names this server's job leases among servers sharing the index; default: host name and data folder")
       ->envname("RECORDER_NODE_ID");

@@ -9,10 +9,16 @@
 #include "index/ingest_index.h"
 #include "index/job_queue.h"
 #include "index/results_index.h"
+#include "index/transcript_index.h"
 
 namespace recorder::server {
 
-class Index : public IngestIndex, public JobQueue, public AccountIndex, public AuditLog, public ResultsIndex {
+class Index : public IngestIndex,
+              public JobQueue,
+              public AccountIndex,
+              public AuditLog,
+              public ResultsIndex,
+              public TranscriptIndex {
  public:
   // Ok when the database answers a query.
   virtual Status Ping() = 0;

@@ -72,7 +72,8 @@ JobResult FinalizeJob::Run(const Job& job) {
   if (Status s = media_->Put(key, *scratch); !s.ok()) return retry(s);
   if (crash("stored")) return kCrashed;
   const bool incomplete = recording->incomplete || info->truncated;
-  if (Status s = index_->MarkRecordingReady(recording_id, bytes, info->duration_ms, incomplete, {}, now); !s.ok()) {
+  const std::vector<NewJob> next = follow_ups_ ? follow_ups_(recording_id) : std::vector<NewJob>{};
+  if (Status s = index_->MarkRecordingReady(recording_id, bytes, info->duration_ms, incomplete, next, now); !s.ok()) {
     return retry(s);
   }
   if (crash("indexed")) return kCrashed;

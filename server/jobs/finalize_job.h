@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/metrics.h"
@@ -25,9 +26,19 @@ class FinalizeJob {
   // The job for one recording; its dedupe key makes a second enqueue a no-op.
   static NewJob For(int64_t recording_id);
 
+  // What a ready recording goes on to (its transcription), queued in the transaction that marks it
+  // ready. Empty: nothing.
+  using FollowUps = std::function<std::vector<NewJob>(int64_t recording_id)>;
+
   FinalizeJob(IngestIndex* index, UploadStore* spool, MediaStore* media, Finalizer* finalizer, const Clock* clock,
-              Metrics* metrics)
-      : index_(index), spool_(spool), media_(media), finalizer_(finalizer), clock_(clock), metrics_(metrics) {}
+              Metrics* metrics, FollowUps follow_ups = {})
+      : index_(index),
+        spool_(spool),
+        media_(media),
+        finalizer_(finalizer),
+        clock_(clock),
+        metrics_(metrics),
+        follow_ups_(std::move(follow_ups)) {}
 
   JobResult Run(const Job& job);
   // For JobKindOptions::on_failed: the recording fails with the job.
@@ -44,6 +55,7 @@ class FinalizeJob {
   Finalizer* finalizer_;
   const Clock* clock_;
   Metrics* metrics_;
+  FollowUps follow_ups_;
   std::function<bool(std::string_view)> crash_hook_;
 };
 

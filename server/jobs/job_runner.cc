@@ -1,6 +1,7 @@
 #include "jobs/job_runner.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,6 +68,10 @@ void JobRunner::Work(Kind* kind, int worker) {
   const std::string owner =
       owner_prefix_ + std::to_string(::getpid()) + "/" + kind->name + "#" + std::to_string(worker);
   const int64_t lease = kind->options.lease_seconds;
+  // Linux gives each thread its own nice value (setpriority on the thread id).
+  if (kind->options.nice != 0 && ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kind->options.nice) != 0) {
+    spdlog::warn("jobs: cannot lower the priority of the {} workers", kind->name);
+  }
   for (;;) {
     {
       std::lock_guard lock(mu_);

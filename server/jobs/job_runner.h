@@ -44,6 +44,9 @@ struct JobKindOptions {
   int64_t retry_base_seconds = 2;  // the n-th retry waits about base * 2^(n-1), at most retry_max_seconds
   int64_t retry_max_seconds = 3600;
   int64_t lease_seconds = 60;  // extended every lease/3 while the handler runs
+  // The workers' nice value: a kind that needs minutes of CPU (transcription) runs on what the
+  // uploads leave, so that ingest latency does not follow it.
+  int nice = 0;
   // Called when a job fails for good without its handler saying so: retries exhausted, or started
   // max_attempts times without finishing. The finalize job marks its recording failed here.
   std::function<void(const Job& job, const std::string& error)> on_failed;

@@ -71,7 +71,9 @@ class Session {
     if (!hyp || !*hyp) return;
     logmath_t* lmath = ps_get_logmath(ps_);
     TranscriptSegment segment;
-    segment.confidence = logmath_exp(lmath, ps_get_prob(ps_));
+    // The posterior of the whole hypothesis shrinks with its length; computing it fills in the
+    // words' posteriors, and the segment's confidence is their mean.
+    (void)ps_get_prob(ps_);
     for (ps_seg_t* it = ps_seg_iter(ps_); it; it = ps_seg_next(it)) {
       const char* text = ps_seg_word(it);
       if (!text || IsFiller(text)) continue;
@@ -91,7 +93,8 @@ class Session {
     if (segment.words.empty()) return;
     segment.start_ms = segment.words.front().start_ms;
     segment.end_ms = segment.words.back().end_ms;
-    segment.confidence = std::clamp(segment.confidence, 0.0, 1.0);
+    for (const TranscriptWord& word : segment.words) segment.confidence += word.confidence;
+    segment.confidence /= static_cast<double>(segment.words.size());
     out_->segments.push_back(std::move(segment));
   }
 

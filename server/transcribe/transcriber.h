@@ -5,8 +5,8 @@
 #include <functional>
 #include <string>
 
+#include "base/transcript.h"
 #include "common/status.h"
-#include "transcribe/transcript.h"
 #include "webm/opus_audio.h"
 
 namespace recorder::server {

@@ -436,5 +436,52 @@ TYPED_TEST(IndexConformanceTest, AuditEntriesComeNewestFirst) {
   EXPECT_EQ(index.AuditEntries(1)->size(), 1u);
 }
 
+Transcript TwoSegments(const std::string& first_word) {
+  Transcript t;
+  t.engine = "pocketsphinx";
+  t.language = "en";
+  t.audio_seconds = 12.5;
+  t.segments.push_back(
+      {1000, 2500, first_word + " was", 0.75, {{1000, 1600, first_word, 0.5}, {1600, 2500, "was", 1}}});
+  t.segments.push_back({4000, 4800, "here", 0.25, {}});
+  return t;
+}
+
+TYPED_TEST(IndexConformanceTest, ATranscriptIsStoredWholeReplacedWholeAndGoesWithItsRecording) {
+  Index& index = *this->index_;
+  const int64_t id = this->ReadyRecording("u1");
+  EXPECT_EQ(index.GetTranscript(id).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(index.PutTranscript(id, TwoSegments("he"), {this->Job("notify", "notify:1")}, kNow).ok());
+  auto stored = index.GetTranscript(id);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(stored->engine, "pocketsphinx");
+  EXPECT_EQ(stored->language, "en");
+  EXPECT_DOUBLE_EQ(stored->audio_seconds, 12.5);
+  ASSERT_EQ(stored->segments.size(), 2u);
+  EXPECT_EQ(stored->segments[0].text, "he was");
+  EXPECT_DOUBLE_EQ(stored->segments[0].confidence, 0.75);
+  ASSERT_EQ(stored->segments[0].words.size(), 2u);
+  EXPECT_EQ(stored->segments[0].words[1].text, "was");
+  EXPECT_EQ(stored->segments[0].words[1].start_ms, 1600);
+  EXPECT_EQ(stored->segments[0].words[1].end_ms, 2500);
+  EXPECT_TRUE(stored->segments[1].words.empty());
+  // The follow-up was queued with it.
+  auto follow_up = index.ClaimJob("notify", "w", kNow, 60);
+  ASSERT_TRUE(follow_up.ok() && follow_up->has_value());
+
+  // Stored again (a job repeated after a crash): replaced, not doubled.
+  Transcript shorter = TwoSegments("she");
+  shorter.segments.pop_back();
+  ASSERT_TRUE(index.PutTranscript(id, shorter, {}, kNow + 1).ok());
+  stored = index.GetTranscript(id);
+  ASSERT_EQ(stored->segments.size(), 1u);
+  EXPECT_EQ(stored->segments[0].words[0].text, "she");
+
+  EXPECT_EQ(index.PutTranscript(id + 1000, shorter, {}, kNow).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(
+      index.DeleteRecording(id, AuditEntry{0, kNow, "system:retention", "retention_delete", "recording:1"}).ok());
+  EXPECT_EQ(index.GetTranscript(id).status().code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace recorder::server

@@ -10,8 +10,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "index/sqlite/sqlite_index.h"
+#include "ingest/ingest.h"
+#include "jobs/finalize_job.h"
+#include "jobs/transcribe_job.h"
 #include "recorder/media_io.h"
 #include "test_support.h"
+#include "test_util.h"
 #include "transcribe/pocketsphinx_transcriber.h"
 #include "webm/opus_audio.h"
 
@@ -314,6 +319,122 @@ TEST(PocketSphinxTest, AMissingModelIsAClearError) {
   ASSERT_FALSE(transcript.ok());
   EXPECT_NE(transcript.status().message().find("/nonexistent/model"), std::string::npos)
       << transcript.status().ToString();
+}
+
+// The pipeline's first stage on the real parts: a recording uploaded through Ingest, finalized
+// (which queues its transcription in the same transaction), transcribed, stored in the index.
+class TranscribeJobTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    index_ = std::move(SqliteIndex::Open((dir_.path() / "db").string()).value());
+    fs::create_directory(data_);
+    spool_ = std::make_unique<FileUploadStore>(data_, &posix_);
+    media_ = std::make_unique<FileMediaStore>(data_, &posix_);
+    ingest_ = std::make_unique<Ingest>(IngestOptions{}, index_.get(), spool_.get(), media_.get(), &clock_, &metrics_,
+                                       nullptr);
+  }
+
+  // Uploads and finalizes `path`; returns the ready recording's id.
+  int64_t ReadyRecording(const std::string& path, RecordingKind kind) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto created = ingest_->CreateSession("Jane Doe", "", "");
+    Session session = ingest_->Authenticate(created->upload_token).value();
+    auto upload = ingest_->CreateUpload(session, bytes.size(), kind, "");
+    EXPECT_TRUE(ingest_->Append(session, upload->id, 0, std::nullopt, bytes, std::nullopt).ok());
+    WebmFinalizer finalizer;
+    FinalizeJob finalize(index_.get(), spool_.get(), media_.get(), &finalizer, &clock_, &metrics_,
+                         [](int64_t id) { return std::vector<NewJob>{TranscribeJob::For(id)}; });
+    auto job = index_->ClaimJob(FinalizeJob::kKind, "test", clock_.NowSeconds(), 60);
+    EXPECT_TRUE(job.ok() && job->has_value());
+    EXPECT_EQ(finalize.Run(**job).outcome, JobOutcome::kDone);
+    return upload->recording_id;
+  }
+
+  // Claims the queued transcribe job and runs it with `engine`.
+  JobResult RunTranscribe(Transcriber& engine) {
+    auto job = index_->ClaimJob(TranscribeJob::kKind, "test", clock_.NowSeconds(), 60);
+    EXPECT_TRUE(job.ok() && job->has_value()) << "finalize queued the transcription";
+    if (!job.ok() || !job->has_value()) return JobResult::Failed("no job");
+    TranscribeJob transcribe(index_.get(), index_.get(), media_.get(), &engine, &clock_);
+    return transcribe.Run(**job);
+  }
+
+  recorder::server::testing::TempDir dir_;
+  fs::path data_ = dir_.path() / "data";
+  PosixFileSystem posix_;
+  ManualClock clock_{1767268800};
+  Metrics metrics_;
+  std::unique_ptr<SqliteIndex> index_;
+  std::unique_ptr<FileUploadStore> spool_;
+  std::unique_ptr<FileMediaStore> media_;
+  std::unique_ptr<Ingest> ingest_;
+};
+
+TEST_F(TranscribeJobTest, AReadyRecordingIsTranscribedOnceEvenWhenTheJobRunsAgain) {
+  const int64_t id = ReadyRecording(RecordedSpeech(), RecordingKind::kCamera);
+  PocketSphinxTranscriber engine({});
+  ASSERT_EQ(RunTranscribe(engine).outcome, JobOutcome::kDone);
+  auto stored = index_->GetTranscript(id);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(stored->engine, "pocketsphinx");
+  std::vector<std::string> heard, said;
+  for (const auto& segment : stored->segments) {
+    for (const auto& word : segment.words) heard.push_back(word.text);
+  }
+  for (const auto& sentence : ReferenceSentences()) said.insert(said.end(), sentence.begin(), sentence.end());
+  EXPECT_LE(WordErrorRate(said, heard), kMaxWordErrorRate);
+
+  // Run again, as after a crash between storing and completing: one transcript, the same one.
+  TranscribeJob again(index_.get(), index_.get(), media_.get(), &engine, &clock_);
+  Job job;
+  job.kind = TranscribeJob::kKind;
+  job.subject = JobSubject::Recording(id);
+  ASSERT_EQ(again.Run(job).outcome, JobOutcome::kDone);
+  auto restored = index_->GetTranscript(id);
+  ASSERT_TRUE(restored.ok());
+  ASSERT_EQ(restored->segments.size(), stored->segments.size());
+  for (size_t i = 0; i < stored->segments.size(); ++i) {
+    EXPECT_EQ(restored->segments[i].text, stored->segments[i].text);
+    EXPECT_EQ(restored->segments[i].words.size(), stored->segments[i].words.size());
+  }
+}
+
+TEST_F(TranscribeJobTest, ARecordingWithoutAudioEndsWithoutATranscript) {
+  const std::string video = PrepareMedia(
+      "video_only.webm", "-i '" RECORDER_TEST_MEDIA "/akiyo_cif.mp4' -t 1 -c:v libvpx-vp9 -deadline realtime -an");
+  const int64_t id = ReadyRecording(video, RecordingKind::kScreen);
+  PocketSphinxTranscriber engine({});
+  EXPECT_EQ(RunTranscribe(engine).outcome, JobOutcome::kDone);
+  EXPECT_EQ(index_->GetTranscript(id).status().code(), StatusCode::kNotFound);
+}
+
+// An engine that fails as told: the job's verdict depends on the kind of failure.
+class FailingEngine : public Transcriber {
+ public:
+  explicit FailingEngine(Status status) : status_(std::move(status)) {}
+  Result<Transcript> Transcribe(const AudioSource&) override { return status_; }
+
+ private:
+  Status status_;
+};
+
+TEST_F(TranscribeJobTest, AnEngineThatDidNotAnswerIsRetriedAndRefusedAudioFails) {
+  ReadyRecording(RecordedSpeech(), RecordingKind::kCamera);
+  FailingEngine unreachable(IoError("connection refused"));
+  JobResult retried = RunTranscribe(unreachable);
+  EXPECT_EQ(retried.outcome, JobOutcome::kRetry);
+  EXPECT_NE(retried.error.find("connection refused"), std::string::npos);
+
+  const int64_t id = ReadyRecording(RecordedSpeech(), RecordingKind::kCamera);
+  FailingEngine refusing(InvalidArgument("audio too long"));
+  auto job = index_->ClaimJob(TranscribeJob::kKind, "test", clock_.NowSeconds() + 10000, 60);
+  ASSERT_TRUE(job.ok() && job->has_value());
+  TranscribeJob transcribe(index_.get(), index_.get(), media_.get(), &refusing, &clock_);
+  JobResult failed = transcribe.Run(**job);
+  EXPECT_EQ(failed.outcome, JobOutcome::kFailed);
+  EXPECT_NE(failed.error.find("audio too long"), std::string::npos);
+  EXPECT_EQ(index_->GetTranscript(id).status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

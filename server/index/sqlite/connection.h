@@ -112,6 +112,7 @@ class Stmt {
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
   Stmt& Bind(int i, bool v) { return Bind(i, int64_t{v}); }
   Stmt& Bind(int i, int v) { return Bind(i, int64_t{v}); }
+  Stmt& Bind(int i, double v) { return Check(sqlite3_bind_double(stmt_, i, v)); }
   // An enum by its name (base/enum_names.h).
   template <typename E>
   requires std::is_enum_v<E> Stmt& Bind(int i, E v) { return Bind(i, Name(v)); }
@@ -134,6 +135,7 @@ class Stmt {
     return r.ok() ? Status::Ok() : r.status();
   }
   int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) { return sqlite3_column_double(stmt_, col); }
   bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   // An enum stored by its name; `fallback` when the text names none (a CHECK constraint keeps
   // that from happening).

@@ -13,7 +13,7 @@ namespace recorder::server {
 
 class SqliteIndex : public Index {
  public:
-  static constexpr int kLatestSchemaVersion = 5;
+  static constexpr int kLatestSchemaVersion = 6;
   // Opens (creating if needed) and migrates to `schema_version`; tests pass an older version.
   static Result<std::unique_ptr<SqliteIndex>> Open(const std::string& path, int schema_version = kLatestSchemaVersion);
   ~SqliteIndex() override;
@@ -68,6 +68,11 @@ class SqliteIndex : public Index {
   Status DeleteLoginSession(const std::string& token_sha256, int64_t now) override;
   Status AppendAudit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> AuditEntries(int limit) override;
+
+  // TranscriptIndex (sqlite_transcripts.cc)
+  Status PutTranscript(int64_t recording_id, const Transcript& transcript, const std::vector<NewJob>& follow_ups,
+                       int64_t now) override;
+  Result<Transcript> GetTranscript(int64_t recording_id) override;
 
   // ResultsIndex (sqlite_results.cc)
   Result<SessionPage> ListSessions(const SessionFilter& filter) override;

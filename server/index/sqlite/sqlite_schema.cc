@@ -134,6 +134,34 @@ ALTER TABLE job_queue RENAME TO jobs;
 CREATE INDEX jobs_due ON jobs(kind, state, next_run_at);
 CREATE INDEX jobs_subject ON jobs(subject_type, subject_id);
 )sql",
+    // 6: transcripts, one per recording, going with it (ON DELETE CASCADE); segments in order and
+    // their words.
+    R"sql(
+CREATE TABLE transcripts(
+  recording_id INTEGER PRIMARY KEY REFERENCES recordings(id) ON DELETE CASCADE,
+  engine TEXT NOT NULL,
+  language TEXT NOT NULL,
+  audio_seconds REAL NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE transcript_segments(
+  recording_id INTEGER NOT NULL REFERENCES transcripts(recording_id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  confidence REAL NOT NULL,
+  PRIMARY KEY(recording_id, seq));
+CREATE TABLE transcript_words(
+  recording_id INTEGER NOT NULL,
+  segment_seq INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  confidence REAL NOT NULL,
+  PRIMARY KEY(recording_id, segment_seq, seq),
+  FOREIGN KEY(recording_id, segment_seq) REFERENCES transcript_segments(recording_id, seq) ON DELETE CASCADE);
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteIndex::kLatestSchemaVersion);
 

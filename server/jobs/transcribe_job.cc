@@ -1,0 +1,65 @@
+#include "jobs/transcribe_job.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace recorder::server {
+
+NewJob TranscribeJob::For(int64_t recording_id) {
+  NewJob job;
+  job.kind = kKind;
+  job.subject = JobSubject::Recording(recording_id);
+  job.dedupe_key = std::string(kKind) + ":recording:" + std::to_string(recording_id);
+  return job;
+}
+
+JobResult TranscribeJob::Run(const Job& job) {
+  const int64_t recording_id = job.subject.recording_id();
+  auto recording = recordings_->GetRecording(recording_id);
+  if (!recording.ok()) {
+    if (recording.status().code() == StatusCode::kNotFound) return {};  // deleted meanwhile
+    return JobResult::Retry(recording.status().ToString());
+  }
+  if (recording->status != RecordingStatus::kReady) return {};  // only a ready recording is queued
+  const std::string key = recording->media_key;
+  bool has_audio = true;
+  AudioSource audio = [&](const webm::PcmSink& sink) -> Status {
+    auto reader = media_->Open(key);
+    if (!reader.ok()) return reader.status();
+    auto decoded = webm::DecodeOpusAudio(**reader, kTranscribeSampleRate, sink);
+    if (!decoded.ok() && decoded.status().code() == StatusCode::kNotFound) {
+      has_audio = false;
+      return Status::Ok();
+    }
+    return decoded.ok() ? Status::Ok() : decoded.status();
+  };
+  const auto started = std::chrono::steady_clock::now();
+  auto transcript = engine_->Transcribe(audio);
+  if (!transcript.ok()) {
+    const StatusCode code = transcript.status().code();
+    if (code == StatusCode::kIoError || code == StatusCode::kResourceExhausted) {
+      return JobResult::Retry(transcript.status().ToString());
+    }
+    if (code == StatusCode::kNotFound) return JobResult::Failed("the recording's media is gone");
+    return JobResult::Failed(transcript.status().ToString());
+  }
+  if (!has_audio) {
+    spdlog::info("recording {}: no audio track, nothing to transcribe", recording_id);
+    return {};
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (Status s = transcripts_->PutTranscript(recording_id, *transcript, {}, clock_->NowSeconds()); !s.ok()) {
+    if (s.code() == StatusCode::kNotFound) return {};  // deleted meanwhile
+    return JobResult::Retry(s.ToString());
+  }
+  size_t words = 0;
+  for (const TranscriptSegment& segment : transcript->segments) words += segment.words.size();
+  spdlog::info(
+      "recording {} transcribed by {}: {:.1f} s of audio, {} segments, {} words in {:.1f} s (real-time factor {:.2f})",
+      recording_id, transcript->engine, transcript->audio_seconds, transcript->segments.size(), words, seconds,
+      transcript->audio_seconds > 0 ? seconds / transcript->audio_seconds : 0.0);
+  return {};
+}
+
+}  // namespace recorder::server
