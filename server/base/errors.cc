@@ -48,6 +48,8 @@ constexpr Row kTable[] = {
       "a recording of this session is still being received or finalized; end the interview (or, as an admin, delete "
       "with ?force=1 to stop its uploads), or retry once finalized"}},
     {Err::kRangeNotSatisfiable, {"range_not_satisfiable", 416, "no range in the Range header lies inside the file"}},
+    {Err::kTranscriptNotFound,
+     {"transcript_not_found", 404, "no transcript (yet): recordings are transcribed after they are finalized"}},
     {Err::kMissingTusResumable, {"missing_tus_resumable", 400, "Tus-Resumable header is missing"}},
     {Err::kUnsupportedTusVersion,
      {"unsupported_tus_version", 412, "Tus-Resumable version is not supported; see Tus-Version"}},

@@ -37,6 +37,7 @@ enum class Err {
   kRecordingNotReady,
   kSessionBusy,
   kRangeNotSatisfiable,
+  kTranscriptNotFound,
   // tus protocol headers.
   kMissingTusResumable,
   kUnsupportedTusVersion,

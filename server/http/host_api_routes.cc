@@ -1,5 +1,5 @@
 // The host platform's API, with its API key: create a session for a candidate, then list and
-// read sessions and their recordings' status.
+// read sessions, their recordings' status and their transcripts.
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -65,6 +65,33 @@ class HostApiRoutes {
     WriteJson(res, detail.value());
   }
 
+  // ?format=json (default) or vtt; ?recording=<id>: that recording only, on its own clock (the
+  // captions of its <video>). Audited as a view of the session's personal data.
+  void Transcript(const Request& req, Response& res) {
+    if (!RequireApiKey(req, res)) return;
+    const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
+    if (format != "json" && format != "vtt") return WriteError(req, res, {Err::kBadRequest, "format is json or vtt"});
+    auto recordings = d_.results->Transcripts(req.matches[1]);
+    if (!recordings.ok()) return WriteError(req, res, recordings.error());
+    const bool one = req.has_param("recording");
+    if (one) {
+      int64_t id = 0;
+      const std::string wanted = req.get_param_value("recording");
+      if (!ParseInt(wanted, 1, INT64_MAX, &id)) return WriteError(req, res, {Err::kBadRequest, "recording is an id"});
+      std::erase_if(*recordings, [id](const RecordingTranscript& r) { return r.recording.id != id; });
+      if (recordings->empty()) return WriteError(req, res, Err::kRecordingNotFound);
+    }
+    const std::string session_id = req.matches[1];
+    if (Status s = d_.results->Audit("api-key", "view_transcript", "session:" + session_id); !s.ok()) {
+      return WriteError(req, res, InternalError(s));
+    }
+    if (format == "json") return WriteJson(res, TranscriptJson(session_id, *recordings));
+    const bool any = std::any_of(recordings->begin(), recordings->end(),
+                                 [](const RecordingTranscript& r) { return r.transcript.has_value(); });
+    if (!any) return WriteError(req, res, Err::kTranscriptNotFound);
+    res.set_content(TranscriptVtt(*recordings, !one), "text/vtt; charset=utf-8");
+  }
+
  private:
   bool RequireApiKey(const Request& req, Response& res) {
     std::string key = BearerToken(req);
@@ -93,6 +120,7 @@ void InstallHostApiRoutes(httplib::Server& http, const HttpDeps& deps) {
   http.Post("/api/v1/sessions", bind(&HostApiRoutes::CreateSession));
   http.Get("/api/v1/sessions", bind(&HostApiRoutes::List));
   http.Get(R"(/api/v1/sessions/([^/]+))", bind(&HostApiRoutes::Session));
+  http.Get(R"(/api/v1/sessions/([^/]+)/transcript)", bind(&HostApiRoutes::Transcript));
 }
 
 }  // namespace recorder::server

@@ -142,4 +142,98 @@ Expected<json> SessionDetailJson(Results& results, const std::string& session_id
   return out;
 }
 
+namespace {
+
+int64_t OffsetMs(const Recording& recording) {
+  return static_cast<int64_t>(RecordingMetadataNumber(recording, "start_ms").value_or(0));
+}
+
+// "hh:mm:ss.ttt", as WebVTT wants it.
+std::string VttTime(int64_t ms) {
+  ms = std::max<int64_t>(ms, 0);
+  char out[32];
+  std::snprintf(out, sizeof out, "%02lld:%02lld:%02lld.%03lld", static_cast<long long>(ms / 3600000),
+                static_cast<long long>(ms / 60000 % 60), static_cast<long long>(ms / 1000 % 60),
+                static_cast<long long>(ms % 1000));
+  return out;
+}
+
+// Cue text cannot hold "-->", a blank line, '<' or '&' as themselves.
+std::string VttText(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '&') {
+      out += "&amp;";
+    } else if (c == '<') {
+      out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
+    } else if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json TranscriptJson(const std::string& session_id, const std::vector<RecordingTranscript>& recordings) {
+  nlohmann::json out = {{"session_id", session_id}, {"recordings", nlohmann::json::array()}};
+  for (const RecordingTranscript& item : recordings) {
+    nlohmann::json transcript = nullptr;
+    if (item.transcript) {
+      const Transcript& t = *item.transcript;
+      nlohmann::json segments = nlohmann::json::array();
+      for (const TranscriptSegment& segment : t.segments) {
+        nlohmann::json words = nlohmann::json::array();
+        for (const TranscriptWord& word : segment.words) {
+          words.push_back({{"start_ms", word.start_ms},
+                           {"end_ms", word.end_ms},
+                           {"text", word.text},
+                           {"confidence", word.confidence}});
+        }
+        segments.push_back({{"start_ms", segment.start_ms},
+                            {"end_ms", segment.end_ms},
+                            {"text", segment.text},
+                            {"confidence", segment.confidence},
+                            {"words", std::move(words)}});
+      }
+      transcript = {{"engine", t.engine},
+                    {"language", t.language},
+                    {"audio_seconds", t.audio_seconds},
+                    {"segments", std::move(segments)}};
+    }
+    out["recordings"].push_back({{"recording_id", item.recording.id},
+                                 {"kind", Name(item.recording.kind)},
+                                 {"offset_ms", OffsetMs(item.recording)},
+                                 {"transcript", std::move(transcript)}});
+  }
+  return out;
+}
+
+std::string TranscriptVtt(const std::vector<RecordingTranscript>& recordings, bool session_clock) {
+  struct Cue {
+    int64_t start_ms, end_ms;
+    const std::string* text;
+  };
+  std::vector<Cue> cues;
+  for (const RecordingTranscript& item : recordings) {
+    if (!item.transcript) continue;
+    const int64_t offset = session_clock ? OffsetMs(item.recording) : 0;
+    for (const TranscriptSegment& segment : item.transcript->segments) {
+      cues.push_back({segment.start_ms + offset, segment.end_ms + offset, &segment.text});
+    }
+  }
+  std::stable_sort(cues.begin(), cues.end(), [](const Cue& a, const Cue& b) { return a.start_ms < b.start_ms; });
+  std::string out = "WEBVTT\n";
+  int n = 0;
+  for (const Cue& cue : cues) {
+    out += "\n" + std::to_string(++n) + "\n" + VttTime(cue.start_ms) + " --> " + VttTime(cue.end_ms) + "\n" +
+           VttText(*cue.text) + "\n";
+  }
+  return out;
+}
+
 }  // namespace recorder::server

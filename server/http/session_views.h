@@ -25,6 +25,14 @@ nlohmann::json MarkersJson(const std::vector<SessionEvent>& events);
 
 // {total, sessions: [SessionJson]} for the request's filter.
 Expected<nlohmann::json> SessionListJson(Results& results, const httplib::Request& req);
+// {session_id, recordings: [{recording_id, kind, offset_ms, transcript: null | {engine, language,
+// audio_seconds, segments: [{start_ms, end_ms, text, confidence, words: [...]}]}}]}; segment and
+// word times on the recording's clock, offset_ms where that clock's zero sits on the session's.
+nlohmann::json TranscriptJson(const std::string& session_id, const std::vector<RecordingTranscript>& recordings);
+// WebVTT captions, a cue per segment: on the session's clock for all the recordings, or on the
+// recording's own clock when `recordings` is the one recording whose <video> shows them.
+std::string TranscriptVtt(const std::vector<RecordingTranscript>& recordings, bool session_clock);
+
 // SessionJson with its markers.
 Expected<nlohmann::json> SessionDetailJson(Results& results, const std::string& session_id);
 

@@ -39,6 +39,25 @@ Expected<std::vector<SessionEvent>> Results::Markers(const std::string& session_
   return events.value();
 }
 
+Expected<std::vector<RecordingTranscript>> Results::Transcripts(const std::string& session_id) {
+  auto session = Get(session_id);
+  if (!session.ok()) return session.error();
+  auto recordings = recordings_->RecordingsOfSession(session_id);
+  if (!recordings.ok()) return InternalError(recordings.status());
+  std::vector<RecordingTranscript> out;
+  for (Recording& recording : *recordings) {
+    RecordingTranscript item{std::move(recording), std::nullopt};
+    auto transcript = transcripts_->GetTranscript(item.recording.id);
+    if (transcript.ok()) {
+      item.transcript = std::move(transcript.value());
+    } else if (transcript.status().code() != StatusCode::kNotFound) {
+      return InternalError(transcript.status());
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 Expected<MediaFile> Results::Media(int64_t recording_id) {
   auto recording = recordings_->GetRecording(recording_id);
   if (!recording.ok()) {

@@ -15,6 +15,7 @@
 #include "index/audit_log.h"
 #include "index/ingest_index.h"
 #include "index/results_index.h"
+#include "index/transcript_index.h"
 #include "ingest/ingest.h"
 #include "storage/media_store.h"
 #include "storage/upload_store.h"
@@ -35,13 +36,20 @@ struct MediaFile {
 // zero sits on the session clock); nullopt when absent or not a number (e.g. another tus client).
 std::optional<uint64_t> RecordingMetadataNumber(const Recording& recording, const char* key);
 
+// One recording of a session with its transcript, when it has one.
+struct RecordingTranscript {
+  Recording recording;
+  std::optional<Transcript> transcript;
+};
+
 class Results {
  public:
-  Results(IngestIndex* recordings, ResultsIndex* index, recorder::server::AuditLog* audit, UploadStore* spool,
-          MediaStore* media, Ingest* ingest, const Clock* clock)
+  Results(IngestIndex* recordings, ResultsIndex* index, recorder::server::AuditLog* audit, TranscriptIndex* transcripts,
+          UploadStore* spool, MediaStore* media, Ingest* ingest, const Clock* clock)
       : recordings_(recordings),
         index_(index),
         audit_(audit),
+        transcripts_(transcripts),
         spool_(spool),
         media_(media),
         ingest_(ingest),
@@ -50,6 +58,9 @@ class Results {
   Expected<SessionPage> List(const SessionFilter& filter);
   Expected<SessionSummary> Get(const std::string& session_id);  // kSessionNotFound
   Expected<std::vector<SessionEvent>> Markers(const std::string& session_id);
+  // Every recording of the session, oldest first, each with its transcript if it has one.
+  // kSessionNotFound.
+  Expected<std::vector<RecordingTranscript>> Transcripts(const std::string& session_id);
   // kRecordingNotFound, kRecordingNotReady (not finalized, or its file is gone).
   Expected<MediaFile> Media(int64_t recording_id);
 
@@ -87,6 +98,7 @@ class Results {
   IngestIndex* recordings_;
   ResultsIndex* index_;
   recorder::server::AuditLog* audit_;
+  TranscriptIndex* transcripts_;
   UploadStore* spool_;
   MediaStore* media_;
   Ingest* ingest_;

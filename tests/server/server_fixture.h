@@ -46,6 +46,7 @@ class ServerTest : public ::testing::Test {
     config_.ingest.upload_expiry_seconds = 3600;
     config_.ingest.max_upload_size = 1 << 20;
     config_.max_request_bytes = 256 << 10;
+    config_.transcriber = "none";  // the bytes most tests upload are not speech; transcribe_test.cc turns it on
   }
   void TearDown() override { Stop(); }
 

@@ -15,6 +15,7 @@
 #include "jobs/finalize_job.h"
 #include "jobs/transcribe_job.h"
 #include "recorder/media_io.h"
+#include "server_fixture.h"
 #include "test_support.h"
 #include "test_util.h"
 #include "transcribe/pocketsphinx_transcriber.h"
@@ -435,6 +436,98 @@ TEST_F(TranscribeJobTest, AnEngineThatDidNotAnswerIsRetriedAndRefusedAudioFails)
   EXPECT_EQ(failed.outcome, JobOutcome::kFailed);
   EXPECT_NE(failed.error.find("audio too long"), std::string::npos);
   EXPECT_EQ(index_->GetTranscript(id).status().code(), StatusCode::kNotFound);
+}
+
+// The host API's transcript, from a recording uploaded over tus to the running server. The
+// transcription runs at nice 10: next to a busy build or other tests it can take minutes.
+class TranscriptApiTest : public recorder::server::testing::ServerTest {};
+
+TEST_F(TranscriptApiTest, TheHostReadsTheTranscriptAsJsonAndAsWebVttCaptions) {
+  config_.transcriber = "pocketsphinx";
+  config_.ingest.max_upload_size = 64 << 20;
+  config_.max_request_bytes = 64 << 20;
+  Start(std::make_unique<WebmFinalizer>());
+  std::ifstream in(RecordedSpeech(), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string token = NewSession();
+  const std::string url = NewUpload(token, bytes.size(), "camera", {{"start_ms", "2000"}});
+  auto patched = Patch(token, url, 0, bytes);
+  ASSERT_TRUE(patched && patched->status == 204) << (patched ? patched->body : "no response");
+  const httplib::Headers key = {{"Authorization", "Bearer test-api-key"}};
+  auto sessions = http().Get("/api/v1/sessions", key);
+  const std::string id = nlohmann::json::parse(sessions->body)["sessions"][0]["session_id"];
+  const std::string path = "/api/v1/sessions/" + id + "/transcript";
+
+  nlohmann::json body;
+  ASSERT_TRUE(recorder::server::testing::WaitFor(
+      [&] {
+        auto res = http().Get(path, key);
+        if (!res || res->status != 200) return false;
+        body = nlohmann::json::parse(res->body);
+        return !body["recordings"][0]["transcript"].is_null();
+      },
+      std::chrono::seconds(300)))
+      << body.dump() << "\n"
+      << http().Get("/api/v1/sessions/" + id, key)->body;
+  const nlohmann::json& recording = body["recordings"][0];
+  EXPECT_EQ(recording["kind"], "camera");
+  EXPECT_EQ(recording["offset_ms"], 2000);
+  const nlohmann::json& transcript = recording["transcript"];
+  EXPECT_EQ(transcript["engine"], "pocketsphinx");
+  std::vector<std::string> heard, said;
+  for (const auto& segment : transcript["segments"]) {
+    for (const auto& word : segment["words"]) heard.push_back(word["text"]);
+  }
+  for (const auto& sentence : ReferenceSentences()) said.insert(said.end(), sentence.begin(), sentence.end());
+  EXPECT_LE(WordErrorRate(said, heard), kMaxWordErrorRate);
+
+  // Captions on the session clock: one cue per segment, shifted by the recording's start.
+  auto vtt = http().Get(path + "?format=vtt", key);
+  ASSERT_TRUE(vtt && vtt->status == 200);
+  EXPECT_EQ(vtt->get_header_value("Content-Type"), "text/vtt; charset=utf-8");
+  ASSERT_EQ(vtt->body.rfind("WEBVTT\n", 0), 0u);
+  const auto& first = transcript["segments"][0];
+  auto vtt_time = [](int64_t ms) {
+    char out[32];
+    std::snprintf(out, sizeof out, "%02lld:%02lld:%02lld.%03lld", static_cast<long long>(ms / 3600000),
+                  static_cast<long long>(ms / 60000 % 60), static_cast<long long>(ms / 1000 % 60),
+                  static_cast<long long>(ms % 1000));
+    return std::string(out);
+  };
+  const std::string first_cue = "\n1\n" + vtt_time(first["start_ms"].get<int64_t>() + 2000) + " --> " +
+                                vtt_time(first["end_ms"].get<int64_t>() + 2000) + "\n" +
+                                first["text"].get<std::string>() + "\n";
+  EXPECT_NE(vtt->body.find(first_cue), std::string::npos) << vtt->body;
+  size_t cues = 0;
+  for (size_t at = 0; (at = vtt->body.find(" --> ", at)) != std::string::npos; ++at) ++cues;
+  EXPECT_EQ(cues, transcript["segments"].size());
+  // The recording's own captions (its <video>'s track) are on its own clock.
+  const int64_t recording_id = recording["recording_id"];
+  auto own = http().Get(path + "?format=vtt&recording=" + std::to_string(recording_id), key);
+  ASSERT_TRUE(own && own->status == 200);
+  EXPECT_NE(own->body.find("\n1\n" + vtt_time(first["start_ms"].get<int64_t>()) + " --> "), std::string::npos);
+
+  // Bad requests get their reason.
+  EXPECT_EQ(http().Get(path)->status, 401);
+  EXPECT_EQ(http().Get(path + "?format=srt", key)->status, 400);
+  EXPECT_EQ(http().Get(path + "?recording=abc", key)->status, 400);
+  EXPECT_EQ(http().Get(path + "?recording=999", key)->status, 404);
+  EXPECT_EQ(http().Get("/api/v1/sessions/nope/transcript", key)->status, 404);
+}
+
+TEST_F(TranscriptApiTest, CaptionsOfASessionWithoutATranscriptAreNotFound) {
+  Start();
+  NewSession();
+  const httplib::Headers key = {{"Authorization", "Bearer test-api-key"}};
+  auto sessions = http().Get("/api/v1/sessions", key);
+  const std::string id = nlohmann::json::parse(sessions->body)["sessions"][0]["session_id"];
+  auto json = http().Get("/api/v1/sessions/" + id + "/transcript", key);
+  ASSERT_TRUE(json && json->status == 200);
+  EXPECT_TRUE(nlohmann::json::parse(json->body)["recordings"].empty());
+  auto vtt = http().Get("/api/v1/sessions/" + id + "/transcript?format=vtt", key);
+  ASSERT_TRUE(vtt);
+  EXPECT_EQ(vtt->status, 404);
+  EXPECT_NE(vtt->body.find("transcript_not_found"), std::string::npos);
 }
 
 }  // namespace
