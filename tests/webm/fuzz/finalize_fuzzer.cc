@@ -1,4 +1,5 @@
-// libFuzzer target: Finalize() on arbitrary bytes, and Verify() on what it wrote, in memory.
+// libFuzzer target: Finalize() on arbitrary bytes, and Verify() on what it wrote, in memory; and
+// DecodeOpusAudio() (the transcription's input) on the same bytes.
 // Must never crash, hang, leak or grow memory with the input; any Status is fine, but whatever
 // Finalize accepts must verify. Built and run by tests/fuzz.sh (clang, ASan + UBSan), whose
 // seeds are tests/webm/fuzz/regressions.
@@ -9,6 +10,7 @@
 
 #include "common/io.h"
 #include "webm/finalize.h"
+#include "webm/opus_audio.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   recorder::MemoryReader live(std::string_view(reinterpret_cast<const char*>(data), size));
@@ -22,5 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();
     }
   }
+  recorder::MemoryReader audio(std::string_view(reinterpret_cast<const char*>(data), size));
+  (void)recorder::webm::DecodeOpusAudio(audio, 16000,
+                                        [](int64_t, std::span<const int16_t>) { return recorder::Status::Ok(); });
   return 0;
 }
