@@ -46,6 +46,15 @@ struct NewJob {
   int64_t run_at = 0;  // not before this time; 0: at once
 };
 
+// The job of `kind` for one recording; its dedupe key makes a second enqueue a no-op.
+inline NewJob RecordingJob(const std::string& kind, int64_t recording_id) {
+  NewJob job;
+  job.kind = kind;
+  job.subject = JobSubject::Recording(recording_id);
+  job.dedupe_key = kind + ":recording:" + std::to_string(recording_id);
+  return job;
+}
+
 // A claimed job, as its worker sees it.
 struct Job {
   int64_t id = 0;

@@ -4,13 +4,7 @@
 
 namespace recorder::server {
 
-NewJob FinalizeJob::For(int64_t recording_id) {
-  NewJob job;
-  job.kind = kKind;
-  job.subject = JobSubject::Recording(recording_id);
-  job.dedupe_key = std::string(kKind) + ":recording:" + std::to_string(recording_id);
-  return job;
-}
+NewJob FinalizeJob::For(int64_t recording_id) { return RecordingJob(kKind, recording_id); }
 
 JobResult FinalizeJob::Run(const Job& job) {
   const int64_t recording_id = job.subject.recording_id();

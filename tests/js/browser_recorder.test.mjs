@@ -169,7 +169,8 @@ test('screen and camera record together: two finalized files on one clock, start
     assert.ok(screen && camera, files.map((f) => f.file).join(', '));
     assert.ok(screen.probe.streams.some((s) => s.codec_name === 'vp9'), 'the screen file has video');
     // The server kept each upload's start on the session clock (Upload-Metadata start_ms).
-    const starts = [...indexDump(server.dataDir).matchAll(/start_ms ([A-Za-z0-9+/=]+)/g)]
+    const uploadRows = indexDump(server.dataDir).split('\n').filter((line) => line.startsWith('INSERT INTO uploads'));
+    const starts = [...uploadRows.join('\n').matchAll(/start_ms ([A-Za-z0-9+/=]+)/g)]
       .map((m) => Number(Buffer.from(m[1], 'base64').toString()));
     assert.equal(starts.length, 2, 'both uploads carry start_ms');
     assert.ok(Math.abs(starts[0] - starts[1]) <= 100, `server-side starts ${starts.join(', ')} ms`);
