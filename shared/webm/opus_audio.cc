@@ -1,7 +1,7 @@
 #include "webm/opus_audio.h"
 
 #include <mkvparser/mkvparser.h>
-#include <opus.h>
+#include <opus/opus.h>
 
 #include <algorithm>
 #include <cstring>
