@@ -2,7 +2,7 @@
 
 #include <pocketsphinx.h>
 
-#include <cmath>
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -118,7 +118,7 @@ Result<Transcript> PocketSphinxTranscriber::Transcribe(const AudioSource& audio)
   const std::string hmm = options_.model_dir + "/en-us";
   const std::string lm = options_.model_dir + "/en-us.lm.bin";
   const std::string dict = options_.model_dir + "/cmudict-en-us.dict";
-  // The configuration is owned by the decoder once ps_init succeeds.
+  // ps_init takes a reference of its own to the configuration; ours is released right after.
   cmd_ln_t* config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", hmm.c_str(), "-lm", lm.c_str(), "-dict",
                                  dict.c_str(), "-logfn", "/dev/null", nullptr);
   if (!config) return Internal("pocketsphinx refused its configuration");

@@ -100,7 +100,9 @@ Result<OpusAudioSummary> DecodeOpusAudio(RandomAccessReader& input, int sample_r
     ++summary.packets;
     last_samples = n;
     // DiscardPadding trims the end of the last packet (the encoder's padding of the final frame).
-    const int64_t padding = f.discard_padding > 0 ? f.discard_padding * sample_rate / 1000000000 : 0;
+    // Capped at a second (more than any packet holds) so that a hostile value cannot overflow.
+    const int64_t padding_ns = std::clamp<int64_t>(f.discard_padding, 0, 1'000'000'000);
+    const int64_t padding = padding_ns * sample_rate / 1'000'000'000;
     int64_t begin = std::min<int64_t>(skip, n);
     skip -= begin;
     const int64_t end = std::max<int64_t>(begin, n - padding);
