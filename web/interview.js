@@ -8,12 +8,15 @@
 //                          --> elsewhere         the session is open in another tab
 //   ready --start (consent given)--> recording
 //   recording --next--> recording                markers question_N_end / question_N+1_start
+//                                                (a keyframe there, so the answer can be cut)
 //   recording --device lost / revoked--> interrupted --continue--> ready | blocked
 //   recording --end--> finishing --every byte and marker acknowledged--> done
 //   any --fatal recorder error--> failed         with the recorder's message and a way forward
 //                                                (try again = reload: what was stored resumes)
 // "Saved" is said only for what the server acknowledged: the done screen needs a recorder that
 // stopped cleanly, and the health line says "All saved" only once media was acknowledged.
+// The questions are the host's (GET /api/v1/sessions/{id}/questions: text, and a time limit shown
+// as the time left); without any, N numbered ones from the link.
 // The link carries #session=<id>&token=<upload token>[&questions=N][&screen=1]; the fragment never
 // reaches the server's logs. At load the token moves to sessionStorage and leaves the address
 // (history, bookmarks, screen shares); a reload of the tab reads it back. Page progress (consent,
@@ -96,7 +99,7 @@ async function load() {
   document.querySelectorAll('.needs-screen').forEach((el) => { /** @type {HTMLElement} */ (el).hidden = !config.screen; });
   let unfinished;
   try {
-    unfinished = await findUnfinished(config.sessionId);
+    [unfinished] = await Promise.all([findUnfinished(config.sessionId), loadQuestions()]);
   } catch (err) {
     return go('failed', { message: err.message });
   }
@@ -147,18 +150,19 @@ async function start() {
   if (page.question) {
     mark('resumed', { question: page.question }, { type: 'client_event' });
   } else {
-    saved.save({ question: 1 });
-    mark('question_1_start', { question: 1, edge: 'start' });
+    // The file starts with a keyframe anyway.
+    saved.save({ question: 1, questionStartedAt: Date.now() });
+    markQuestion(1, 'start');
   }
-  showQuestion();
   go('recording');
+  showQuestion();
 }
 
 function nextQuestion() {
   const n = saved.load().question;
-  mark(`question_${n}_end`, { question: n, edge: 'end' });
-  saved.save({ question: n + 1 });
-  mark(`question_${n + 1}_start`, { question: n + 1, edge: 'start' });
+  markQuestion(n, 'end');
+  saved.save({ question: n + 1, questionStartedAt: Date.now() });
+  markQuestion(n + 1, 'start', { keyframe: true });
   showQuestion();
 }
 
@@ -166,8 +170,15 @@ async function end() {
   const n = saved.load().question;
   saved.save({ ended: true });
   go('finishing');
-  await mark(`question_${n}_end`, { question: n, edge: 'end' });
+  await markQuestion(n, 'end');
   await finish();
+}
+
+// Markers question_N_start / question_N_end carry the host's question id.
+/** @param {number} n @param {'start' | 'end'} edge @param {{ keyframe?: boolean }} [options] */
+function markQuestion(n, edge, options) {
+  const id = questionList()[n - 1]?.id;
+  return mark(`question_${n}_${edge}`, { question: n, ...(id ? { question_id: id } : {}), edge }, options);
 }
 
 // Done only once the server has every byte and every marker: stop() waits for both, and if it
@@ -272,11 +283,53 @@ function clearWarnings() {
   showWarnings();
 }
 
-function showQuestion() {
-  const n = saved.load().question;
-  $('question-title').textContent = `Question ${n} of ${config.questions}`;
-  $('next').hidden = n >= config.questions;
+/** @typedef {{ id: string | null, text: string, max_seconds: number | null }} Question */
+
+// Fetched at every load (the host may not change them, but a new link may); kept with the page's
+// progress, so a reload without a connection still shows them.
+async function loadQuestions() {
+  try {
+    const res = await fetch(`/api/v1/sessions/${encodeURIComponent(/** @type {string} */ (config.sessionId))}/questions`,
+      { headers: { Authorization: `Bearer ${config.token}` }, cache: 'no-store', signal: AbortSignal.timeout(10_000) });
+    if (res.ok) saved.save({ questions: (await res.json()).questions });
+    else console.warn(`questions: HTTP ${res.status}`);
+  } catch (err) {
+    console.warn(`questions not loaded: ${err.message}`);
+  }
 }
+
+/** @returns {Question[]} */
+function questionList() {
+  const host = saved.load().questions;
+  if (Array.isArray(host) && host.length) return host;
+  return Array.from({ length: config.questions }, () => ({ id: null, text: '', max_seconds: null }));
+}
+
+function showQuestion() {
+  const list = questionList();
+  const n = saved.load().question;
+  $('question-title').textContent = `Question ${n} of ${list.length}`;
+  $('question-text').textContent = list[n - 1]?.text ?? '';
+  $('question-text').hidden = !list[n - 1]?.text;
+  $('next').hidden = n >= list.length;
+  tickQuestionTimer();
+}
+
+// With the host's max_seconds: the time left for this answer, then a request to finish it. The
+// recording goes on either way: the candidate decides when to move on.
+function tickQuestionTimer() {
+  const page = saved.load();
+  const limit = questionList()[page.question - 1]?.max_seconds;
+  const timer = $('question-timer');
+  timer.hidden = state !== 'recording' || !limit;
+  if (timer.hidden) return;
+  const left = Math.ceil(/** @type {number} */ (limit) - (Date.now() - (page.questionStartedAt ?? Date.now())) / 1000);
+  timer.textContent = left > 0 ? `${minutesAndSeconds(left)} left for this answer` : 'Time is up: please finish your answer.';
+  timer.classList.toggle('over', left <= 0);
+}
+
+/** @param {number} s */
+const minutesAndSeconds = (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 
 function showPreview(id) {
   const stream = recorder.streams.camera;
@@ -317,7 +370,7 @@ function updateStartButton() {
 function tickElapsed() {
   if (state !== 'recording' || !recorder.sessionStartMs) return;
   const s = Math.floor((performance.timeOrigin + performance.now() - recorder.sessionStartMs) / 1000);
-  $('elapsed').textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  $('elapsed').textContent = minutesAndSeconds(s);
 }
 
 // ---- wiring ----
@@ -334,7 +387,10 @@ $('consent').addEventListener('change', updateStartButton);
 $('start').addEventListener('click', start);
 $('next').addEventListener('click', nextQuestion);
 $('end').addEventListener('click', end);
-setInterval(tickElapsed, 500);
+setInterval(() => {
+  tickElapsed();
+  tickQuestionTimer();
+}, 500);
 window.addEventListener('beforeunload', (event) => {
   if (state === 'recording' || state === 'finishing') event.preventDefault();  // asks "leave page?"
 });

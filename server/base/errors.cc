@@ -20,6 +20,7 @@ constexpr Row kTable[] = {
     {Err::kForeignSession, {"foreign_session", 403, "the upload token belongs to another session"}},
     {Err::kInvalidJson, {"invalid_json", 400, "the request body is not the expected JSON object"}},
     {Err::kMissingCandidateName, {"missing_candidate_name", 400, "candidate_name must be a non-empty string"}},
+    {Err::kInvalidQuestions, {"invalid_questions", 400, "questions must be a list of {id, text, max_seconds?}"}},
     {Err::kInvalidEvents,
      {"invalid_events", 400,
       "events must be a list of {id, type: marker|client_event, label, recording_time_ms, data?, upload_url?, "

@@ -21,6 +21,7 @@ enum class Err {
   // Session API input.
   kInvalidJson,
   kMissingCandidateName,
+  kInvalidQuestions,
   kInvalidEvents,
   // HR accounts and the results API.
   kLoginRequired,

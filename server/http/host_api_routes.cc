@@ -38,13 +38,16 @@ class HostApiRoutes {
     if (auto it = body.find("job"); it != body.end() && !it->is_null())
       job = it->is_string() ? it->get<std::string>() : it->dump();
     if (name.find_first_not_of(" \t\r\n") == std::string::npos) return WriteError(req, res, Err::kMissingCandidateName);
-    auto session = d_.ingest->CreateSession(name, email, job);
+    auto questions = ParseQuestions(body);
+    if (!questions.ok()) return WriteError(req, res, questions.error());
+    auto session = d_.ingest->CreateSession(name, email, job, questions.value());
     if (!session.ok()) return WriteError(req, res, session.error());
     WriteJson(res,
               {{"session_id", session->session_id},
                {"upload_token", session->upload_token},
                {"tus_endpoint", "/files/"},
-               {"expires_at", session->expires_at}},
+               {"expires_at", session->expires_at},
+               {"questions", QuestionsJson(questions.value())}},
               201);
   }
 
@@ -65,34 +68,70 @@ class HostApiRoutes {
     WriteJson(res, detail.value());
   }
 
-  // ?format=json (default) or vtt; ?recording=<id>: that recording only, on its own clock (the
-  // captions of its <video>). Audited as a view of the session's personal data.
+  // ?format=json (default: per recording, and per question as answers) or vtt; ?recording=<id>:
+  // that recording only, on its own clock (the captions of its <video>). Audited as a view of the
+  // session's personal data.
   void Transcript(const Request& req, Response& res) {
     if (!RequireApiKey(req, res)) return;
     const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
     if (format != "json" && format != "vtt") return WriteError(req, res, {Err::kBadRequest, "format is json or vtt"});
-    auto recordings = d_.results->Transcripts(req.matches[1]);
-    if (!recordings.ok()) return WriteError(req, res, recordings.error());
+    auto transcript = d_.results->Transcripts(req.matches[1]);
+    if (!transcript.ok()) return WriteError(req, res, transcript.error());
+    std::vector<RecordingTranscript>& recordings = transcript->recordings;
     const bool one = req.has_param("recording");
     if (one) {
       int64_t id = 0;
       const std::string wanted = req.get_param_value("recording");
       if (!ParseInt(wanted, 1, INT64_MAX, &id)) return WriteError(req, res, {Err::kBadRequest, "recording is an id"});
-      std::erase_if(*recordings, [id](const RecordingTranscript& r) { return r.recording.id != id; });
-      if (recordings->empty()) return WriteError(req, res, Err::kRecordingNotFound);
+      std::erase_if(recordings, [id](const RecordingTranscript& r) { return r.recording.id != id; });
+      if (recordings.empty()) return WriteError(req, res, Err::kRecordingNotFound);
+      // Answers span the session's recordings: they keep only this one's segments.
+      for (Answer& answer : transcript->answers) {
+        std::erase_if(answer.segments, [id](const AnswerSegment& s) { return s.recording_id != id; });
+      }
     }
     const std::string session_id = req.matches[1];
     if (Status s = d_.results->Audit("api-key", "view_transcript", "session:" + session_id); !s.ok()) {
       return WriteError(req, res, InternalError(s));
     }
-    if (format == "json") return WriteJson(res, TranscriptJson(session_id, *recordings));
-    const bool any = std::any_of(recordings->begin(), recordings->end(),
+    if (format == "json") return WriteJson(res, TranscriptJson(session_id, transcript.value()));
+    const bool any = std::any_of(recordings.begin(), recordings.end(),
                                  [](const RecordingTranscript& r) { return r.transcript.has_value(); });
     if (!any) return WriteError(req, res, Err::kTranscriptNotFound);
-    res.set_content(TranscriptVtt(*recordings, !one), "text/vtt; charset=utf-8");
+    res.set_content(TranscriptVtt(recordings, !one), "text/vtt; charset=utf-8");
   }
 
  private:
+  // The JSON shape of "questions" (absent or null: none); Ingest checks the rules on the values.
+  static Expected<std::vector<Question>> ParseQuestions(const nlohmann::json& body) {
+    std::vector<Question> questions;
+    auto list = body.find("questions");
+    if (list == body.end() || list->is_null()) return questions;
+    if (!list->is_array()) return ApiError{Err::kInvalidQuestions, "questions must be a list"};
+    if (list->size() > kQuestionLimits.max_count) {
+      return ApiError{Err::kInvalidQuestions, "at most " + std::to_string(kQuestionLimits.max_count) + " questions"};
+    }
+    for (size_t i = 0; i < list->size(); ++i) {
+      const nlohmann::json& item = (*list)[i];
+      const std::string where = "questions[" + std::to_string(i) + "]";
+      if (!item.is_object()) return ApiError{Err::kInvalidQuestions, where + " must be an object"};
+      auto id = item.find("id"), text = item.find("text"), seconds = item.find("max_seconds");
+      if (id == item.end() || !id->is_string()) return ApiError{Err::kInvalidQuestions, where + ".id must be a string"};
+      if (text == item.end() || !text->is_string()) {
+        return ApiError{Err::kInvalidQuestions, where + ".text must be a string"};
+      }
+      Question q{id->get<std::string>(), text->get<std::string>(), 0};
+      if (seconds != item.end() && !seconds->is_null()) {
+        if (!seconds->is_number_integer() || seconds->get<int64_t>() < 1 || seconds->get<int64_t>() > INT32_MAX) {
+          return ApiError{Err::kInvalidQuestions, where + ".max_seconds must be a whole number of seconds"};
+        }
+        q.max_seconds = seconds->get<int>();
+      }
+      questions.push_back(std::move(q));
+    }
+    return questions;
+  }
+
   bool RequireApiKey(const Request& req, Response& res) {
     std::string key = BearerToken(req);
     if (key.empty()) {

@@ -132,15 +132,17 @@ void InstallRoutes(httplib::Server& http, const HttpDeps& deps) {
   auto d = std::make_shared<HttpDeps>(deps);
   http.set_pre_routing_handler(httplib::Server::HandlerWithResponse(PreRoute));
   http.set_post_routing_handler([d](const Request& req, Response& res) { PostRoute(*d, req, res); });
-  // Decided from the request line before any body byte is read: only tus uploads carry media, and
-  // an events batch (the recorder sends 50 events of up to 16 KiB data) gets 16x the JSON limit.
+  // Decided from the request line before any body byte is read: only tus uploads carry media; an
+  // events batch (the recorder sends 50 events of up to 16 KiB data) and a session's creation (up
+  // to 100 questions of 2000 bytes, with the API key) get 16x the JSON limit.
   http.set_payload_max_length_handler([d](const Request& req) {
     bool tus_body = (req.method == "PATCH" && StartsWith(req.path, "/files/")) ||
                     (req.method == "POST" && (req.path == "/files" || req.path == "/files/"));
     if (tus_body) return d->options.max_tus_body_bytes;
     bool events = req.method == "POST" && StartsWith(req.path, "/api/v1/sessions/") && req.path.size() > 7 &&
                   req.path.compare(req.path.size() - 7, 7, "/events") == 0;
-    return events ? 16 * d->options.max_json_bytes : d->options.max_json_bytes;
+    bool new_session = req.method == "POST" && req.path == "/api/v1/sessions";
+    return events || new_session ? 16 * d->options.max_json_bytes : d->options.max_json_bytes;
   });
   http.set_error_handler(httplib::Server::HandlerWithResponse(OnError));
   http.set_exception_handler([](const Request& req, Response& res, std::exception_ptr) {

@@ -85,6 +85,15 @@ json RecordingJson(const Recording& r) {
           {"incomplete", r.incomplete}};
 }
 
+json QuestionsJson(const std::vector<Question>& questions) {
+  json out = json::array();
+  for (const Question& q : questions) {
+    out.push_back(
+        {{"id", q.id}, {"text", q.text}, {"max_seconds", q.max_seconds ? json(q.max_seconds) : json(nullptr)}});
+  }
+  return out;
+}
+
 json SessionJson(const SessionSummary& s) {
   json recordings = json::array();
   // On the session clock: until the end of the latest part of any kind (a continuation after a
@@ -138,6 +147,7 @@ Expected<json> SessionDetailJson(Results& results, const std::string& session_id
   auto markers = results.Markers(session_id);
   if (!markers.ok()) return markers.error();
   json out = SessionJson(session.value());
+  out["questions"] = QuestionsJson(session->questions);
   out["markers"] = MarkersJson(markers.value());
   return out;
 }
@@ -179,27 +189,34 @@ std::string VttText(const std::string& text) {
 
 }  // namespace
 
-nlohmann::json TranscriptJson(const std::string& session_id, const std::vector<RecordingTranscript>& recordings) {
-  nlohmann::json out = {{"session_id", session_id}, {"recordings", nlohmann::json::array()}};
-  for (const RecordingTranscript& item : recordings) {
+namespace {
+
+nlohmann::json SegmentJson(const TranscriptSegment& segment) {
+  nlohmann::json words = nlohmann::json::array();
+  for (const TranscriptWord& word : segment.words) {
+    words.push_back(
+        {{"start_ms", word.start_ms}, {"end_ms", word.end_ms}, {"text", word.text}, {"confidence", word.confidence}});
+  }
+  return {{"start_ms", segment.start_ms},
+          {"end_ms", segment.end_ms},
+          {"text", segment.text},
+          {"confidence", segment.confidence},
+          {"words", std::move(words)}};
+}
+
+nlohmann::json OptionalMs(const std::optional<int64_t>& ms) { return ms ? nlohmann::json(*ms) : nlohmann::json(); }
+
+}  // namespace
+
+nlohmann::json TranscriptJson(const std::string& session_id, const SessionTranscript& session) {
+  nlohmann::json out = {
+      {"session_id", session_id}, {"recordings", nlohmann::json::array()}, {"answers", nlohmann::json::array()}};
+  for (const RecordingTranscript& item : session.recordings) {
     nlohmann::json transcript = nullptr;
     if (item.transcript) {
       const Transcript& t = *item.transcript;
       nlohmann::json segments = nlohmann::json::array();
-      for (const TranscriptSegment& segment : t.segments) {
-        nlohmann::json words = nlohmann::json::array();
-        for (const TranscriptWord& word : segment.words) {
-          words.push_back({{"start_ms", word.start_ms},
-                           {"end_ms", word.end_ms},
-                           {"text", word.text},
-                           {"confidence", word.confidence}});
-        }
-        segments.push_back({{"start_ms", segment.start_ms},
-                            {"end_ms", segment.end_ms},
-                            {"text", segment.text},
-                            {"confidence", segment.confidence},
-                            {"words", std::move(words)}});
-      }
+      for (const TranscriptSegment& segment : t.segments) segments.push_back(SegmentJson(segment));
       transcript = {{"engine", t.engine},
                     {"language", t.language},
                     {"audio_seconds", t.audio_seconds},
@@ -209,6 +226,24 @@ nlohmann::json TranscriptJson(const std::string& session_id, const std::vector<R
                                  {"kind", Name(item.recording.kind)},
                                  {"offset_ms", OffsetMs(item.recording)},
                                  {"transcript", std::move(transcript)}});
+  }
+  for (const Answer& answer : session.answers) {
+    nlohmann::json segments = nlohmann::json::array();
+    std::string text;
+    for (const AnswerSegment& item : answer.segments) {
+      nlohmann::json segment = SegmentJson(item.segment);
+      segment["recording_id"] = item.recording_id;
+      segments.push_back(std::move(segment));
+      if (!item.segment.text.empty()) text += (text.empty() ? "" : " ") + item.segment.text;
+    }
+    out["answers"].push_back(
+        {{"question", answer.number},
+         {"question_id", answer.question_id.empty() ? nlohmann::json() : nlohmann::json(answer.question_id)},
+         {"question_text", answer.question_text.empty() ? nlohmann::json() : nlohmann::json(answer.question_text)},
+         {"start_ms", OptionalMs(answer.start_ms)},
+         {"end_ms", OptionalMs(answer.end_ms)},
+         {"text", text},
+         {"segments", std::move(segments)}});
   }
   return out;
 }

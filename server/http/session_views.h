@@ -20,6 +20,8 @@ bool ParseInt(const std::string& text, int64_t min, int64_t max, int64_t* out);
 Expected<SessionFilter> ParseFilter(const httplib::Request& req);
 
 nlohmann::json RecordingJson(const Recording& r);
+// [{id, text, max_seconds (null: no limit)}], in order.
+nlohmann::json QuestionsJson(const std::vector<Question>& questions);
 nlohmann::json SessionJson(const SessionSummary& s);
 nlohmann::json MarkersJson(const std::vector<SessionEvent>& events);
 
@@ -28,7 +30,7 @@ Expected<nlohmann::json> SessionListJson(Results& results, const httplib::Reques
 // {session_id, recordings: [{recording_id, kind, offset_ms, transcript: null | {engine, language,
 // audio_seconds, segments: [{start_ms, end_ms, text, confidence, words: [...]}]}}]}; segment and
 // word times on the recording's clock, offset_ms where that clock's zero sits on the session's.
-nlohmann::json TranscriptJson(const std::string& session_id, const std::vector<RecordingTranscript>& recordings);
+nlohmann::json TranscriptJson(const std::string& session_id, const SessionTranscript& session);
 // WebVTT captions, a cue per segment: on the session's clock for all the recordings, or on the
 // recording's own clock when `recordings` is the one recording whose <video> shows them.
 std::string TranscriptVtt(const std::vector<RecordingTranscript>& recordings, bool session_clock);

@@ -1,6 +1,6 @@
 // The routes the candidate's page uses with its session's upload token: tus 1.0.0 uploads
 // (creation, creation-with-upload, creation-defer-length, termination, expiration, checksum) and
-// the session's markers and client events.
+// the session's questions, markers and client events.
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +8,7 @@
 
 #include "http/respond.h"
 #include "http/routes.h"
+#include "http/session_views.h"
 #include "ingest/tus_protocol.h"
 
 namespace recorder::server {
@@ -173,6 +174,17 @@ class TusRoutes {
     res.set_content(out.dump(), "application/json");
   }
 
+  // What the interview page shows: the host's questions. Not cached: the token is a credential.
+  void Questions(const httplib::Request& req, httplib::Response& res) {
+    auto session = AuthenticateToken(req, res);
+    if (!session) return;
+    if (session->id != req.matches[1]) return WriteError(req, res, Err::kForeignSession);
+    auto questions = d_.ingest->Questions(*session);
+    if (!questions.ok()) return WriteError(req, res, questions.error());
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(nlohmann::json{{"questions", QuestionsJson(questions.value())}}.dump(), "application/json");
+  }
+
   static Expected<std::vector<SessionEvent>> ParseEvents(const std::string& body_text) {
     // The recorder checks the same limits before it sends (web/recorder/events.js).
     constexpr size_t kMaxEvents = 500, kMaxText = 200, kMaxDataBytes = 16 * 1024;
@@ -240,6 +252,7 @@ void InstallTusRoutes(httplib::Server& http, const HttpDeps& deps) {
     return [routes, method](const httplib::Request& req, httplib::Response& res) { (routes.get()->*method)(req, res); };
   };
   http.Post(R"(/api/v1/sessions/([^/]+)/events)", bind(&TusRoutes::AddEvents));
+  http.Get(R"(/api/v1/sessions/([^/]+)/questions)", bind(&TusRoutes::Questions));
   http.Options(kCollectionRoute, bind(&TusRoutes::TusOptions));
   http.Options(kUploadRoute, bind(&TusRoutes::TusOptions));
   http.Post(kCollectionRoute, bind(&TusRoutes::Create));

@@ -23,10 +23,14 @@ class IngestIndex {
   // holds it, the first free WithCollisionSuffix(folder_base, n).
   virtual Result<Candidate> FindOrCreateCandidate(const std::string& name, const std::string& email,
                                                   const std::string& folder_base, int64_t now) = 0;
+  // The session and its questions, in one transaction.
   virtual Status CreateSession(const std::string& session_id, int64_t candidate_id, const std::string& job,
-                               const std::string& token_sha256, int64_t token_expires_at, int64_t now) = 0;
+                               const std::vector<Question>& questions, const std::string& token_sha256,
+                               int64_t token_expires_at, int64_t now) = 0;
   // NotFound when no session has this token hash.
   virtual Result<Session> SessionByTokenHash(const std::string& token_sha256) = 0;
+  // In the order the host gave them; empty for an unknown session.
+  virtual Result<std::vector<Question>> QuestionsOfSession(const std::string& session_id) = 0;
 
   // Creates the recording and its upload in one transaction; AlreadyExists when the media key is
   // taken, FailedPrecondition when the session is gone or its token expired or was revoked by then

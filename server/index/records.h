@@ -58,6 +58,17 @@ struct Candidate {
   std::string folder;  // sanitized, unique among candidates
 };
 
+// A question the host asks, in the order given at the session's creation. `id` is the host's
+// own (unique within the session); the interview page shows `text` and, with max_seconds, the
+// time left.
+struct Question {
+  std::string id;
+  std::string text;
+  int max_seconds = 0;  // 0: no limit
+
+  bool operator==(const Question&) const = default;
+};
+
 struct Session {
   std::string id;
   int64_t candidate_id = 0;
@@ -149,6 +160,7 @@ struct SessionSummary {
   int64_t created_at = 0;
   SessionStatus status = SessionStatus::kEmpty;
   std::vector<Recording> recordings;
+  std::vector<Question> questions;
 };
 
 struct SessionFilter {

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstring>
+#include <set>
 #include <stdexcept>
 
 #include "base/crypto.h"
@@ -43,15 +46,48 @@ Ingest::Ingest(IngestOptions options, IngestIndex* index, UploadStore* spool, Me
       metrics_(metrics),
       on_finished_(std::move(on_finished)) {}
 
+std::optional<std::string> QuestionsProblem(const std::vector<Question>& questions) {
+  const QuestionLimits& limits = kQuestionLimits;
+  if (questions.size() > limits.max_count) {
+    return "at most " + std::to_string(limits.max_count) + " questions, got " + std::to_string(questions.size());
+  }
+  std::set<std::string> ids;
+  for (size_t i = 0; i < questions.size(); ++i) {
+    const Question& q = questions[i];
+    const std::string where = "questions[" + std::to_string(i) + "]";
+    auto plain = [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || (c != '\0' && std::strchr("._:-", c));
+    };
+    if (q.id.empty() || q.id.size() > limits.max_id_bytes || !std::all_of(q.id.begin(), q.id.end(), plain)) {
+      return where + ".id must be 1 to " + std::to_string(limits.max_id_bytes) + " of A-Z a-z 0-9 . _ : -";
+    }
+    if (!ids.insert(q.id).second) return where + ".id '" + q.id + "' is given twice";
+    if (q.text.find_first_not_of(" \t\r\n") == std::string::npos || q.text.size() > limits.max_text_bytes) {
+      return where + ".text must hold 1 to " + std::to_string(limits.max_text_bytes) + " bytes of text";
+    }
+    // Line breaks (\r\n too) and tabs are text; other control characters (escapes) are not.
+    auto control = [](char c) {
+      return (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == '\x7f';
+    };
+    if (std::any_of(q.text.begin(), q.text.end(), control)) return where + ".text holds a control character";
+    if (q.max_seconds != 0 && (q.max_seconds < limits.min_seconds || q.max_seconds > limits.max_seconds)) {
+      return where + ".max_seconds must be " + std::to_string(limits.min_seconds) + " to " +
+             std::to_string(limits.max_seconds);
+    }
+  }
+  return std::nullopt;
+}
+
 Expected<NewSession> Ingest::CreateSession(const std::string& candidate_name, const std::string& email,
-                                           const std::string& job) {
+                                           const std::string& job, const std::vector<Question>& questions) {
+  if (auto problem = QuestionsProblem(questions)) return ApiError{Err::kInvalidQuestions, *problem};
   int64_t now = clock_->NowSeconds();
   std::string lower_email = email;
   for (char& c : lower_email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto candidate = index_->FindOrCreateCandidate(candidate_name, lower_email, SanitizeFolderName(candidate_name), now);
   if (!candidate.ok()) return InternalError(candidate.status());
   NewSession session{RandomHex(16), RandomHex(32), now + options_.token_ttl_seconds};
-  Status s = index_->CreateSession(session.session_id, candidate->id, job, Sha256Hex(session.upload_token),
+  Status s = index_->CreateSession(session.session_id, candidate->id, job, questions, Sha256Hex(session.upload_token),
                                    session.expires_at, now);
   if (!s.ok()) return InternalError(s);
   // Names and paths (the folder is the candidate's name) only at debug: info logs outlive a deletion.
@@ -273,6 +309,12 @@ Status Ingest::FinishUpload(const Upload& upload, UploadState state, bool incomp
                upload.recording_id);
   if (on_finished_) on_finished_();
   return Status::Ok();
+}
+
+Expected<std::vector<Question>> Ingest::Questions(const Session& session) {
+  auto questions = index_->QuestionsOfSession(session.id);
+  if (!questions.ok()) return InternalError(questions.status());
+  return questions.value();
 }
 
 Expected<int> Ingest::AddEvents(const Session& session, const std::vector<SessionEvent>& events) {

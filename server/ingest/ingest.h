@@ -36,6 +36,19 @@ struct IngestOptions {
   uint64_t max_session_bytes = uint64_t{64} << 30;
 };
 
+// What a session's questions may hold: they are shown to the candidate, carried in markers and
+// written in logs and URLs, so ids are short and plain.
+struct QuestionLimits {
+  size_t max_count = 100;
+  size_t max_id_bytes = 64;  // [A-Za-z0-9._:-]
+  size_t max_text_bytes = 2000;
+  int min_seconds = 10;  // max_seconds, when given
+  int max_seconds = 4 * 3600;
+};
+inline constexpr QuestionLimits kQuestionLimits;
+// The first rule `questions` break, as "questions[2].id ..."; nullopt when they keep them all.
+std::optional<std::string> QuestionsProblem(const std::vector<Question>& questions);
+
 struct NewSession {
   std::string session_id;
   std::string upload_token;  // shown once; only its SHA-256 is stored
@@ -81,8 +94,9 @@ class Ingest {
 
   const IngestOptions& options() const { return options_; }
 
+  // kInvalidQuestions (with the reason) when `questions` break a rule of kQuestionLimits.
   Expected<NewSession> CreateSession(const std::string& candidate_name, const std::string& email,
-                                     const std::string& job);
+                                     const std::string& job, const std::vector<Question>& questions = {});
   // kInvalidUploadToken when unknown or expired.
   Expected<Session> Authenticate(const std::string& upload_token);
 
@@ -100,6 +114,8 @@ class Ingest {
   Expected<Upload> Append(const Session& session, const std::string& upload_id, uint64_t offset,
                           std::optional<uint64_t> length, std::string_view body,
                           const std::optional<tus::Checksum>& checksum);
+  // The session's questions, in order.
+  Expected<std::vector<Question>> Questions(const Session& session);
   // Stores markers and client events of `session` (idempotent per client id); an event naming an
   // upload must name one of this session's (404 unknown, 403 another session's). Returns how many
   // were new.

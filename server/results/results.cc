@@ -39,13 +39,13 @@ Expected<std::vector<SessionEvent>> Results::Markers(const std::string& session_
   return events.value();
 }
 
-Expected<std::vector<RecordingTranscript>> Results::Transcripts(const std::string& session_id) {
+Expected<SessionTranscript> Results::Transcripts(const std::string& session_id) {
   auto session = Get(session_id);
   if (!session.ok()) return session.error();
-  auto recordings = recordings_->RecordingsOfSession(session_id);
-  if (!recordings.ok()) return InternalError(recordings.status());
-  std::vector<RecordingTranscript> out;
-  for (Recording& recording : *recordings) {
+  auto markers = Markers(session_id);
+  if (!markers.ok()) return markers.error();
+  SessionTranscript out;
+  for (Recording& recording : session->recordings) {
     RecordingTranscript item{std::move(recording), std::nullopt};
     auto transcript = transcripts_->GetTranscript(item.recording.id);
     if (transcript.ok()) {
@@ -53,8 +53,9 @@ Expected<std::vector<RecordingTranscript>> Results::Transcripts(const std::strin
     } else if (transcript.status().code() != StatusCode::kNotFound) {
       return InternalError(transcript.status());
     }
-    out.push_back(std::move(item));
+    out.recordings.push_back(std::move(item));
   }
+  out.answers = SplitByQuestion(session->questions, markers.value(), out.recordings);
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include "index/results_index.h"
 #include "index/transcript_index.h"
 #include "ingest/ingest.h"
+#include "results/answers.h"
 #include "storage/media_store.h"
 #include "storage/upload_store.h"
 
@@ -36,10 +37,11 @@ struct MediaFile {
 // zero sits on the session clock); nullopt when absent or not a number (e.g. another tus client).
 std::optional<uint64_t> RecordingMetadataNumber(const Recording& recording, const char* key);
 
-// One recording of a session with its transcript, when it has one.
-struct RecordingTranscript {
-  Recording recording;
-  std::optional<Transcript> transcript;
+// Every recording of a session with its transcript (when it has one), and the transcript by
+// question.
+struct SessionTranscript {
+  std::vector<RecordingTranscript> recordings;
+  std::vector<Answer> answers;
 };
 
 class Results {
@@ -60,7 +62,7 @@ class Results {
   Expected<std::vector<SessionEvent>> Markers(const std::string& session_id);
   // Every recording of the session, oldest first, each with its transcript if it has one.
   // kSessionNotFound.
-  Expected<std::vector<RecordingTranscript>> Transcripts(const std::string& session_id);
+  Expected<SessionTranscript> Transcripts(const std::string& session_id);
   // kRecordingNotFound, kRecordingNotReady (not finalized, or its file is gone).
   Expected<MediaFile> Media(int64_t recording_id);
 

@@ -14,14 +14,43 @@ import {
 
 const T = { timeout: 120_000 };
 
-test('markers (question start/end) and client events reach the server index with recording times', T, async () => {
-  await withSetup({}, async ({ server, session, page }) => {
-    await page.goto(interviewUrl(server, session, '&questions=3'));
+// The host's questions: the page shows each one's text and time left; the question markers carry
+// the question's id; every question after the first starts on a keyframe (the keyframe interval is
+// 10 s, longer than the interview), so an answer can be cut there.
+const QUESTIONS = [
+  { id: 'intro', text: 'Introduce yourself.\nWhere do you work now?', max_seconds: 600 },
+  { id: 'project', text: 'Tell us about a project you are proud of.' },
+  { id: 'why', text: 'Why this team?', max_seconds: 10 },
+];
+
+test('the host\'s questions are shown with their time left; markers carry their ids and start on keyframes', T, async () => {
+  await withSetup({ questions: QUESTIONS }, async ({ server, session, page }) => {
+    await page.goto(interviewUrl(server, session));
     await startInterview(page);
+    const shown = () => page.evaluate(() => ({
+      title: document.getElementById('question-title').textContent,
+      text: document.getElementById('question-text').textContent,
+      timer: document.getElementById('question-timer').hidden ? null : document.getElementById('question-timer').textContent,
+      next: !document.getElementById('next').hidden,
+    }));
+    const first = await shown();
+    assert.deepEqual({ ...first, timer: null }, { title: 'Question 1 of 3', text: QUESTIONS[0].text, timer: null, next: true });
+    assert.match(first.timer, /^(9:5\d|10:00) left for this answer$/);
     await sleep(2000);
     await page.click('#next');
+    assert.deepEqual(await shown(), { title: 'Question 2 of 3', text: QUESTIONS[1].text, timer: null, next: true });
     await sleep(1500);
     await page.click('#next');
+    const third = await shown();
+    assert.equal(third.text, 'Why this team?');
+    assert.equal(third.next, false, 'no next question after the last');
+    assert.match(third.timer, /^0:(09|10) left for this answer$/);
+    // Past the limit (the question's start moved 11 s back): the page asks to finish, and records on.
+    await page.evaluate((key) => {
+      const saved = JSON.parse(localStorage.getItem(key));
+      localStorage.setItem(key, JSON.stringify({ ...saved, questionStartedAt: saved.questionStartedAt - 11_000 }));
+    }, `interview:${session.session_id}`);
+    await until(page, () => /Time is up/.test(document.getElementById('question-timer').textContent), null, 5000);
     await page.evaluate(() => window.interviewPage.recorder.mark('face_not_detected', { seconds: 2 }, { type: 'client_event' }));
     // Marks made in the same millisecond keep their order on the recording clock.
     const times = await page.evaluate(async () => {
@@ -31,18 +60,26 @@ test('markers (question start/end) and client events reach the server index with
     });
     assert.ok(times[0] < times[1] && times[1] < times[2], `burst times ${times}`);
     await sleep(1500);
+    assert.equal(await pageState(page), 'recording');
     await page.click('#end');
     await until(page, () => window.interviewPage.state === 'done', null, 45_000);
     const left = await progress(page);
     assert.equal(left.pendingEvents, 0, 'every event acknowledged by the server (needs the events endpoint)');
-    const dump = indexDump(server.dataDir);
-    for (const label of ['question_1_start', 'question_1_end', 'question_2_start', 'question_2_end',
-      'question_3_start', 'question_3_end', 'face_not_detected']) {
-      assert.ok(dump.includes(label), `${label} is in the index`);
+    assert.ok(indexDump(server.dataDir).includes('face_not_detected'), 'the client event is in the index');
+    const questionMarkers = sessionEvents(server.dataDir).filter((e) => e.label.startsWith('question_'));
+    assert.deepEqual(questionMarkers.map((e) => [e.label, JSON.parse(e.data).question_id]), [
+      ['question_1_start', 'intro'], ['question_1_end', 'intro'], ['question_2_start', 'project'],
+      ['question_2_end', 'project'], ['question_3_start', 'why'], ['question_3_end', 'why'],
+    ], 'ordered by recording time, the markers are in the order the page made them');
+
+    const [file] = await finalizedFiles(server.dataDir, 1);
+    const keyframesMs = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries',
+      'packet=pts_time,flags', '-of', 'csv=p=0', file.file], { encoding: 'utf8' }).trim().split('\n')
+      .map((line) => line.split(',')).filter(([, flags]) => flags.startsWith('K')).map(([t]) => Math.round(Number(t) * 1000));
+    for (const label of ['question_2_start', 'question_3_start']) {
+      const at = questionMarkers.find((e) => e.label === label).recording_time_ms;
+      assert.ok(keyframesMs.some((k) => k >= at - 100 && k <= at + 500), `a keyframe at ${label} (${at} ms): ${keyframesMs}`);
     }
-    assert.deepEqual(sessionEvents(server.dataDir).map((e) => e.label).filter((l) => l.startsWith('question_')),
-      ['question_1_start', 'question_1_end', 'question_2_start', 'question_2_end', 'question_3_start', 'question_3_end'],
-      'ordered by recording time, the markers are in the order the page made them');
   });
 });
 
@@ -58,6 +95,9 @@ test('markers are queued and retried with the same ids, recording times and uplo
     });
     await page.goto(interviewUrl(server, session, '&questions=2'));
     await startInterview(page);
+    // Without the host's questions, the link's number of them, without text.
+    assert.equal(await page.textContent('#question-title'), 'Question 1 of 2');
+    assert.equal(await page.isVisible('#question-text'), false);
     await sleep(2500);
     await page.click('#next');
     await page.evaluate(() => window.interviewPage.recorder.mark('face_not_detected', { seconds: 2 }, { type: 'client_event' }));
@@ -83,6 +123,7 @@ test('markers are queued and retried with the same ids, recording times and uplo
     for (const e of posts[0]) assert.equal(byLabel[e.label].id, e.id);
     assert.equal(byLabel.face_not_detected.type, 'client_event');
     assert.equal(byLabel.question_1_start.type, 'marker');
+    assert.deepEqual(byLabel.question_2_start.data, { question: 2, edge: 'start' });
     const t = (label) => byLabel[label].recording_time_ms;
     assert.ok(t('question_1_start') >= 0 && t('question_1_start') < 1000, `first marker at ${t('question_1_start')} ms`);
     assert.ok(t('question_1_end') - t('question_1_start') >= 2000);

@@ -21,7 +21,17 @@ import { makeWav, makeY4m } from './lib/media.mjs';
 const T = { timeout: 300_000 };
 const ADMIN = { username: 'hr-admin', password: 'correct horse battery staple' };
 const REVIEWER = { username: 'hr-reviewer', password: 'another long passphrase' };
-const MARKERS = [{ label: 'Q1', ms: 3000 }, { label: 'Q2', ms: 8000 }, { label: 'Q3', ms: 15_000 }];
+// The host's questions: the timeline names them (a long one cut inside the page, whole in the
+// tooltip); a marker of no question keeps its label.
+const QUESTIONS = [
+  { id: 'intro', text: 'Introduce yourself.' },
+  { id: 'design', text: `Design a link shortener. ${'Explain the storage, the cache and what fails first. '.repeat(4)}` },
+];
+const MARKERS = [
+  { label: 'question_1_start', ms: 3000, data: { question: 1, question_id: 'intro', edge: 'start' } },
+  { label: 'question_2_start', ms: 8000, data: { question: 2, question_id: 'design', edge: 'start' } },
+  { label: 'a_very_long_marker_label_that_would_leave_the_page_at_the_right_edge', ms: 20_500 },
+];
 
 // Runs `body` with a server and a browser, always cleans up; on failure prints the page's console
 // and keeps the server's data and log for a look.
@@ -83,7 +93,8 @@ test('HR page: find a session, play camera and screen in sync, jump to markers, 
   await withServerAndBrowser(async (server, openBrowser) => {
     // The account is created while the server runs, in the same SQLite file.
     assert.match(await createAccount(server.dataDir, ADMIN.username, ADMIN.password, 'admin'), /created admin/);
-    const session = await createHostSession(server, { name: 'Ada Lovelace', email: 'ada@example.com', job: 'analyst' });
+    const session = await createHostSession(server,
+      { name: 'Ada Lovelace', email: 'ada@example.com', job: 'analyst', questions: QUESTIONS });
     await createHostSession(server, { name: 'Bob Builder', email: 'bob@example.com', job: 'engineer' });
     const cameraUrl = await tusUpload(server, session, camera, { kind: 'camera' });
     await tusUpload(server, session, screen, { kind: 'screen' });
@@ -134,11 +145,18 @@ test('HR page: find a session, play camera and screen in sync, jump to markers, 
     await visible(page, '#detail-view');
     assert.match(await page.textContent('#recordings'), /Camera[\s\S]*Ready[\s\S]*0:2[01][\s\S]*Screen/);
 
-    // Markers: "Q1 · 0:03" etc. along the bar, left to right.
-    const markers = await page.$$eval('[data-marker-index]', (els) => els.map((e) => ({
-      text: e.textContent, left: e.getBoundingClientRect().left })));
-    assert.deepEqual(markers.map((m) => m.text), ['Q1 · 0:03', 'Q2 · 0:08', 'Q3 · 0:15']);
-    assert.ok(markers[0].left < markers[1].left && markers[1].left < markers[2].left, 'placed by time');
+    // Markers: "Q1: <question> · 0:03" etc. along the bar, placed by time (a button's time is its
+    // left edge, or its right edge when it grows leftwards), every one inside the page.
+    const markers = await page.$$eval('[data-marker-index]', (els) => els.map((e) => {
+      const box = e.getBoundingClientRect();
+      return { text: e.textContent, title: e.title, left: box.left, right: box.right,
+        at: e.classList.contains('leftwards') ? box.right : box.left, page: document.documentElement.clientWidth };
+    }));
+    assert.deepEqual(markers.map((m) => m.text), [`Q1: ${QUESTIONS[0].text} · 0:03`,
+      `Q2: ${QUESTIONS[1].text.trim()} · 0:08`, `${MARKERS[2].label} · 0:20`]);
+    assert.equal(markers[1].title, `Question 2: ${QUESTIONS[1].text.trim()}`);
+    assert.ok(markers[0].at < markers[1].at && markers[1].at < markers[2].at, `placed by time: ${JSON.stringify(markers)}`);
+    for (const m of markers) assert.ok(m.left >= 0 && m.right <= m.page, `inside the page: ${JSON.stringify(m)}`);
 
     // Play, then seek the camera to 10 s: it lands there and keeps playing; the screen follows.
     await page.waitForFunction(() => document.querySelector('#camera').readyState >= 1 &&

@@ -34,7 +34,7 @@ class IndexConformanceTest : public ::testing::Test {
     auto candidate = index_->FindOrCreateCandidate("Jane Doe", "jane@example.com", "Jane_Doe", kNow);
     ASSERT_TRUE(candidate.ok()) << candidate.status().ToString();
     candidate_id_ = candidate->id;
-    ASSERT_TRUE(index_->CreateSession("s1", candidate_id_, "Engineer", "hash-s1", kNow + 86400, kNow).ok());
+    ASSERT_TRUE(index_->CreateSession("s1", candidate_id_, "Engineer", {}, "hash-s1", kNow + 86400, kNow).ok());
   }
 
   Result<Upload> NewUpload(const std::string& id, const std::string& session = "s1") {
@@ -94,6 +94,28 @@ TYPED_TEST(IndexConformanceTest, SessionsAreFoundByTheirTokenHashOnly) {
   EXPECT_EQ(this->index_->SessionByTokenHash("hash-s2").status().code(), StatusCode::kNotFound);
 }
 
+// Questions keep the host's order, come with the session, go with it, and a session whose
+// questions cannot all be stored is not created.
+TYPED_TEST(IndexConformanceTest, QuestionsAreKeptInOrderAndGoWithTheirSession) {
+  Index& index = *this->index_;
+  const std::vector<Question> questions = {{"q-b", "Why us?", 0}, {"q-a", "Tell us about\na project.", 120}};
+  ASSERT_TRUE(index.CreateSession("s2", this->candidate_id_, "", questions, "hash-s2", kNow + 86400, kNow).ok());
+  EXPECT_EQ(index.QuestionsOfSession("s2").value(), questions);
+  EXPECT_EQ(index.GetSessionSummary("s2")->questions, questions);
+  EXPECT_TRUE(index.QuestionsOfSession("s1")->empty());
+  EXPECT_TRUE(index.QuestionsOfSession("nope")->empty());
+
+  const std::vector<Question> twice = {{"q", "One", 0}, {"q", "Two", 0}};
+  EXPECT_FALSE(index.CreateSession("s3", this->candidate_id_, "", twice, "hash-s3", kNow + 86400, kNow).ok());
+  EXPECT_EQ(index.SessionByTokenHash("hash-s3").status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(index.PrepareSessionDeletion("s2").ok());
+  ASSERT_TRUE(index.DeleteSession("s2", AuditEntry{0, kNow, "api-key", "delete_session", "session:s2"}).ok());
+  EXPECT_TRUE(index.QuestionsOfSession("s2")->empty());
+  // A new session may take the same question ids.
+  ASSERT_TRUE(index.CreateSession("s4", this->candidate_id_, "", questions, "hash-s4", kNow + 86400, kNow).ok());
+}
+
 TYPED_TEST(IndexConformanceTest, SessionUsageCountsEveryUploadAndTheBytesOfThoseNotTerminated) {
   Index& index = *this->index_;
   auto none = index.UsageOfSession("s1");
@@ -112,7 +134,7 @@ TYPED_TEST(IndexConformanceTest, SessionUsageCountsEveryUploadAndTheBytesOfThose
   ASSERT_TRUE(this->NewUpload("gone").ok());
   ASSERT_TRUE(index.SetUploadProgress("gone", 50, std::nullopt, kNow + 60, false).ok());
   ASSERT_TRUE(index.TerminateUpload("gone", "terminated by the client", kNow).ok());
-  ASSERT_TRUE(index.CreateSession("s2", this->candidate_id_, "", "hash-s2", kNow + 86400, kNow).ok());
+  ASSERT_TRUE(index.CreateSession("s2", this->candidate_id_, "", {}, "hash-s2", kNow + 86400, kNow).ok());
   ASSERT_TRUE(this->NewUpload("other", "s2").ok());
   ASSERT_TRUE(index.SetUploadProgress("other", 99, std::nullopt, kNow + 60, false).ok());
 
@@ -382,7 +404,7 @@ TYPED_TEST(IndexConformanceTest, DeletingTheLastRecordingDeletesItsSessionAndCan
 TYPED_TEST(IndexConformanceTest, SessionsAreListedNewestFirstByFilter) {
   Index& index = *this->index_;
   auto bob = index.FindOrCreateCandidate("Bob Stone", "bob@example.com", "Bob_Stone", kNow).value();
-  ASSERT_TRUE(index.CreateSession("s2", bob.id, "Designer", "hash-s2", kNow + 86400, kNow + 10).ok());
+  ASSERT_TRUE(index.CreateSession("s2", bob.id, "Designer", {}, "hash-s2", kNow + 86400, kNow + 10).ok());
   this->ReadyRecording("u1", "s2");
   SessionFilter all;
   auto page = index.ListSessions(all).value();

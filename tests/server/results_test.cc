@@ -872,7 +872,7 @@ TEST(RetentionFlag, RetentionDaysFromTheCommandLineReachTheSweeper) {
       auto candidate = (*index)->FindOrCreateCandidate(folder, "", folder, at);
       ASSERT_TRUE(candidate.ok());
       std::string session = RandomHex(16);
-      ASSERT_TRUE((*index)->CreateSession(session, candidate->id, "", RandomHex(32), at + 86400, at).ok());
+      ASSERT_TRUE((*index)->CreateSession(session, candidate->id, "", {}, RandomHex(32), at + 86400, at).ok());
       Upload upload;
       upload.id = RandomHex(16);
       upload.session_id = session;

@@ -41,7 +41,7 @@ TEST(SqliteIndexTest, VersionOneDatabaseIsMigratedAndKeepsItsRows) {
     EXPECT_EQ((*v1)->SchemaVersion().value(), 1);
     auto candidate = (*v1)->FindOrCreateCandidate("Jane", "", "Jane", 1);
     ASSERT_TRUE(candidate.ok());
-    ASSERT_TRUE((*v1)->CreateSession("s1", candidate->id, "", "hash", 100, 1).ok());
+    ASSERT_TRUE((*v1)->CreateSession("s1", candidate->id, "", {}, "hash", 100, 1).ok());
   }
   auto latest = SqliteIndex::Open(path);
   ASSERT_TRUE(latest.ok()) << latest.status().ToString();
@@ -89,7 +89,7 @@ TEST(SqliteIndexTest, UnopenableDatabaseIsAnError) {
 TEST(SqliteIndexTest, ForeignKeysAreEnforced) {
   TempDir dir;
   auto index = std::move(SqliteIndex::Open((dir.path() / "db").string()).value());
-  EXPECT_FALSE(index->CreateSession("s1", 42, "", "hash", 100, 1).ok()) << "a session needs its candidate";
+  EXPECT_FALSE(index->CreateSession("s1", 42, "", {}, "hash", 100, 1).ok()) << "a session needs its candidate";
 }
 
 // Checkpoints run in the background, so commits reach the database file itself soon, not only
@@ -99,7 +99,7 @@ TEST(SqliteIndexTest, CommitsReachTheDatabaseFileInTheBackground) {
   std::string path = (dir.path() / "db").string();
   auto index = std::move(SqliteIndex::Open(path).value());
   auto candidate = index->FindOrCreateCandidate("Jane", "", "Jane", 1);
-  ASSERT_TRUE(index->CreateSession("s1", candidate->id, "", "hash", 100, 1).ok());
+  ASSERT_TRUE(index->CreateSession("s1", candidate->id, "", {}, "hash", 100, 1).ok());
   bool in_file = false;
   for (int i = 0; i < 50 && !in_file; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -449,13 +449,33 @@ TEST_F(TranscriptApiTest, TheHostReadsTheTranscriptAsJsonAndAsWebVttCaptions) {
   Start(std::make_unique<WebmFinalizer>());
   std::ifstream in(RecordedSpeech(), std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string token = NewSession();
+  const httplib::Headers key = {{"Authorization", "Bearer test-api-key"}};
+  const nlohmann::json questions = {{{"id", "first"}, {"text", "Read the first half."}},
+                                    {{"id", "second"}, {"text", "Read the second half."}}};
+  auto created =
+      http().Post("/api/v1/sessions", key,
+                  nlohmann::json{{"candidate_name", "Jane Doe"}, {"questions", questions}}.dump(), "application/json");
+  ASSERT_TRUE(created && created->status == 201);
+  const std::string id = nlohmann::json::parse(created->body)["session_id"];
+  const std::string token = nlohmann::json::parse(created->body)["upload_token"];
   const std::string url = NewUpload(token, bytes.size(), "camera", {{"start_ms", "2000"}});
   auto patched = Patch(token, url, 0, bytes);
   ASSERT_TRUE(patched && patched->status == 204) << (patched ? patched->body : "no response");
-  const httplib::Headers key = {{"Authorization", "Bearer test-api-key"}};
-  auto sessions = http().Get("/api/v1/sessions", key);
-  const std::string id = nlohmann::json::parse(sessions->body)["sessions"][0]["session_id"];
+  // The page's question markers on the session clock (the recording starts at 2000 ms): the
+  // answers split there.
+  constexpr int64_t kSplitMs = 2000 + 15000;
+  auto edge = [](int n, const char* edge, int64_t ms) {
+    return nlohmann::json{{"id", std::string(edge) + std::to_string(n)},
+                          {"type", "marker"},
+                          {"label", "question_" + std::to_string(n) + "_" + edge},
+                          {"recording_time_ms", ms},
+                          {"data", {{"question", n}, {"edge", edge}, {"question_id", n == 1 ? "first" : "second"}}}};
+  };
+  nlohmann::json events = {edge(1, "start", 2000), edge(1, "end", kSplitMs), edge(2, "start", kSplitMs + 1),
+                           edge(2, "end", 2000 + 40000)};
+  auto marked = http().Post(("/api/v1/sessions/" + id + "/events").c_str(), {{"Authorization", "Bearer " + token}},
+                            nlohmann::json{{"events", events}}.dump(), "application/json");
+  ASSERT_TRUE(marked && marked->status == 201);
   const std::string path = "/api/v1/sessions/" + id + "/transcript";
 
   nlohmann::json body;
@@ -480,6 +500,29 @@ TEST_F(TranscriptApiTest, TheHostReadsTheTranscriptAsJsonAndAsWebVttCaptions) {
   }
   for (const auto& sentence : ReferenceSentences()) said.insert(said.end(), sentence.begin(), sentence.end());
   EXPECT_LE(WordErrorRate(said, heard), kMaxWordErrorRate);
+
+  // By question: every segment is in the answer its middle falls in, on the session clock, and
+  // together the answers say what the recording said, in order.
+  const nlohmann::json& answers = body["answers"];
+  ASSERT_EQ(answers.size(), 2u) << answers.dump();
+  EXPECT_EQ(answers[0]["question_id"], "first");
+  EXPECT_EQ(answers[1]["question_text"], "Read the second half.");
+  EXPECT_EQ(answers[0]["start_ms"], 2000);
+  EXPECT_EQ(answers[0]["end_ms"], kSplitMs);
+  std::vector<std::string> by_answer;
+  for (int a = 0; a < 2; ++a) {
+    EXPECT_FALSE(answers[a]["segments"].empty()) << "answer " << a + 1 << " says something";
+    std::string text;
+    for (const auto& segment : answers[a]["segments"]) {
+      const int64_t middle = (segment["start_ms"].get<int64_t>() + segment["end_ms"].get<int64_t>()) / 2;
+      EXPECT_TRUE(a == 0 ? middle < kSplitMs : middle >= kSplitMs + 1) << segment.dump();
+      EXPECT_EQ(segment["recording_id"], recording["recording_id"]);
+      for (const auto& word : segment["words"]) by_answer.push_back(word["text"]);
+      text += (text.empty() ? "" : " ") + segment["text"].get<std::string>();
+    }
+    EXPECT_EQ(answers[a]["text"], text);
+  }
+  EXPECT_EQ(by_answer, heard);
 
   // Captions on the session clock: one cue per segment, shifted by the recording's start.
   auto vtt = http().Get(path + "?format=vtt", key);

@@ -1,7 +1,7 @@
 // The HR API client: every call of the HR page to /api/v1/hr (same origin, cookie session,
 // X-CSRF-Token on every state-changing request). Knows HTTP and the server's JSON, not the page.
-// The types below mirror the server's JSON views (server/hr_api.cc: RecordingJson, SessionJson,
-// MarkersJson, the audit list and /me).
+// The types below mirror the server's JSON views (server/http/session_views.cc: RecordingJson,
+// SessionJson, QuestionsJson, MarkersJson, the audit list and /me).
 
 /**
  * @typedef {'admin' | 'reviewer'} Role
@@ -13,7 +13,8 @@
  *   recordings: Recording[] }} SessionSummary
  * @typedef {{ id: string, type: 'marker' | 'client_event', label: string, recording_time_ms: number,
  *   data: unknown, recording_id: number | null }} Marker
- * @typedef {SessionSummary & { markers?: Marker[] }} SessionDetail
+ * @typedef {{ id: string, text: string, max_seconds: number | null }} Question
+ * @typedef {SessionSummary & { markers?: Marker[], questions?: Question[] }} SessionDetail
  * @typedef {{ sessions: SessionSummary[], total: number }} SessionList
  * @typedef {{ id: number, at: number | string, actor: string | null, action: string, target: string | null,
  *   detail: unknown }} AuditEntry

@@ -87,24 +87,46 @@ function renderRecordings(session) {
 }
 
 /**
- * Markers as buttons along a bar, placed by time.
+ * What a marker's button says: a question marker (data {question, question_id, edge}) names the
+ * host's question, other markers and client events their label.
+ * @param {import('./api.js').Marker} m @param {import('./api.js').Question[]} questions
+ */
+function markerText(m, questions) {
+  const data = /** @type {{ question?: unknown, question_id?: unknown, edge?: unknown }} */ (m.data ?? {});
+  const index = questions.findIndex((q) => q.id === data.question_id);
+  if (m.type !== 'marker' || index < 0) return { short: m.label, full: m.label };
+  const text = questions[index].text.replace(/\s+/g, ' ').trim();
+  const name = `Q${index + 1}`;
+  if (data.edge === 'end') return { short: `${name} ends`, full: `End of question ${index + 1}: ${text}` };
+  return { short: `${name}: ${text}`, full: `Question ${index + 1}: ${text}` };
+}
+
+/**
+ * Markers as buttons along a bar, placed by time. A button in the right half grows leftwards from
+ * its time and a long text is cut with an ellipsis, so every label stays inside the page (the
+ * full text is the tooltip and the accessible name).
  * @param {SessionDetail} session
  * @param {((sessionS: number) => void) | null} seek
  */
 function renderTimeline(session, seek) {
   const markers = session.markers ?? [];
+  const questions = session.questions ?? [];
   const known = session.recordings.reduce((m, r) => Math.max(m, r.duration_ms ?? 0), session.duration_ms ?? 0);
   const span = Math.max(known, ...markers.map((m) => m.recording_time_ms + 1000), 1000);
-  const buttons = markers.map((m, i) => el('button', {
-    type: 'button',
-    className: `marker ${m.type === 'client_event' ? 'client-event' : ''} ${i % 2 ? 'low' : ''}`,
-    dataset: { markerIndex: i, timeMs: m.recording_time_ms },
-    style: { left: `${(100 * m.recording_time_ms) / span}%` },
-    title: m.type === 'client_event' ? `Event: ${m.label}` : m.label,
-    'aria-label': `${m.label} at ${formatTime(m.recording_time_ms)}: play from here`,
-    disabled: !seek,
-    onclick: () => seek?.(m.recording_time_ms / 1000),
-  }, `${m.label} · ${formatTime(m.recording_time_ms)}`));
+  const buttons = markers.map((m, i) => {
+    const text = markerText(m, questions);
+    const at = (100 * m.recording_time_ms) / span;
+    return el('button', {
+      type: 'button',
+      className: `marker ${m.type === 'client_event' ? 'client-event' : ''} ${i % 2 ? 'low' : ''} ${at > 50 ? 'leftwards' : ''}`,
+      dataset: { markerIndex: i, timeMs: m.recording_time_ms },
+      style: at > 50 ? { right: `${100 - at}%` } : { left: `${at}%` },
+      title: m.type === 'client_event' ? `Event: ${text.full}` : text.full,
+      'aria-label': `${text.full} at ${formatTime(m.recording_time_ms)}: play from here`,
+      disabled: !seek,
+      onclick: () => seek?.(m.recording_time_ms / 1000),
+    }, `${text.short} · ${formatTime(m.recording_time_ms)}`);
+  });
   $('#timeline').replaceChildren(el('div', { className: 'bar', 'aria-hidden': 'true' }), ...buttons);
   $('#timeline').hidden = !markers.length;
   $('#no-markers').hidden = markers.length > 0;

@@ -194,9 +194,12 @@ export class Recorder extends EventTarget {
   start(): Promise<void>;
   /** Stores a marker or client event at the current recording time (strictly later than the
    *  page's previous mark, by 1 ms where two fall in the same millisecond); it is sent with retries.
+   *  `keyframe`: every recording's next video frame is a keyframe starting a new chunk, so the
+   *  files can be cut at this marker without re-encoding (a question's start).
    *  Throws InvalidUseError for what the server would refuse: a label of more than 200 bytes
    *  (UTF-8), data that is not a JSON object or is over 16 KiB as JSON. */
-  mark(label: string, data?: Record<string, unknown>, options?: { type?: 'marker' | 'client_event' }): Promise<MarkerEvent>;
+  mark(label: string, data?: Record<string, unknown>,
+    options?: { type?: 'marker' | 'client_event', keyframe?: boolean }): Promise<MarkerEvent>;
   /** Stops and resolves when the server acknowledged every byte and every marker and completed
    *  every upload, waiting through network failures; rejects if an upload or the token was refused.
    *  From 'idle' it only finishes what an earlier page of the session left. Resolves with markers

@@ -217,15 +217,20 @@ export class Recorder extends EventTarget {
 
   // Stores a marker (type 'marker') or a client event (type 'client_event') at the current
   // recording time; it is sent to the server with retries. Resolves with the event once stored.
+  // `keyframe`: the next video frame of every recording is a keyframe starting a new chunk, so
+  // the files can be cut at this marker without re-encoding (a question's start).
   // Throws InvalidUseError for what the server would refuse: a label of more than 200 bytes
   // (UTF-8), data that is not a JSON object or is over 16 KiB as JSON.
   /**
-   * @param {string} label @param {Record<string, unknown>} [data] @param {{ type?: 'marker' | 'client_event' }} [options]
+   * @param {string} label @param {Record<string, unknown>} [data]
+   * @param {{ type?: 'marker' | 'client_event', keyframe?: boolean }} [options]
    * @returns {Promise<import('./index.js').MarkerEvent>}
    */
-  async mark(label, data = {}, { type = 'marker' } = {}) {
+  async mark(label, data = {}, { type = 'marker', keyframe = false } = {}) {
     if (!this.session?.zeroMs) throw new InvalidUseError('mark() before start()');
-    return this.storeEvent(type, label, checkedEvent(label, data, type));
+    const checked = checkedEvent(label, data, type);
+    if (keyframe && this.state === 'recording') for (const rec of this.live) rec.encoder?.requestKeyframe();
+    return this.storeEvent(type, label, checked);
   }
 
   // Stores the event for the sender (which wakes up); `data` was checked (checkedEvent) or made here.

@@ -38,6 +38,8 @@ Upload ReadUpload(Stmt& s);
 // "SELECT <recording columns> FROM recordings " read by ReadRecording.
 extern const char* const kSelectRecording;
 Recording ReadRecording(Stmt& s);
+// A session's questions in order.
+Result<std::vector<Question>> ReadQuestions(Connection& db, const std::string& session_id);
 
 // Enqueues each job (a taken dedupe key is skipped). REQUIRES: in a transaction.
 Status InsertJobs(Connection& db, const std::vector<NewJob>& jobs, int64_t now);

@@ -13,7 +13,7 @@ namespace recorder::server {
 
 class SqliteIndex : public Index {
  public:
-  static constexpr int kLatestSchemaVersion = 6;
+  static constexpr int kLatestSchemaVersion = 7;
   // Opens (creating if needed) and migrates to `schema_version`; tests pass an older version.
   static Result<std::unique_ptr<SqliteIndex>> Open(const std::string& path, int schema_version = kLatestSchemaVersion);
   ~SqliteIndex() override;
@@ -25,8 +25,10 @@ class SqliteIndex : public Index {
   Result<Candidate> FindOrCreateCandidate(const std::string& name, const std::string& email,
                                           const std::string& folder_base, int64_t now) override;
   Status CreateSession(const std::string& session_id, int64_t candidate_id, const std::string& job,
-                       const std::string& token_sha256, int64_t token_expires_at, int64_t now) override;
+                       const std::vector<Question>& questions, const std::string& token_sha256,
+                       int64_t token_expires_at, int64_t now) override;
   Result<Session> SessionByTokenHash(const std::string& token_sha256) override;
+  Result<std::vector<Question>> QuestionsOfSession(const std::string& session_id) override;
   Result<Upload> CreateUpload(const Upload& upload, RecordingKind kind, int64_t now) override;
   Result<Upload> GetUpload(const std::string& upload_id) override;
   Status SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,

@@ -35,18 +35,46 @@ Result<Candidate> SqliteIndex::FindOrCreateCandidate(const std::string& name, co
 }
 
 Status SqliteIndex::CreateSession(const std::string& session_id, int64_t candidate_id, const std::string& job,
-                                  const std::string& token_sha256, int64_t token_expires_at, int64_t now) {
+                                  const std::vector<Question>& questions, const std::string& token_sha256,
+                                  int64_t token_expires_at, int64_t now) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db,
-              "INSERT INTO sessions(id, candidate_id, job, token_sha256, token_expires_at, created_at) "
-              "VALUES (?, ?, ?, ?, ?, ?)")
-      .Bind(1, session_id)
-      .Bind(2, candidate_id)
-      .BindTextOrNull(3, job)
-      .Bind(4, token_sha256)
-      .Bind(5, token_expires_at)
-      .Bind(6, now)
-      .Run();
+  return impl_->Transaction([&]() -> Status {
+    RETURN_IF_ERROR(Stmt(impl_->db,
+                         "INSERT INTO sessions(id, candidate_id, job, token_sha256, token_expires_at, created_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?)")
+                        .Bind(1, session_id)
+                        .Bind(2, candidate_id)
+                        .BindTextOrNull(3, job)
+                        .Bind(4, token_sha256)
+                        .Bind(5, token_expires_at)
+                        .Bind(6, now)
+                        .Run());
+    for (size_t i = 0; i < questions.size(); ++i) {
+      RETURN_IF_ERROR(Stmt(impl_->db,
+                           "INSERT INTO session_questions(session_id, seq, question_id, text, max_seconds) "
+                           "VALUES (?, ?, ?, ?, ?)")
+                          .Bind(1, session_id)
+                          .Bind(2, static_cast<int64_t>(i))
+                          .Bind(3, questions[i].id)
+                          .Bind(4, questions[i].text)
+                          .Bind(5, int64_t{questions[i].max_seconds})
+                          .Run());
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<Question>> sqlite::ReadQuestions(Connection& db, const std::string& session_id) {
+  Stmt s(db, "SELECT question_id, text, max_seconds FROM session_questions WHERE session_id = ? ORDER BY seq");
+  s.Bind(1, session_id);
+  return sqlite::ReadAll<Question>(s, [](Stmt& r) {
+    return Question{r.Text(0), r.Text(1), static_cast<int>(r.Int(2))};
+  });
+}
+
+Result<std::vector<Question>> SqliteIndex::QuestionsOfSession(const std::string& session_id) {
+  std::lock_guard lock(impl_->mu);
+  return sqlite::ReadQuestions(impl_->db, session_id);
 }
 
 Result<Session> SqliteIndex::SessionByTokenHash(const std::string& token_sha256) {

@@ -37,7 +37,7 @@ WITH summary AS (
 
 SessionSummary ReadSummary(Stmt& r) {
   return SessionSummary{
-      r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Enum(6, SessionStatus::kFailed), {}};
+      r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Enum(6, SessionStatus::kFailed), {}, {}};
 }
 
 Status ReadRecordingsOf(sqlite::Connection& db, SessionSummary* summary) {
@@ -58,6 +58,7 @@ Status DeleteSessionRows(sqlite::Connection& db, const std::string& session_id) 
   int64_t candidate_id = find.Int(0);
   for (const char* sql : {
            "DELETE FROM session_events WHERE session_id = ?1",
+           "DELETE FROM session_questions WHERE session_id = ?1",
            "DELETE FROM jobs WHERE (subject_type = 'recording' AND subject_id IN "
            "(SELECT CAST(id AS TEXT) FROM recordings WHERE session_id = ?1)) OR "
            "(subject_type = 'session' AND subject_id = ?1)",
@@ -121,6 +122,9 @@ Result<SessionSummary> SqliteIndex::GetSessionSummary(const std::string& session
   if (!*row) return NotFound("no session " + session_id);
   SessionSummary summary = ReadSummary(s);
   RETURN_IF_ERROR(ReadRecordingsOf(db, &summary));
+  auto questions = sqlite::ReadQuestions(db, session_id);
+  if (!questions.ok()) return questions.status();
+  summary.questions = std::move(*questions);
   return summary;
 }
 

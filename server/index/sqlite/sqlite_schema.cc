@@ -162,6 +162,17 @@ CREATE TABLE transcript_words(
   PRIMARY KEY(recording_id, segment_seq, seq),
   FOREIGN KEY(recording_id, segment_seq) REFERENCES transcript_segments(recording_id, seq) ON DELETE CASCADE);
 )sql",
+    // 7: the host's questions of a session, in order.
+    R"sql(
+CREATE TABLE session_questions(
+  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  question_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  max_seconds INTEGER NOT NULL,
+  PRIMARY KEY(session_id, seq),
+  UNIQUE(session_id, question_id));
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteIndex::kLatestSchemaVersion);
 

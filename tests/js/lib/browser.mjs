@@ -71,11 +71,12 @@ export async function startServer({ port, dataDir, args = [] } = {}) {
   };
 }
 
-export async function createSession(server, candidateName = 'Jane Doe') {
+// `questions`: the host's [{id, text, max_seconds?}], if any.
+export async function createSession(server, candidateName = 'Jane Doe', questions = undefined) {
   const res = await fetch(`${server.url}/api/v1/sessions`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ candidate_name: candidateName, candidate_email: 'jane@example.com', job: 'engineer' }),
+    body: JSON.stringify({ candidate_name: candidateName, candidate_email: 'jane@example.com', job: 'engineer', questions }),
   });
   if (res.status !== 201) throw new Error(`session creation: HTTP ${res.status} ${await res.text()}`);
   return res.json();
@@ -204,11 +205,11 @@ export function indexDump(dataDir) {
 }
 
 // Runs `body` with a server, a session and a browser, and always cleans up; on failure the
-// page's console is printed to help the diagnosis. `options`: launchBrowser's, and `server`:
-// startServer's.
+// page's console is printed to help the diagnosis. `options`: launchBrowser's, `server`:
+// startServer's, and `questions`: the session's.
 export async function withSetup(options, body) {
   const server = await startServer(options.server);
-  const session = await createSession(server);
+  const session = await createSession(server, 'Jane Doe', options.questions);
   const browser = await launchBrowser(options);
   try {
     await body({ server, session, browser, page: browser.page });

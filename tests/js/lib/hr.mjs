@@ -26,11 +26,11 @@ export function createAccount(dataDir, username, password, role = 'admin') {
 }
 
 // A session made with the host API; the candidate's name, e-mail and job are the caller's.
-export async function createHostSession(server, { name, email, job }) {
+export async function createHostSession(server, { name, email, job, questions }) {
   const res = await fetch(`${server.url}/api/v1/sessions`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ candidate_name: name, candidate_email: email, job }),
+    body: JSON.stringify({ candidate_name: name, candidate_email: email, job, questions }),
   });
   if (res.status !== 201) throw new Error(`session creation: HTTP ${res.status} ${await res.text()}`);
   return res.json();
@@ -110,8 +110,8 @@ export async function tusUpload(server, session, chunks, { kind = 'camera', perP
 
 // Markers through the host events API (upload token). `markers`: [{label, ms, uploadUrl?}].
 export async function postMarkers(server, session, markers) {
-  const events = markers.map(({ label, ms, uploadUrl }) => ({
-    id: randomUUID(), type: 'marker', label, recording_time_ms: ms, data: { question: label },
+  const events = markers.map(({ label, ms, uploadUrl, data }) => ({
+    id: randomUUID(), type: 'marker', label, recording_time_ms: ms, data: data ?? { question: label },
     ...(uploadUrl ? { upload_url: uploadUrl } : {}),
   }));
   const res = await fetch(`${server.url}/api/v1/sessions/${encodeURIComponent(session.session_id)}/events`, {
