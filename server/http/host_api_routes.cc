@@ -108,9 +108,6 @@ class HostApiRoutes {
     auto list = body.find("questions");
     if (list == body.end() || list->is_null()) return questions;
     if (!list->is_array()) return ApiError{Err::kInvalidQuestions, "questions must be a list"};
-    if (list->size() > kQuestionLimits.max_count) {
-      return ApiError{Err::kInvalidQuestions, "at most " + std::to_string(kQuestionLimits.max_count) + " questions"};
-    }
     for (size_t i = 0; i < list->size(); ++i) {
       const nlohmann::json& item = (*list)[i];
       const std::string where = "questions[" + std::to_string(i) + "]";

@@ -174,15 +174,14 @@ class TusRoutes {
     res.set_content(out.dump(), "application/json");
   }
 
-  // What the interview page shows: the host's questions. Not cached: the token is a credential.
+  // What the interview page shows: the host's questions (not cached: WriteJson says no-store).
   void Questions(const httplib::Request& req, httplib::Response& res) {
     auto session = AuthenticateToken(req, res);
     if (!session) return;
     if (session->id != req.matches[1]) return WriteError(req, res, Err::kForeignSession);
     auto questions = d_.ingest->Questions(*session);
     if (!questions.ok()) return WriteError(req, res, questions.error());
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(nlohmann::json{{"questions", QuestionsJson(questions.value())}}.dump(), "application/json");
+    WriteJson(res, {{"questions", QuestionsJson(questions.value())}});
   }
 
   static Expected<std::vector<SessionEvent>> ParseEvents(const std::string& body_text) {

@@ -51,13 +51,17 @@ std::optional<std::string> QuestionsProblem(const std::vector<Question>& questio
   if (questions.size() > limits.max_count) {
     return "at most " + std::to_string(limits.max_count) + " questions, got " + std::to_string(questions.size());
   }
+  auto plain = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || (c != '\0' && std::strchr("._:-", c));
+  };
+  // Line breaks (\r\n too) and tabs are text; other control characters (escapes) are not.
+  auto control = [](char c) {
+    return (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == '\x7f';
+  };
   std::set<std::string> ids;
   for (size_t i = 0; i < questions.size(); ++i) {
     const Question& q = questions[i];
     const std::string where = "questions[" + std::to_string(i) + "]";
-    auto plain = [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || (c != '\0' && std::strchr("._:-", c));
-    };
     if (q.id.empty() || q.id.size() > limits.max_id_bytes || !std::all_of(q.id.begin(), q.id.end(), plain)) {
       return where + ".id must be 1 to " + std::to_string(limits.max_id_bytes) + " of A-Z a-z 0-9 . _ : -";
     }
@@ -65,10 +69,6 @@ std::optional<std::string> QuestionsProblem(const std::vector<Question>& questio
     if (q.text.find_first_not_of(" \t\r\n") == std::string::npos || q.text.size() > limits.max_text_bytes) {
       return where + ".text must hold 1 to " + std::to_string(limits.max_text_bytes) + " bytes of text";
     }
-    // Line breaks (\r\n too) and tabs are text; other control characters (escapes) are not.
-    auto control = [](char c) {
-      return (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == '\x7f';
-    };
     if (std::any_of(q.text.begin(), q.text.end(), control)) return where + ".text holds a control character";
     if (q.max_seconds != 0 && (q.max_seconds < limits.min_seconds || q.max_seconds > limits.max_seconds)) {
       return where + ".max_seconds must be " + std::to_string(limits.min_seconds) + " to " +
