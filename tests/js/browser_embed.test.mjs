@@ -74,7 +74,12 @@ async function startHost(port, page, { isolated }) {
     res.writeHead(200, headers).end(page);
   });
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+  // close() alone would wait for the browser's idle keep-alive connections to time out.
+  const close = () => new Promise((resolve) => {
+    server.close(resolve);
+    server.closeAllConnections();
+  });
+  return { url: `http://127.0.0.1:${port}`, close };
 }
 
 async function recordFromOtherOrigin({ isolated }) {
