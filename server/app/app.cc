@@ -113,7 +113,8 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   if (!accounts.ok()) return accounts.status();
   app->accounts_ = std::move(accounts.value());
   app->results_ =
-      std::make_unique<Results>(idx, idx, idx, idx, app->spool_.get(), app->media_.get(), app->ingest_.get(), clock);
+      std::make_unique<Results>(idx, idx, idx, idx, idx, app->spool_.get(), app->media_.get(), app->ingest_.get(),
+                                clock, [self](const std::string& kind) { self->jobs_->Wake(kind); });
 
   app->jobs_ = std::make_unique<JobRunner>(JobRunner::Options{c.node_id, c.job_poll_ms}, idx, clock, &app->metrics_);
   JobKindOptions finalize_options;

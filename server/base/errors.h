@@ -39,6 +39,8 @@ enum class Err {
   kSessionBusy,
   kRangeNotSatisfiable,
   kTranscriptNotFound,
+  kStageNotFound,
+  kStageNotFailed,
   // tus protocol headers.
   kMissingTusResumable,
   kUnsupportedTusVersion,

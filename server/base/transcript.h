@@ -30,4 +30,16 @@ struct Transcript {
   std::vector<TranscriptSegment> segments;
 };
 
+// At most this long, a segment is one caption (two lines of 42 characters) and one line of the
+// results page's transcript.
+inline constexpr int64_t kMaxSegmentMs = 7000;
+inline constexpr size_t kMaxSegmentChars = 84;
+
+// Cuts each segment longer than kMaxSegmentMs or kMaxSegmentChars between its words into pieces
+// within both, at a pause where the speaker makes one; a segment without word times stays whole.
+// An engine may give one segment per utterance (PocketSphinx: until the speaker stops for a
+// while), which would be a 30-second caption and put a whole utterance into one answer; every
+// engine's transcript goes through this before it is stored.
+std::vector<TranscriptSegment> CaptionSizedSegments(std::vector<TranscriptSegment> segments);
+
 }  // namespace recorder::server

@@ -68,37 +68,9 @@ class HostApiRoutes {
     WriteJson(res, detail.value());
   }
 
-  // ?format=json (default: per recording, and per question as answers) or vtt; ?recording=<id>:
-  // that recording only, on its own clock (the captions of its <video>). Audited as a view of the
-  // session's personal data.
   void Transcript(const Request& req, Response& res) {
     if (!RequireApiKey(req, res)) return;
-    const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
-    if (format != "json" && format != "vtt") return WriteError(req, res, {Err::kBadRequest, "format is json or vtt"});
-    auto transcript = d_.results->Transcripts(req.matches[1]);
-    if (!transcript.ok()) return WriteError(req, res, transcript.error());
-    std::vector<RecordingTranscript>& recordings = transcript->recordings;
-    const bool one = req.has_param("recording");
-    if (one) {
-      int64_t id = 0;
-      const std::string wanted = req.get_param_value("recording");
-      if (!ParseInt(wanted, 1, INT64_MAX, &id)) return WriteError(req, res, {Err::kBadRequest, "recording is an id"});
-      std::erase_if(recordings, [id](const RecordingTranscript& r) { return r.recording.id != id; });
-      if (recordings.empty()) return WriteError(req, res, Err::kRecordingNotFound);
-      // Answers span the session's recordings: they keep only this one's segments.
-      for (Answer& answer : transcript->answers) {
-        std::erase_if(answer.segments, [id](const AnswerSegment& s) { return s.recording_id != id; });
-      }
-    }
-    const std::string session_id = req.matches[1];
-    if (Status s = d_.results->Audit("api-key", "view_transcript", "session:" + session_id); !s.ok()) {
-      return WriteError(req, res, InternalError(s));
-    }
-    if (format == "json") return WriteJson(res, TranscriptJson(session_id, transcript.value()));
-    const bool any = std::any_of(recordings.begin(), recordings.end(),
-                                 [](const RecordingTranscript& r) { return r.transcript.has_value(); });
-    if (!any) return WriteError(req, res, Err::kTranscriptNotFound);
-    res.set_content(TranscriptVtt(recordings, !one), "text/vtt; charset=utf-8");
+    ServeTranscript(*d_.results, req, res, "api-key");
   }
 
  private:

@@ -138,6 +138,23 @@ class HrRoutes {
     WriteJson(res, detail.value());
   }
 
+  void HrTranscript(const Request& req, Response& res) {
+    auto user = RequireUser(req, res, false);
+    if (!user) return;
+    ServeTranscript(*d_.results, req, res, Actor(*user));
+  }
+
+  // An admin runs a failed processing stage of the recording again.
+  void HrRetryStage(const Request& req, Response& res) {
+    auto user = RequireAdmin(req, res, true);
+    if (!user) return;
+    int64_t id;
+    if (!ParseInt(req.matches[1], 1, INT64_MAX, &id)) return WriteError(req, res, Err::kRecordingNotFound);
+    auto stage = d_.results->RetryStage(id, req.matches[2], Actor(*user));
+    if (!stage.ok()) return WriteError(req, res, stage.error());
+    WriteJson(res, StageJson(stage.value()));
+  }
+
   void HrMedia(const Request& req, Response& res) { ServeMedia(req, res, /*download=*/false); }
   void HrDownload(const Request& req, Response& res) { ServeMedia(req, res, /*download=*/true); }
 
@@ -289,9 +306,11 @@ void InstallHrRoutes(httplib::Server& http, const HttpDeps& deps) {
   http.Post("/api/v1/hr/accounts", bind(&HrRoutes::CreateAccount));
   http.Get("/api/v1/hr/sessions", bind(&HrRoutes::HrList));
   http.Get(R"(/api/v1/hr/sessions/([^/]+))", bind(&HrRoutes::HrSession));
+  http.Get(R"(/api/v1/hr/sessions/([^/]+)/transcript)", bind(&HrRoutes::HrTranscript));
   http.Delete(R"(/api/v1/hr/sessions/([^/]+))", bind(&HrRoutes::HrDeleteSession));
   http.Delete(R"(/api/v1/hr/candidates/([^/]+))", bind(&HrRoutes::HrDeleteCandidate));
   http.Get(R"(/api/v1/hr/recordings/([^/]+)/media)", bind(&HrRoutes::HrMedia));
+  http.Post(R"(/api/v1/hr/recordings/([^/]+)/stages/([^/]+)/retry)", bind(&HrRoutes::HrRetryStage));
   http.Get(R"(/api/v1/hr/recordings/([^/]+)/download)", bind(&HrRoutes::HrDownload));
   http.Get("/api/v1/hr/audit", bind(&HrRoutes::HrAudit));
 }

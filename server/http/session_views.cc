@@ -4,9 +4,12 @@
 #include <cstdio>
 #include <ctime>
 
+#include "http/respond.h"
+
 namespace recorder::server {
 
 using httplib::Request;
+using httplib::Response;
 using nlohmann::json;
 
 namespace {
@@ -131,6 +134,53 @@ json MarkersJson(const std::vector<SessionEvent>& events) {
   return out;
 }
 
+namespace {
+
+std::string_view StageStatus(JobState state) {
+  switch (state) {
+    case JobState::kPending:
+      return "queued";
+    case JobState::kRunning:
+      return "processing";
+    case JobState::kDone:
+      return "completed";
+    case JobState::kFailed:
+      break;
+  }
+  return "failed";
+}
+
+}  // namespace
+
+json StageJson(const JobRecord& job) {
+  const bool waiting = job.state == JobState::kPending;
+  return {{"stage", job.kind},
+          {"status", StageStatus(job.state)},
+          {"attempts", job.attempts},
+          {"last_error", job.last_error.empty() ? json(nullptr) : json(job.last_error)},
+          {"created_at", job.created_at},
+          {"updated_at", job.updated_at},
+          {"next_attempt_at", waiting ? json(job.next_run_at) : json(nullptr)}};
+}
+
+json PipelineJson(const std::vector<JobRecord>& stages) {
+  if (stages.empty()) return nullptr;
+  auto any = [&](JobState state) {
+    return std::any_of(stages.begin(), stages.end(), [&](const JobRecord& j) { return j.state == state; });
+  };
+  std::string_view status = "completed";
+  if (any(JobState::kFailed)) {
+    status = "failed";
+  } else if (any(JobState::kRunning) || (any(JobState::kPending) && any(JobState::kDone))) {
+    status = "processing";
+  } else if (any(JobState::kPending)) {
+    status = "queued";
+  }
+  json out = json::array();
+  for (const JobRecord& job : stages) out.push_back(StageJson(job));
+  return {{"status", status}, {"stages", std::move(out)}};
+}
+
 Expected<json> SessionListJson(Results& results, const Request& req) {
   auto filter = ParseFilter(req);
   if (!filter.ok()) return filter.error();
@@ -147,6 +197,11 @@ Expected<json> SessionDetailJson(Results& results, const std::string& session_id
   auto markers = results.Markers(session_id);
   if (!markers.ok()) return markers.error();
   json out = SessionJson(session.value());
+  for (json& recording : out["recordings"]) {
+    auto stages = results.Stages(recording["id"].get<int64_t>());
+    if (!stages.ok()) return stages.error();
+    recording["pipeline"] = PipelineJson(stages.value());
+  }
   out["questions"] = QuestionsJson(session->questions);
   out["markers"] = MarkersJson(markers.value());
   return out;
@@ -258,6 +313,7 @@ std::string TranscriptVtt(const std::vector<RecordingTranscript>& recordings, bo
     if (!item.transcript) continue;
     const int64_t offset = session_clock ? OffsetMs(item.recording) : 0;
     for (const TranscriptSegment& segment : item.transcript->segments) {
+      if (segment.text.find_first_not_of(" \t\r\n") == std::string::npos) continue;  // nothing to caption
       cues.push_back({segment.start_ms + offset, segment.end_ms + offset, &segment.text});
     }
   }
@@ -269,6 +325,36 @@ std::string TranscriptVtt(const std::vector<RecordingTranscript>& recordings, bo
            VttText(*cue.text) + "\n";
   }
   return out;
+}
+
+void ServeTranscript(Results& results, const Request& req, Response& res, const std::string& actor) {
+  const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
+  if (format != "json" && format != "vtt") return WriteError(req, res, {Err::kBadRequest, "format is json or vtt"});
+  auto transcript = results.Transcripts(req.matches[1]);
+  if (!transcript.ok()) return WriteError(req, res, transcript.error());
+  std::vector<RecordingTranscript>& recordings = transcript->recordings;
+  const bool one = req.has_param("recording");
+  if (one) {
+    int64_t id = 0;
+    const std::string wanted = req.get_param_value("recording");
+    if (!ParseInt(wanted, 1, INT64_MAX, &id)) return WriteError(req, res, {Err::kBadRequest, "recording is an id"});
+    std::erase_if(recordings, [id](const RecordingTranscript& r) { return r.recording.id != id; });
+    if (recordings.empty()) return WriteError(req, res, Err::kRecordingNotFound);
+    // Answers span the session's recordings: they keep only this one's segments.
+    for (Answer& answer : transcript->answers) {
+      std::erase_if(answer.segments, [id](const AnswerSegment& s) { return s.recording_id != id; });
+    }
+  }
+  const std::string session_id = req.matches[1];
+  if (Status s = results.Audit(actor, "view_transcript", "session:" + session_id); !s.ok()) {
+    return WriteError(req, res, InternalError(s));
+  }
+  if (format == "json") return WriteJson(res, TranscriptJson(session_id, transcript.value()));
+  const bool any = std::any_of(recordings.begin(), recordings.end(),
+                               [](const RecordingTranscript& r) { return r.transcript.has_value(); });
+  if (!any) return WriteError(req, res, Err::kTranscriptNotFound);
+  res.set_header("Cache-Control", "no-store");  // personal data, as WriteJson says for JSON
+  res.set_content(TranscriptVtt(recordings, !one), "text/vtt; charset=utf-8");
 }
 
 }  // namespace recorder::server

@@ -24,6 +24,13 @@ nlohmann::json RecordingJson(const Recording& r);
 nlohmann::json QuestionsJson(const std::vector<Question>& questions);
 nlohmann::json SessionJson(const SessionSummary& s);
 nlohmann::json MarkersJson(const std::vector<SessionEvent>& events);
+// One processing stage in the statuses hosts poll for: {stage, status: queued | processing |
+// completed | failed, attempts, last_error, created_at, updated_at, next_attempt_at}.
+nlohmann::json StageJson(const JobRecord& job);
+// A recording's pipeline: {status, stages: [StageJson]}; its status is failed when a stage failed,
+// else processing while one runs or waits behind a finished one, else queued while any waits,
+// else completed. null before the recording has any stage (still receiving).
+nlohmann::json PipelineJson(const std::vector<JobRecord>& stages);
 
 // {total, sessions: [SessionJson]} for the request's filter.
 Expected<nlohmann::json> SessionListJson(Results& results, const httplib::Request& req);
@@ -35,7 +42,12 @@ nlohmann::json TranscriptJson(const std::string& session_id, const SessionTransc
 // recording's own clock when `recordings` is the one recording whose <video> shows them.
 std::string TranscriptVtt(const std::vector<RecordingTranscript>& recordings, bool session_clock);
 
-// SessionJson with its markers.
+// GET .../sessions/{id}/transcript, for the host API and the results page: ?format=json (default:
+// per recording, and per question as answers) or vtt; ?recording=<id>: that recording only, on its
+// own clock (the captions of its <video>). Audited as `actor`'s view of the session's personal data.
+void ServeTranscript(Results& results, const httplib::Request& req, httplib::Response& res, const std::string& actor);
+
+// SessionJson with its questions, markers and each recording's pipeline.
 Expected<nlohmann::json> SessionDetailJson(Results& results, const std::string& session_id);
 
 }  // namespace recorder::server

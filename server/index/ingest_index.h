@@ -61,6 +61,10 @@ class IngestIndex {
                                     const std::vector<NewJob>& follow_ups, int64_t now) = 0;
   virtual Status MarkRecordingFailed(int64_t recording_id, const std::string& reason,
                                      const std::vector<NewJob>& follow_ups, int64_t now) = 0;
+  // An admin's retry of a failed finalize: the failed recording goes back to finalizing (so that
+  // nothing deletes it mid-finalize) and its failed job `finalize_job_id` is due at once with fresh
+  // attempts, in one transaction. FailedPrecondition when either is not failed.
+  virtual Status RefinalizeRecording(int64_t recording_id, int64_t finalize_job_id, int64_t now) = 0;
 
   // Stores the events of a session in one transaction, skipping any whose client_id the session
   // already has. Returns how many were new.

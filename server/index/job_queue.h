@@ -106,6 +106,9 @@ class JobQueue {
   virtual Result<std::vector<JobKindStats>> JobStats(int64_t now) = 0;
   // The jobs about `subject`, oldest first.
   virtual Result<std::vector<JobRecord>> JobsOf(const JobSubject& subject) = 0;
+  // An admin's retry: the failed job is due at once with fresh attempts (its last error is kept
+  // until it runs). NotFound; FailedPrecondition when the job is not failed.
+  virtual Status RetryFailedJob(int64_t job_id, int64_t now) = 0;
 };
 
 }  // namespace recorder::server

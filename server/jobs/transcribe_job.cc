@@ -43,6 +43,7 @@ JobResult TranscribeJob::Run(const Job& job) {
     return {};
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  transcript->segments = CaptionSizedSegments(std::move(transcript->segments));
   if (Status s = transcripts_->PutTranscript(recording_id, *transcript, {}, clock_->NowSeconds()); !s.ok()) {
     if (s.code() == StatusCode::kNotFound) return {};  // deleted meanwhile
     return JobResult::Retry(s.ToString());

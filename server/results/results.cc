@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ingest/tus_protocol.h"
+#include "jobs/finalize_job.h"
 
 namespace recorder::server {
 
@@ -86,6 +87,44 @@ Expected<MediaFile> Results::Media(int64_t recording_id) {
   if (recording->kind != RecordingKind::kCamera) name += "_" + std::string(Name(recording->kind));
   if (rank > 1) name += "_part" + std::to_string(rank);
   return MediaFile{recording->session_id, std::move(reader.value()), name + ".webm"};
+}
+
+Expected<std::vector<JobRecord>> Results::Stages(int64_t recording_id) {
+  auto jobs = jobs_->JobsOf(JobSubject::Recording(recording_id));
+  if (!jobs.ok()) return InternalError(jobs.status());
+  return jobs.value();
+}
+
+Expected<JobRecord> Results::RetryStage(int64_t recording_id, const std::string& stage, const std::string& actor) {
+  auto recording = recordings_->GetRecording(recording_id);
+  if (!recording.ok()) {
+    if (recording.status().code() == StatusCode::kNotFound) return Err::kRecordingNotFound;
+    return InternalError(recording.status());
+  }
+  auto stages = Stages(recording_id);
+  if (!stages.ok()) return stages.error();
+  auto job = std::find_if(stages->begin(), stages->end(), [&](const JobRecord& j) { return j.kind == stage; });
+  if (job == stages->end()) return ApiError{Err::kStageNotFound, "no stage '" + stage.substr(0, 40) + "'"};
+  if (job->state != JobState::kFailed) {
+    return ApiError{Err::kStageNotFailed, "the stage is " + std::string(Name(job->state))};
+  }
+  const int64_t now = clock_->NowSeconds();
+  // A failed finalize failed its recording; the recording goes back to finalizing with the job.
+  Status revived = stage == FinalizeJob::kKind ? recordings_->RefinalizeRecording(recording_id, job->id, now)
+                                               : jobs_->RetryFailedJob(job->id, now);
+  // Another admin's retry got there first.
+  if (revived.code() == StatusCode::kFailedPrecondition) return ApiError{Err::kStageNotFailed, revived.message()};
+  if (!revived.ok()) return InternalError(revived);
+  nlohmann::json detail = {{"stage", stage}, {"last_error", job->last_error}};
+  if (Status s = Audit(actor, "retry_stage", "recording:" + std::to_string(recording_id), detail.dump()); !s.ok()) {
+    spdlog::error("recording {}: the retry of {} is not in the audit log: {}", recording_id, stage, s.ToString());
+  }
+  spdlog::info("recording {}: {} retries its {} stage", recording_id, actor, stage);
+  if (wake_) wake_(stage);
+  job->state = JobState::kPending;
+  job->attempts = 0;
+  job->next_run_at = job->updated_at = now;
+  return *job;
 }
 
 Status Results::RemoveMedia(const std::string& key) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "common/io.h"
 #include "index/audit_log.h"
 #include "index/ingest_index.h"
+#include "index/job_queue.h"
 #include "index/results_index.h"
 #include "index/transcript_index.h"
 #include "ingest/ingest.h"
@@ -46,16 +48,20 @@ struct SessionTranscript {
 
 class Results {
  public:
+  // `wake(kind)`: a job of that kind is due now (a retried stage runs at once, not at the next poll).
   Results(IngestIndex* recordings, ResultsIndex* index, recorder::server::AuditLog* audit, TranscriptIndex* transcripts,
-          UploadStore* spool, MediaStore* media, Ingest* ingest, const Clock* clock)
+          JobQueue* jobs, UploadStore* spool, MediaStore* media, Ingest* ingest, const Clock* clock,
+          std::function<void(const std::string& kind)> wake)
       : recordings_(recordings),
         index_(index),
         audit_(audit),
         transcripts_(transcripts),
+        jobs_(jobs),
         spool_(spool),
         media_(media),
         ingest_(ingest),
-        clock_(clock) {}
+        clock_(clock),
+        wake_(std::move(wake)) {}
 
   Expected<SessionPage> List(const SessionFilter& filter);
   Expected<SessionSummary> Get(const std::string& session_id);  // kSessionNotFound
@@ -65,6 +71,13 @@ class Results {
   Expected<SessionTranscript> Transcripts(const std::string& session_id);
   // kRecordingNotFound, kRecordingNotReady (not finalized, or its file is gone).
   Expected<MediaFile> Media(int64_t recording_id);
+
+  // A recording's processing stages, one job each (finalize, then what follows it), oldest first.
+  Expected<std::vector<JobRecord>> Stages(int64_t recording_id);
+  // Runs a recording's failed stage again with fresh attempts, audited as `actor`; a failed
+  // finalize also puts the recording back to finalizing. Returns the stage, queued.
+  // kRecordingNotFound, kStageNotFound, kStageNotFailed.
+  Expected<JobRecord> RetryStage(int64_t recording_id, const std::string& stage, const std::string& actor);
 
   // Deletes the session's files, then its rows (and the candidate's, when it was their last
   // session), with one audit entry by `actor`. kSessionNotFound; kSessionBusy while a recording is
@@ -101,10 +114,12 @@ class Results {
   ResultsIndex* index_;
   recorder::server::AuditLog* audit_;
   TranscriptIndex* transcripts_;
+  JobQueue* jobs_;
   UploadStore* spool_;
   MediaStore* media_;
   Ingest* ingest_;
   const Clock* clock_;
+  std::function<void(const std::string& kind)> wake_;
 };
 
 }  // namespace recorder::server

@@ -56,6 +56,28 @@ async function withServerAndBrowser(body) {
 
 const visible = (page, selector, timeout = 15_000) => page.waitForSelector(selector, { state: 'visible', timeout });
 
+// The value `probe` resolves to once it is not null, polled every 250 ms.
+async function pollUntil(probe, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`not reached in ${timeoutMs} ms: ${probe}`);
+    await sleep(250);
+  }
+}
+
+// The session's transcript once every stage of its recordings completed and the camera has one.
+const waitForTranscript = (api, id) => pollUntil(async () => {
+  const session = await api.json(`/api/v1/hr/sessions/${id}`);
+  if (!session.recordings.every((r) => r.pipeline?.status === 'completed')) return null;
+  const transcript = await api.json(`/api/v1/hr/sessions/${id}/transcript`);
+  return transcript.recordings.find((r) => r.kind === 'camera')?.transcript ? transcript : null;
+});
+
+// The page's "m:ss" (web/hr/dom.js).
+const formatTime = (ms) => `${Math.floor(ms / 60_000)}:${String(Math.floor(ms / 1000) % 60).padStart(2, '0')}`;
+
 async function signIn(page, { username, password }) {
   await visible(page, '#login-username');
   await page.fill('#login-username', username);
@@ -95,15 +117,21 @@ test('HR page: find a session, play camera and screen in sync, jump to markers, 
     assert.match(await createAccount(server.dataDir, ADMIN.username, ADMIN.password, 'admin'), /created admin/);
     const session = await createHostSession(server,
       { name: 'Ada Lovelace', email: 'ada@example.com', job: 'analyst', questions: QUESTIONS });
-    await createHostSession(server, { name: 'Bob Builder', email: 'bob@example.com', job: 'engineer' });
+    const bob = await createHostSession(server, { name: 'Bob Builder', email: 'bob@example.com', job: 'engineer' });
     const cameraUrl = await tusUpload(server, session, camera, { kind: 'camera' });
+    // Bob's upload is not a WebM: its finalize fails (the retry below).
+    await tusUpload(server, bob, [Buffer.from('not a webm file '.repeat(64))], { kind: 'camera' });
     await tusUpload(server, session, screen, { kind: 'screen' });
     await postMarkers(server, session, MARKERS.map((m) => ({ ...m, uploadUrl: cameraUrl })));
 
     const api = await hrLogin(server, ADMIN.username, ADMIN.password);
     assert.equal(api.role, 'admin');
     const id = session.session_id;
-    const ready = await waitForReady(api, { session_id: id, candidate_name: 'Ada Lovelace' }, ['camera', 'screen']);
+    await waitForReady(api, { session_id: id, candidate_name: 'Ada Lovelace' }, ['camera', 'screen']);
+    // The camera's speech is transcribed by PocketSphinx once it is ready; the page shows the
+    // transcript it finds when the session opens.
+    const transcript = await waitForTranscript(api, id);
+    const ready = await api.json(`/api/v1/hr/sessions/${id}`);
     assert.deepEqual(ready.markers.map((m) => [m.label, m.recording_time_ms]), MARKERS.map((m) => [m.label, m.ms]));
     const files = recordingFiles(server.dataDir);
     assert.equal(files.length, 2, `two finalized files: ${files}`);
@@ -192,6 +220,35 @@ test('HR page: find a session, play camera and screen in sync, jump to markers, 
     const atMarker = await screenFollows(page, 'after the Q2 marker');
     assert.ok(Math.abs(atMarker.camera - 8) < 0.5, `camera at ${atMarker.camera} s`);
 
+    // Processing: every stage of both recordings completed.
+    const processing = await page.$$eval('#recordings tr', (rows) => rows.map((r) => [...r.querySelectorAll('[data-stage]')]
+      .map((s) => `${s.dataset.stage}=${s.dataset.status}`).join(' ')));
+    assert.deepEqual(processing, ['finalize=completed transcribe=completed', 'finalize=completed transcribe=completed']);
+    assert.match(await page.textContent('#recordings'), /Finalize: Completed[\s\S]*Transcribe: Completed/);
+
+    // The transcript panel: the API's segments of the camera, on the session clock, under the
+    // question each falls in; the captions track of the camera carries the same lines.
+    const segments = transcript.recordings.find((r) => r.kind === 'camera').transcript.segments.filter((s) => s.text.trim());
+    assert.ok(segments.length >= 2, `segments: ${JSON.stringify(segments)}`);
+    const lines = await page.$$eval('#transcript .line', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(lines, segments.map((s) => `${formatTime(s.start_ms)} ${s.text}`));
+    const headings = await page.$$eval('#transcript h4', (els) => els.map((e) => e.textContent));
+    assert.ok(headings.includes(`Q2: ${QUESTIONS[1].text.trim()}`), `answer headings: ${headings}`);
+    await page.waitForFunction(() => document.querySelector('#camera').textTracks[0]?.cues?.length > 0, null,
+      { timeout: 10_000 });
+    const cues = await page.evaluate(() => [...document.querySelector('#camera').textTracks[0].cues]
+      .map((c) => ({ start: c.startTime, text: c.text })));
+    assert.deepEqual(cues.map((c) => c.text), segments.map((s) => s.text));
+    assert.deepEqual(cues.map((c) => Math.round(c.start * 1000)), segments.map((s) => s.start_ms));
+    // A click on a line plays from there and highlights it.
+    const last = segments.length - 1;
+    await page.click(`#transcript .line >> nth=${last}`);
+    await page.waitForFunction((t) => Math.abs(document.querySelector('#camera').currentTime - t) < 0.3,
+      segments[last].start_ms / 1000, { timeout: 5000 });
+    await page.waitForFunction((n) => document.querySelectorAll('#transcript .line')[n].getAttribute('aria-current') === 'true',
+      last, { timeout: 5000 });
+    assert.equal(await page.$$eval('#transcript .line[aria-current]', (els) => els.length), 1);
+
     // Download: the finalized file, byte for byte, named after the session.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-camera')]);
     assert.equal(download.suggestedFilename(), `interview_${id}.webm`);
@@ -265,6 +322,23 @@ test('HR page: find a session, play camera and screen in sync, jump to markers, 
     const erasures = (await api.json('/api/v1/hr/audit?limit=1000')).entries.filter((e) => e.action === 'delete_candidate');
     assert.equal(erasures.length, 1);
     assert.equal(erasures[0].detail.sessions, 2);
+
+    // Bob's failed finalize: the stage says why, and the admin's Retry runs it again (it fails
+    // again: the bytes are still not a WebM, now after one fresh attempt).
+    await page.evaluate((sid) => { location.hash = `session/${sid}`; }, bob.session_id);
+    await page.waitForSelector('#recordings [data-stage="finalize"][data-status="failed"]', { timeout: 15_000 });
+    assert.match(await page.textContent('#recordings [data-stage="finalize"]'), /Finalize: Failed .+/);
+    const bobPath = `/api/v1/hr/sessions/${bob.session_id}`;
+    const failedAt = (await api.json(bobPath)).recordings[0].pipeline.stages[0];
+    await page.click('#recordings button.retry[data-stage="finalize"]');
+    await page.waitForFunction(() => /finalize stage of recording \d+ runs again/.test(document.querySelector('#message').textContent));
+    const retried = await pollUntil(async () => {
+      const stage = (await api.json(bobPath)).recordings[0].pipeline.stages[0];
+      return stage.status === 'failed' && stage.updated_at >= failedAt.updated_at && stage.attempts === 1 ? stage : null;
+    });
+    assert.match(retried.last_error, /WebM|EBML|Corrupt/i);
+    const retries = (await api.json('/api/v1/hr/audit?limit=1000')).entries.filter((e) => e.action === 'retry_stage');
+    assert.deepEqual(retries.map((e) => [e.actor, e.detail.stage]), [[`hr:${ADMIN.username}`, 'finalize']]);
   });
 });
 

@@ -1,5 +1,6 @@
 // SplitByQuestion: the question markers cut the session clock into answers, and each transcript
-// segment lands in the answer its midpoint falls in, on the session clock.
+// segment lands in the answer its midpoint falls in, on the session clock. CaptionSizedSegments:
+// long utterances become caption-sized segments, cut between words.
 #include "results/answers.h"
 
 #include <gtest/gtest.h>
@@ -103,6 +104,74 @@ TEST(SplitByQuestionTest, MarkersThatAreNotQuestionEdgesAreIgnored) {
   ASSERT_EQ(answers.size(), 1u);
   EXPECT_EQ(answers[0].start_ms, 0);
   EXPECT_EQ(answers[0].end_ms, 1000);
+}
+
+// One utterance of `count` words of `letters` letters each, a word every `step_ms` (each lasting
+// step_ms - gap_ms), with a longer pause of `pause_ms` before word `pause_at`.
+TranscriptSegment Utterance(int count, size_t letters, int64_t step_ms, int64_t gap_ms, int pause_at = -1,
+                            int64_t pause_ms = 0) {
+  TranscriptSegment segment;
+  int64_t t = 1000;
+  for (int i = 0; i < count; ++i) {
+    if (i == pause_at) t += pause_ms;
+    std::string word(letters, static_cast<char>('a' + i % 26));
+    segment.words.push_back({t, t + step_ms - gap_ms, word, i % 2 ? 0.5 : 1.0});
+    segment.text += (i ? " " : "") + word;
+    t += step_ms;
+  }
+  segment.start_ms = segment.words.front().start_ms;
+  segment.end_ms = segment.words.back().end_ms;
+  return segment;
+}
+
+void ExpectTheSameWordsInCaptionSizedPieces(const TranscriptSegment& whole,
+                                            const std::vector<TranscriptSegment>& pieces) {
+  std::string text;
+  size_t words = 0;
+  for (const TranscriptSegment& piece : pieces) {
+    EXPECT_LE(piece.end_ms - piece.start_ms, kMaxSegmentMs) << piece.text;
+    EXPECT_LE(piece.text.size(), kMaxSegmentChars) << piece.text;
+    ASSERT_FALSE(piece.words.empty());
+    EXPECT_EQ(piece.start_ms, piece.words.front().start_ms);
+    EXPECT_EQ(piece.end_ms, piece.words.back().end_ms);
+    EXPECT_DOUBLE_EQ(piece.confidence, piece.words.size() == 1 ? piece.words[0].confidence : 0.75) << piece.text;
+    text += (text.empty() ? "" : " ") + piece.text;
+    words += piece.words.size();
+  }
+  EXPECT_EQ(text, whole.text);
+  EXPECT_EQ(words, whole.words.size());
+}
+
+TEST(CaptionSizedSegmentsTest, ALongUtteranceIsCutBetweenWordsIntoCaptionsOfAtMost7SecondsAnd84Characters) {
+  // 30 s of short words: the time limit cuts.
+  TranscriptSegment slow = Utterance(60, 3, 500, 50);
+  auto pieces = CaptionSizedSegments({slow});
+  EXPECT_GE(pieces.size(), 5u);
+  ExpectTheSameWordsInCaptionSizedPieces(slow, pieces);
+  // 10 s of long words: the length limit cuts.
+  TranscriptSegment wordy = Utterance(40, 9, 250, 20);
+  pieces = CaptionSizedSegments({wordy});
+  EXPECT_GE(pieces.size(), 5u);
+  ExpectTheSameWordsInCaptionSizedPieces(wordy, pieces);
+}
+
+TEST(CaptionSizedSegmentsTest, APauseCutsWhereTheSpeakerMadeIt) {
+  TranscriptSegment paused = Utterance(24, 4, 400, 40, /*pause_at=*/8, /*pause_ms=*/600);
+  auto pieces = CaptionSizedSegments({paused});
+  ExpectTheSameWordsInCaptionSizedPieces(paused, pieces);
+  ASSERT_GE(pieces.size(), 2u);
+  EXPECT_EQ(pieces[0].words.size(), 8u) << "cut at the pause, not at the limit: " << pieces[0].text;
+}
+
+TEST(CaptionSizedSegmentsTest, ShortSegmentsAndSegmentsWithoutWordTimesStayWhole) {
+  TranscriptSegment short_one = Utterance(5, 4, 400, 40, 2, 900);  // a pause, but already short
+  TranscriptSegment no_words{0, 30000, std::string(200, 'x'), 0.5, {}};
+  auto pieces = CaptionSizedSegments({short_one, no_words});
+  ASSERT_EQ(pieces.size(), 2u);
+  EXPECT_EQ(pieces[0].text, short_one.text);
+  EXPECT_EQ(pieces[0].words.size(), 5u);
+  EXPECT_EQ(pieces[1].end_ms, 30000);
+  EXPECT_EQ(pieces[1].text, no_words.text);
 }
 
 }  // namespace

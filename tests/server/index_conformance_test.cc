@@ -260,6 +260,47 @@ TYPED_TEST(IndexConformanceTest, RetriedJobWaitsAndFailedJobKeepsItsError) {
   EXPECT_FALSE(index.ClaimJob("mail", "w1", kNow + 10000, 30)->has_value());
 }
 
+TYPED_TEST(IndexConformanceTest, AFailedJobRetriedByAnAdminIsDueAtOnceWithFreshAttempts) {
+  Index& index = *this->index_;
+  int64_t id = index.EnqueueJob(this->Job("mail"), kNow).value();
+  EXPECT_EQ(index.RetryFailedJob(id, kNow).code(), StatusCode::kFailedPrecondition) << "pending, not failed";
+  auto job = index.ClaimJob("mail", "w1", kNow, 30).value();
+  EXPECT_EQ(index.RetryFailedJob(id, kNow).code(), StatusCode::kFailedPrecondition) << "running, not failed";
+  ASSERT_TRUE(index.FailJob(*job, "peer refused", kNow + 1).ok());
+  EXPECT_EQ(index.RetryFailedJob(id + 1000, kNow + 2).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(index.RetryFailedJob(id, kNow + 2).ok());
+  auto record = index.JobsOf(JobSubject::None())->front();
+  EXPECT_EQ(record.state, JobState::kPending);
+  EXPECT_EQ(record.attempts, 0);
+  EXPECT_EQ(record.last_error, "peer refused") << "kept until it runs";
+  auto again = index.ClaimJob("mail", "w2", kNow + 2, 30).value();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->attempts, 1);
+}
+
+TYPED_TEST(IndexConformanceTest, RefinalizingPutsAFailedRecordingBackWithItsJobOrChangesNothing) {
+  Index& index = *this->index_;
+  auto upload = this->NewUpload("u1");
+  NewJob finalize = this->Job("finalize", "finalize:u1");
+  finalize.subject = JobSubject::Recording(upload->recording_id);
+  ASSERT_TRUE(index.FinishUpload("u1", UploadState::kComplete, false, finalize, kNow).ok());
+  auto job = index.ClaimJob("finalize", "w1", kNow, 30).value();
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(index.RefinalizeRecording(upload->recording_id, job->id, kNow).code(), StatusCode::kFailedPrecondition)
+      << "the recording is finalizing, not failed";
+  ASSERT_TRUE(index.MarkRecordingFailed(upload->recording_id, "corrupt", {}, kNow + 1).ok());
+  EXPECT_EQ(index.RefinalizeRecording(upload->recording_id, job->id, kNow + 2).code(), StatusCode::kFailedPrecondition)
+      << "its job is still running";
+  EXPECT_EQ(index.GetRecording(upload->recording_id)->status, RecordingStatus::kFailed) << "rolled back";
+
+  ASSERT_TRUE(index.FailJob(*job, "corrupt", kNow + 2).ok());
+  ASSERT_TRUE(index.RefinalizeRecording(upload->recording_id, job->id, kNow + 3).ok());
+  auto recording = index.GetRecording(upload->recording_id);
+  EXPECT_EQ(recording->status, RecordingStatus::kFinalizing);
+  EXPECT_EQ(recording->failure_reason, "");
+  EXPECT_TRUE(index.ClaimJob("finalize", "w2", kNow + 3, 30)->has_value());
+}
+
 TYPED_TEST(IndexConformanceTest, DedupeKeyEnqueuesOnceAndRunAtDelays) {
   Index& index = *this->index_;
   int64_t id = index.EnqueueJob(this->Job("mail", "mail:welcome", kNow + 50), kNow).value();

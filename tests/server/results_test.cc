@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "base/crypto.h"
+#include "http/session_views.h"
 #include "server_fixture.h"
 #include "server_process.h"
 
@@ -38,8 +39,8 @@ class ResultsTest : public ServerTest {
     config_.retention_sweep_seconds = 1;
   }
 
-  void StartWithAccounts() {
-    Start();
+  void StartWithAccounts(std::unique_ptr<Finalizer> finalizer = std::make_unique<CopyFinalizer>()) {
+    Start(std::move(finalizer));
     ASSERT_TRUE(app_->accounts().Create("boss", kAdminPassword, "admin").ok());
     ASSERT_TRUE(app_->accounts().Create("rita", kReviewerPassword, "reviewer").ok());
   }
@@ -306,10 +307,10 @@ TEST_F(ResultsTest, EveryHrRouteNeedsALoginAndAnExpiredOrLoggedOutCookieIsRefuse
   StartWithAccounts();
   RecordedSession s = Record("Jane Doe");
   std::string rec = std::to_string(s.recording_id);
-  for (const std::string& path :
-       std::vector<std::string>{"/api/v1/hr/me", "/api/v1/hr/sessions", "/api/v1/hr/sessions/" + s.id,
-                                "/api/v1/hr/recordings/" + rec + "/media", "/api/v1/hr/recordings/" + rec + "/download",
-                                "/api/v1/hr/audit"}) {
+  for (const std::string& path : std::vector<std::string>{
+           "/api/v1/hr/me", "/api/v1/hr/sessions", "/api/v1/hr/sessions/" + s.id,
+           "/api/v1/hr/sessions/" + s.id + "/transcript", "/api/v1/hr/recordings/" + rec + "/media",
+           "/api/v1/hr/recordings/" + rec + "/download", "/api/v1/hr/audit"}) {
     auto res = http().Get(path.c_str());
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 401) << path;
@@ -319,6 +320,8 @@ TEST_F(ResultsTest, EveryHrRouteNeedsALoginAndAnExpiredOrLoggedOutCookieIsRefuse
   }
   auto del = http().Delete(("/api/v1/hr/sessions/" + s.id).c_str());
   EXPECT_EQ(del->status, 401);
+  auto retry = http().Post(("/api/v1/hr/recordings/" + rec + "/stages/finalize/retry").c_str(), "", "application/json");
+  EXPECT_EQ(retry->status, 401);
 
   HrLogin login = LoginAs("rita", kReviewerPassword);
   EXPECT_EQ(http().Get("/api/v1/hr/sessions", As(login))->status, 200);
@@ -405,6 +408,125 @@ TEST_F(ResultsTest, CsrfTokenAndSameOriginAreRequiredForStateChangesAndReviewers
   EXPECT_EQ(http().Delete(path.c_str(), same_origin)->status, 204);
 }
 
+// Refuses every file as corrupt while `broken` is set, as a finalizer with a bug would until the
+// server is upgraded; the fixture's copy otherwise.
+class FixableFinalizer : public CopyFinalizer {
+ public:
+  explicit FixableFinalizer(std::shared_ptr<std::atomic<bool>> broken) : broken_(std::move(broken)) {}
+  Result<webm::FinalizeInfo> Finalize(RandomAccessReader& live, SeekableWriter& out) override {
+    if (*broken_) return Corrupt("a bug in the finalizer");
+    return CopyFinalizer::Finalize(live, out);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> broken_;
+};
+
+TEST_F(ResultsTest, EachRecordingShowsTheStatusOfEachProcessingStageToTheHostAndToHr) {
+  StartWithAccounts();
+  RecordedSession ready = Record("Jane Doe");
+  // A broken upload: its finalize fails for good, with the reason.
+  json other = SessionJson("John Roe");
+  const std::string token = other["upload_token"], broken = "BROKEN" + std::string(100, 'x');
+  ASSERT_EQ(Patch(token, NewUpload(token, broken.size()), 0, broken)->status, 204);
+  ASSERT_TRUE(
+      WaitFor([&] { return Sql("SELECT count(*) FROM jobs WHERE state = 'failed'") == 1; }, std::chrono::seconds(10)));
+
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  for (const httplib::Headers& headers : {httplib::Headers{{"Authorization", "Bearer test-api-key"}}, As(login)}) {
+    const std::string prefix = headers.count("Cookie") ? "/api/v1/hr/sessions/" : "/api/v1/sessions/";
+    json done = json::parse(http().Get((prefix + ready.id).c_str(), headers)->body)["recordings"][0]["pipeline"];
+    EXPECT_EQ(done["status"], "completed") << done;
+    ASSERT_EQ(done["stages"].size(), 1u) << done;
+    EXPECT_EQ(done["stages"][0]["stage"], "finalize");
+    EXPECT_EQ(done["stages"][0]["status"], "completed");
+    EXPECT_EQ(done["stages"][0]["attempts"], 1);
+    EXPECT_TRUE(done["stages"][0]["last_error"].is_null());
+    EXPECT_TRUE(done["stages"][0]["next_attempt_at"].is_null());
+    EXPECT_EQ(done["stages"][0]["created_at"], kStartTime);
+
+    json failed = json::parse(
+        http().Get((prefix + other["session_id"].get<std::string>()).c_str(), headers)->body)["recordings"][0];
+    EXPECT_EQ(failed["status"], "failed");
+    EXPECT_EQ(failed["pipeline"]["status"], "failed") << failed;
+    EXPECT_EQ(failed["pipeline"]["stages"][0]["status"], "failed");
+    EXPECT_NE(failed["pipeline"]["stages"][0]["last_error"].get<std::string>().find("no EBML header"),
+              std::string::npos)
+        << failed;
+  }
+}
+
+TEST(PipelineJsonTest, TheRecordingsStatusFollowsItsStages) {
+  auto stages = [](std::initializer_list<JobState> states) {
+    std::vector<JobRecord> out;
+    for (JobState state : states) {
+      JobRecord job;
+      job.state = state;
+      out.push_back(job);
+    }
+    return out;
+  };
+  EXPECT_TRUE(PipelineJson({}).is_null());
+  EXPECT_EQ(PipelineJson(stages({JobState::kPending}))["status"], "queued");
+  EXPECT_EQ(PipelineJson(stages({JobState::kRunning}))["status"], "processing");
+  EXPECT_EQ(PipelineJson(stages({JobState::kDone, JobState::kPending}))["status"], "processing")
+      << "waiting for the next stage is still processing";
+  EXPECT_EQ(PipelineJson(stages({JobState::kDone, JobState::kDone}))["status"], "completed");
+  EXPECT_EQ(PipelineJson(stages({JobState::kDone, JobState::kFailed}))["status"], "failed");
+  json queued = PipelineJson(stages({JobState::kPending}))["stages"][0];
+  EXPECT_FALSE(queued["next_attempt_at"].is_null()) << "a queued stage says when it runs";
+}
+
+TEST_F(ResultsTest, AnAdminRetriesAFailedStageWhichRunsAgainWithFreshAttempts) {
+  auto broken = std::make_shared<std::atomic<bool>>(true);
+  StartWithAccounts(std::make_unique<FixableFinalizer>(broken));
+  json session = SessionJson("Jane Doe");
+  const std::string token = session["upload_token"], id = session["session_id"], bytes(4000, 'v');
+  ASSERT_EQ(Patch(token, NewUpload(token, bytes.size()), 0, bytes)->status, 204);
+  auto finalize = [&] {
+    return json::parse(http()
+                           .Get(("/api/v1/sessions/" + id).c_str(), {{"Authorization", "Bearer test-api-key"}})
+                           ->body)["recordings"][0];
+  };
+  ASSERT_TRUE(WaitFor([&] { return finalize()["status"] == "failed"; }, std::chrono::seconds(10)));
+  const std::string rec = std::to_string(finalize()["id"].get<int64_t>());
+  const std::string path = "/api/v1/hr/recordings/" + rec + "/stages/finalize/retry";
+  auto post = [&](const std::string& p, const httplib::Headers& headers) {
+    return http().Post(p.c_str(), headers, "", "application/json");
+  };
+
+  HrLogin reviewer = LoginAs("rita", kReviewerPassword), admin = LoginAs("boss", kAdminPassword);
+  EXPECT_EQ(json::parse(post(path, As(reviewer, true))->body)["error"], "admin_only");
+  EXPECT_EQ(json::parse(post(path, As(admin))->body)["error"], "csrf_rejected");
+  auto unknown = post("/api/v1/hr/recordings/" + rec + "/stages/transcribe/retry", As(admin, true));
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(json::parse(unknown->body)["error"], "stage_not_found");
+  EXPECT_EQ(AuditCount("hr:boss", "retry_stage", "recording:" + rec), 0) << "the refused retries changed nothing";
+
+  // Still broken: it runs once more and fails again, with one attempt this time.
+  auto retried = post(path, As(admin, true));
+  ASSERT_EQ(retried->status, 200) << retried->body;
+  EXPECT_EQ(json::parse(retried->body)["status"], "queued");
+  EXPECT_EQ(json::parse(retried->body)["attempts"], 0);
+  ASSERT_TRUE(WaitFor([&] { return Sql("SELECT count(*) FROM jobs WHERE state = 'failed' AND attempts = 1") == 1; },
+                      std::chrono::seconds(10)));
+  EXPECT_EQ(finalize()["status"], "failed");
+
+  // Fixed: the retry finalizes the recording from the bytes the spool kept.
+  *broken = false;
+  ASSERT_EQ(post(path, As(admin, true))->status, 200);
+  ASSERT_TRUE(WaitFor([&] { return finalize()["status"] == "ready"; }, std::chrono::seconds(10)));
+  json recording = finalize();
+  EXPECT_EQ(recording["pipeline"]["status"], "completed") << recording;
+  EXPECT_TRUE(recording["failure_reason"].is_null()) << recording;
+  auto media = http().Get(("/api/v1/hr/recordings/" + rec + "/download").c_str(), As(admin));
+  EXPECT_EQ(media->body, bytes);
+  auto again = post(path, As(admin, true));
+  EXPECT_EQ(again->status, 409);
+  EXPECT_EQ(json::parse(again->body)["error"], "stage_not_failed");
+  EXPECT_EQ(AuditCount("hr:boss", "retry_stage", "recording:" + rec), 2);
+}
+
 TEST_F(ResultsTest, GuessedOrMalformedIdsReachTheHandlerAndAre404) {
   StartWithAccounts();
   RecordedSession s = Record("Jane Doe");
@@ -421,13 +543,17 @@ TEST_F(ResultsTest, GuessedOrMalformedIdsReachTheHandlerAndAre404) {
     };
     for (const Case& c : std::vector<Case>{
              {"GET", "/api/v1/hr/sessions/" + id, "session_not_found", As(login)},
+             {"GET", "/api/v1/hr/sessions/" + id + "/transcript", "session_not_found", As(login)},
+             {"POST", "/api/v1/hr/recordings/" + id + "/stages/finalize/retry", "recording_not_found", As(login, true)},
              {"DELETE", "/api/v1/hr/sessions/" + id, "session_not_found", As(login, true)},
              {"DELETE", "/api/v1/hr/candidates/" + id, "candidate_not_found", As(login, true)},
              {"GET", "/api/v1/hr/recordings/" + id + "/media", "recording_not_found", As(login)},
              {"GET", "/api/v1/hr/recordings/" + id + "/download", "recording_not_found", As(login)},
              {"GET", "/api/v1/sessions/" + id, "session_not_found", key},
          }) {
-      auto res = c.method == "GET" ? http().Get(c.path.c_str(), c.headers) : http().Delete(c.path.c_str(), c.headers);
+      auto res = c.method == "GET"    ? http().Get(c.path.c_str(), c.headers)
+                 : c.method == "POST" ? http().Post(c.path.c_str(), c.headers, "", "application/json")
+                                      : http().Delete(c.path.c_str(), c.headers);
       ASSERT_TRUE(res) << c.method << " " << c.path.substr(0, 80);
       EXPECT_EQ(res->status, 404) << c.method << " " << c.path.substr(0, 80);
       auto body = json::parse(res->body, nullptr, false);

@@ -1,13 +1,17 @@
 // The HR API client: every call of the HR page to /api/v1/hr (same origin, cookie session,
 // X-CSRF-Token on every state-changing request). Knows HTTP and the server's JSON, not the page.
 // The types below mirror the server's JSON views (server/http/session_views.cc: RecordingJson,
-// SessionJson, QuestionsJson, MarkersJson, the audit list and /me).
+// SessionJson, QuestionsJson, MarkersJson, StageJson, PipelineJson, the audit list and /me).
 
 /**
  * @typedef {'admin' | 'reviewer'} Role
  * @typedef {{ username: string, role: Role, csrf_token: string }} Account
+ * @typedef {{ stage: string, status: 'queued' | 'processing' | 'completed' | 'failed', attempts: number,
+ *   last_error: string | null, created_at: number, updated_at: number, next_attempt_at: number | null }} Stage
+ * @typedef {{ status: Stage['status'], stages: Stage[] }} Pipeline
  * @typedef {{ id: number, kind: 'camera' | 'screen' | 'audio', part: number | null, start_ms: number | null,
- *   status: string, duration_ms: number, bytes: number, failure_reason: string | null, incomplete: boolean }} Recording
+ *   status: string, duration_ms: number, bytes: number, failure_reason: string | null, incomplete: boolean,
+ *   pipeline?: Pipeline | null }} Recording
  * @typedef {{ session_id: string, candidate_id: number, candidate_name: string, candidate_email: string,
  *   job: string, created_at: number | string, status: string, duration_ms: number, bytes: number,
  *   recordings: Recording[] }} SessionSummary
@@ -101,6 +105,16 @@ export class HrApi {
     return this.call('GET', `/sessions/${encodeURIComponent(id)}`);
   }
 
+  /** Per recording and per question. @param {string} id @returns {Promise<import('./transcript.js').SessionTranscript>} */
+  transcript(id) {
+    return this.call('GET', `/sessions/${encodeURIComponent(id)}/transcript`);
+  }
+
+  /** Runs a failed processing stage of a recording again (admins). @param {number} id @param {string} stage @returns {Promise<Stage>} */
+  retryStage(id, stage) {
+    return this.call('POST', `/recordings/${encodeURIComponent(id)}/stages/${encodeURIComponent(stage)}/retry`);
+  }
+
   /** @param {string} id */
   deleteSession(id) {
     return this.call('DELETE', `/sessions/${encodeURIComponent(id)}`);
@@ -120,6 +134,11 @@ export class HrApi {
 /** The finalized file of a recording, for a <video> (Range requests). @param {number} id */
 export function mediaUrl(id) {
   return `${API}/recordings/${encodeURIComponent(id)}/media`;
+}
+
+/** A recording's captions (WebVTT on its own clock), for a <track>. @param {string} session @param {number} id */
+export function captionsUrl(session, id) {
+  return `${API}/sessions/${encodeURIComponent(session)}/transcript?format=vtt&recording=${encodeURIComponent(id)}`;
 }
 
 /** The same file as an attachment with its download name. @param {number} id */

@@ -81,9 +81,9 @@ export function formatDetail(detail) {
 
 /** @type {Record<string, string>} */
 const STATUS_TEXT = { recording: 'Recording', processing: 'Processing', ready: 'Ready', failed: 'Failed',
-  empty: 'Empty', receiving: 'Receiving', finalizing: 'Finalizing' };
+  empty: 'Empty', receiving: 'Receiving', finalizing: 'Finalizing', queued: 'Queued', completed: 'Completed' };
 
-/** @param {string} status  a session's or a recording's */
+/** @param {string} status  a session's, a recording's or a processing stage's */
 export function statusBadge(status) {
   return el('span', { className: `status status-${status}` }, STATUS_TEXT[status] ?? status);
 }

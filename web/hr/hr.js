@@ -1,10 +1,12 @@
 // The HR results page: sign in, find sessions, watch a session's camera and screen recordings in
-// sync with its markers, download, delete (admins) and read the audit log (admins).
+// sync with its markers, its captions and its transcript, see each recording's processing stages,
+// download, retry a failed stage, delete and read the audit log (the last three: admins).
 // Plain ES modules, no build step:
 //   hr.js       this file: the page's state, the views' routing, the actions and their wiring
 //   api.js      the HR API client (/api/v1/hr) and the types of its JSON
 //   views.js    the list, the session, the audit log and the delete confirmation, from data
 //   players.js  the camera and screen players kept in sync across parts
+//   transcript.js the transcript panel
 //   dom.js      element and text helpers
 // Views follow location.hash:
 //   ''  the session list     '#session/<id>'  one session     '#audit'  the audit log
@@ -12,6 +14,7 @@
 import { ApiError, HrApi } from './api.js';
 import { $, $button, $input, $video, showMessage } from './dom.js';
 import { Players } from './players.js';
+import { highlightLine, renderTranscript } from './transcript.js';
 import { askDelete, renderAudit, renderSession, renderSessions, showDeleteButtons, showView } from './views.js';
 
 const PAGE_SIZE = 50;
@@ -149,11 +152,26 @@ async function loadSessions(append = false) {
 
 /** @param {string} id */
 async function openSession(id) {
-  const session = await api.session(id);
+  const [session, transcript] = await Promise.all([api.session(id), api.transcript(id).catch(() => null)]);
   state.current = session;
   show('detail');
   const master = players.show(session);
-  renderSession(session, { admin: api.account?.role === 'admin', seek: master && ((s) => players.seek(s)) });
+  const seek = master && ((/** @type {number} */ s) => { players.seek(s); });
+  renderSession(session, { admin: api.account?.role === 'admin', seek, retry });
+  const pending = session.recordings.some((r) => r.pipeline?.stages.some((s) => s.stage === 'transcribe'
+    && (s.status === 'queued' || s.status === 'processing')));
+  renderTranscript(transcript, { seek, pending });
+}
+
+/** An admin's retry of a recording's failed stage; the session is shown again with its new status. @param {number} recordingId @param {string} stage */
+async function retry(recordingId, stage) {
+  const session = state.current;
+  if (!session) return;
+  await attempt(async () => {
+    await api.retryStage(recordingId, stage);
+    await openSession(session.session_id);
+    showMessage(`The ${stage} stage of recording ${recordingId} runs again.`);
+  });
 }
 
 async function openAudit() {
@@ -223,6 +241,10 @@ function init() {
   $('#delete-cancel').addEventListener('click', cancelDelete);
   $('#delete-confirm').addEventListener('click', confirmDelete);
   for (const video of [players.camera, players.screen]) {
+    video.addEventListener('timeupdate', () => {
+      const t = players.sessionTime();
+      if (video === players.master && t !== null) highlightLine(t);
+    });
     video.addEventListener('error', () => {
       if (video.getAttribute('src')) {
         showMessage(`The ${video.id} video cannot be played (${video.error?.message || 'media error'}).`, 'error');

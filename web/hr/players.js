@@ -5,7 +5,7 @@
 // clock (0 when the client did not say). A session may hold several parts per kind (continuations
 // after a reload); the players load the part that covers the time asked for, and at the end of a
 // part the next one plays on.
-import { mediaUrl } from './api.js';
+import { captionsUrl, mediaUrl } from './api.js';
 
 /** @typedef {import('./api.js').Recording} Recording */
 /** @typedef {import('./api.js').SessionDetail} SessionDetail */
@@ -48,16 +48,29 @@ export class Players {
     this.master = null;
     /** @type {(() => void) | null} ends the screen's following of the camera */
     this.unlink = null;
+    this.sessionId = '';
+  }
+
+  /** The camera (or audio) part's captions, once it is transcribed. @param {Recording | undefined} rec */
+  captions(rec) {
+    const transcribed = rec?.pipeline?.stages.some((s) => s.stage === 'transcribe' && s.status === 'completed');
+    return rec && transcribed ? captionsUrl(this.sessionId, rec.id) : null;
+  }
+
+  /** The session-clock time the driving player is at; null when nothing plays. */
+  sessionTime() {
+    return this.master ? this.master.currentTime + startS(this.master.recording) : null;
   }
 
   /** Loads the first parts of `session`; returns the player that drives, if any. @param {SessionDetail} session */
   show(session) {
     this.stop();
+    this.sessionId = session.session_id;
     const camera = partsOf(session, 'camera');
     this.parts = { main: camera.length ? camera : partsOf(session, 'audio'), screen: partsOf(session, 'screen') };
     const main = this.parts.main[0];
     const screen = main ? partAt(this.parts.screen, startS(main)) : this.parts.screen[0];
-    load(this.camera, this.cameraBox, main);
+    load(this.camera, this.cameraBox, main, this.captions(main));
     load(this.screen, this.screenBox, screen);
     // Without a camera the screen plays alone, with its own controls.
     this.screen.controls = !main;
@@ -85,7 +98,8 @@ export class Players {
     const parts = player === this.screen ? this.parts.screen : this.parts.main;
     const rec = partAt(parts, sessionS);
     if (rec && player.recording?.id !== rec.id) {
-      load(player, player === this.screen ? this.screenBox : this.cameraBox, rec);
+      if (player === this.screen) load(player, this.screenBox, rec);
+      else load(player, this.cameraBox, rec, this.captions(rec));
       if (player !== this.screen && this.parts.screen.length) {
         load(this.screen, this.screenBox, partAt(this.parts.screen, sessionS));
       }
@@ -110,15 +124,24 @@ export class Players {
 }
 
 /**
- * Plays `rec` in `video` and shows its box; without a recording the box is hidden.
+ * Plays `rec` in `video`, with its captions when given, and shows its box; without a recording the
+ * box is hidden.
  * @param {Player} video
  * @param {HTMLElement} box
  * @param {Recording | undefined} rec
+ * @param {string | null} [captions]  a WebVTT URL
  */
-function load(video, box, rec) {
+function load(video, box, rec, captions = null) {
   box.hidden = !rec;
   video.recording = rec ?? null;
-  if (rec) video.src = mediaUrl(rec.id);
+  video.querySelector('track')?.remove();
+  if (!rec) return;
+  video.src = mediaUrl(rec.id);
+  if (captions) {
+    const track = Object.assign(document.createElement('track'), { kind: 'captions', srclang: 'en',
+      label: 'Captions', src: captions, default: true });
+    video.append(track);
+  }
 }
 
 /**

@@ -50,9 +50,10 @@ export function renderSessions(sessions, total) {
  * One session: its facts, recordings and markers. A marker's button calls `seek` with its time
  * in seconds on the session clock (null: nothing to play, the buttons are disabled).
  * @param {SessionDetail} session
- * @param {{ admin: boolean, seek: ((sessionS: number) => void) | null }} options
+ * @param {{ admin: boolean, seek: ((sessionS: number) => void) | null,
+ *   retry: (recordingId: number, stage: string) => void }} options  retry: an admin's retry of a failed stage
  */
-export function renderSession(session, { admin, seek }) {
+export function renderSession(session, { admin, seek, retry }) {
   document.title = `${session.candidate_name} – Interview recordings`;
   $('#detail-title').textContent = session.candidate_name || '(no name)';
   /** @type {[string, string | HTMLElement][]} */
@@ -60,15 +61,18 @@ export function renderSession(session, { admin, seek }) {
     ['Date', formatDate(session.created_at)], ['Status', statusBadge(session.status)],
     ['Duration', formatTime(session.duration_ms)], ['Size', formatBytes(session.bytes)], ['Session', session.session_id]];
   $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
-  renderRecordings(session);
+  renderRecordings(session, admin ? retry : null);
   renderTimeline(session, seek);
   $('#admin-actions').hidden = !admin;
   showDeleteButtons();
 }
 
 // The first ready recording of each kind plays; every ready one has its own download.
-/** @param {SessionDetail} session */
-function renderRecordings(session) {
+/**
+ * @param {SessionDetail} session
+ * @param {((recordingId: number, stage: string) => void) | null} retry  null: no retry buttons
+ */
+function renderRecordings(session, retry) {
   /** @type {Record<string, number>} */
   const seen = {};
   const rows = session.recordings.map((r) => {
@@ -80,10 +84,33 @@ function renderRecordings(session) {
     return el('tr', { dataset: { recordingId: r.id, kind: r.kind } },
       el('td', {}, r.kind[0].toUpperCase() + r.kind.slice(1)), el('td', {}, statusBadge(r.status)),
       el('td', { className: 'num' }, formatTime(r.duration_ms)), el('td', { className: 'num' }, formatBytes(r.bytes)),
-      el('td', { className: notes && r.status === 'failed' ? 'error' : null }, notes || '–'), el('td', {}, file));
+      el('td', { className: notes && r.status === 'failed' ? 'error' : null }, notes || '–'),
+      el('td', {}, renderPipeline(r, retry)), el('td', {}, file));
   });
-  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 6, className: 'empty' }, 'No recordings.')));
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 7, className: 'empty' }, 'No recordings.')));
   $('#recordings').replaceChildren(...rows);
+}
+
+/**
+ * A recording's processing stages: each with its status, attempts and last error, and for admins a
+ * retry button on a failed one.
+ * @param {import('./api.js').Recording} r
+ * @param {((recordingId: number, stage: string) => void) | null} retry
+ */
+function renderPipeline(r, retry) {
+  const stages = r.pipeline?.stages ?? [];
+  if (!stages.length) return '–';
+  return el('ul', { className: 'stages' }, ...stages.map((s) => {
+    const name = s.stage[0].toUpperCase() + s.stage.slice(1);
+    const tries = s.attempts > 1 ? ` after ${s.attempts} attempts` : '';
+    const error = s.last_error && s.status !== 'completed'
+      ? el('span', { className: s.status === 'failed' ? 'error' : 'small' }, ` ${s.last_error}${tries}`) : null;
+    const button = retry && s.status === 'failed'
+      ? el('button', { type: 'button', className: 'secondary retry', dataset: { stage: s.stage },
+        'aria-label': `Retry ${s.stage} of the ${r.kind} recording`, onclick: () => retry(r.id, s.stage) }, 'Retry')
+      : null;
+    return el('li', { dataset: { stage: s.stage, status: s.status } }, `${name}: `, statusBadge(s.status), error, button);
+  }));
 }
 
 /**

@@ -45,6 +45,7 @@ class SqliteIndex : public Index {
                             const std::vector<NewJob>& follow_ups, int64_t now) override;
   Status MarkRecordingFailed(int64_t recording_id, const std::string& reason, const std::vector<NewJob>& follow_ups,
                              int64_t now) override;
+  Status RefinalizeRecording(int64_t recording_id, int64_t finalize_job_id, int64_t now) override;
   Result<int> AddSessionEvents(const std::string& session_id, const std::vector<SessionEvent>& events,
                                int64_t now) override;
   Result<std::vector<SessionEvent>> SessionEvents(const std::string& session_id) override;
@@ -60,6 +61,7 @@ class SqliteIndex : public Index {
   Result<int> ReleaseLeases(const std::string& owner_prefix, int64_t now) override;
   Result<std::vector<JobKindStats>> JobStats(int64_t now) override;
   Result<std::vector<JobRecord>> JobsOf(const JobSubject& subject) override;
+  Status RetryFailedJob(int64_t job_id, int64_t now) override;
 
   // AccountIndex and AuditLog (sqlite_accounts.cc)
   Status CreateAccount(const Account& account, int64_t now) override;

@@ -268,6 +268,21 @@ Status SqliteIndex::MarkRecordingFailed(int64_t recording_id, const std::string&
   });
 }
 
+Status SqliteIndex::RefinalizeRecording(int64_t recording_id, int64_t finalize_job_id, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  auto& db = impl_->db;
+  return impl_->Transaction([&]() -> Status {
+    RETURN_IF_ERROR(Stmt(db,
+                         "UPDATE recordings SET status = 'finalizing', failure_reason = NULL, finalized_at = NULL "
+                         "WHERE id = ? AND status = 'failed'")
+                        .Bind(1, recording_id)
+                        .Run());
+    if (impl_->Changes() == 0)
+      return FailedPrecondition("recording " + std::to_string(recording_id) + " is not failed");
+    return sqlite::ReviveFailedJob(db, finalize_job_id, now);
+  });
+}
+
 Result<int> SqliteIndex::AddSessionEvents(const std::string& session_id, const std::vector<SessionEvent>& events,
                                           int64_t now) {
   std::lock_guard lock(impl_->mu);

@@ -48,6 +48,24 @@ Status InsertJobs(Connection& db, const std::vector<NewJob>& jobs, int64_t now) 
   return Status::Ok();
 }
 
+Status ReviveFailedJob(Connection& db, int64_t job_id, int64_t now) {
+  Stmt state(db, "SELECT state FROM jobs WHERE id = ?");
+  auto row = state.Bind(1, job_id).Step();
+  if (!row.ok()) return row.status();
+  const std::string job = "job " + std::to_string(job_id);
+  if (!*row) return NotFound("no " + job);
+  if (state.Enum(0, JobState::kPending) != JobState::kFailed) {
+    return FailedPrecondition(job + " is " + state.Text(0) + ", not failed");
+  }
+  return Stmt(db,
+              "UPDATE jobs SET state = 'pending', attempts = 0, next_run_at = ?, updated_at = ?, lease_owner = NULL, "
+              "lease_expires_at = NULL WHERE id = ?")
+      .Bind(1, now)
+      .Bind(2, now)
+      .Bind(3, job_id)
+      .Run();
+}
+
 }  // namespace sqlite
 
 namespace {
@@ -188,6 +206,11 @@ Result<std::vector<JobRecord>> SqliteIndex::JobsOf(const JobSubject& subject) {
                      r.Int(8),
                      r.Int(9)};
   });
+}
+
+Status SqliteIndex::RetryFailedJob(int64_t job_id, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->Transaction([&] { return sqlite::ReviveFailedJob(impl_->db, job_id, now); });
 }
 
 }  // namespace recorder::server
