@@ -129,6 +129,20 @@ class HrRoutes {
     WriteJson(res, list.value());
   }
 
+  // ?q=<words>&limit=1-100 (default 50): transcript lines that say them, audited with their count.
+  void HrSearch(const Request& req, Response& res) {
+    auto user = RequireUser(req, res, false);
+    if (!user) return;
+    int64_t limit = 50;
+    if (req.has_param("limit") && !ParseInt(req.get_param_value("limit"), 1, 100, &limit)) {
+      return WriteError(req, res, {Err::kBadRequest, "limit must be 1 to 100"});
+    }
+    auto found = d_.results->SearchTranscripts(req.get_param_value("q").substr(0, 1000), static_cast<int>(limit));
+    if (!found.ok()) return WriteError(req, res, found.error());
+    if (!Audit(req, res, *user, "search_transcripts", "", {{"hits", found->hits.size()}})) return;
+    WriteJson(res, SearchJson(found.value()));
+  }
+
   void HrSession(const Request& req, Response& res) {
     auto user = RequireUser(req, res, false);
     if (!user) return;
@@ -307,6 +321,7 @@ void InstallHrRoutes(httplib::Server& http, const HttpDeps& deps) {
   http.Get("/api/v1/hr/sessions", bind(&HrRoutes::HrList));
   http.Get(R"(/api/v1/hr/sessions/([^/]+))", bind(&HrRoutes::HrSession));
   http.Get(R"(/api/v1/hr/sessions/([^/]+)/transcript)", bind(&HrRoutes::HrTranscript));
+  http.Get("/api/v1/hr/search", bind(&HrRoutes::HrSearch));
   http.Delete(R"(/api/v1/hr/sessions/([^/]+))", bind(&HrRoutes::HrDeleteSession));
   http.Delete(R"(/api/v1/hr/candidates/([^/]+))", bind(&HrRoutes::HrDeleteCandidate));
   http.Get(R"(/api/v1/hr/recordings/([^/]+)/media)", bind(&HrRoutes::HrMedia));

@@ -327,6 +327,25 @@ std::string TranscriptVtt(const std::vector<RecordingTranscript>& recordings, bo
   return out;
 }
 
+json SearchJson(const TranscriptSearch& search) {
+  json hits = json::array();
+  for (const TranscriptHit& hit : search.hits) {
+    const Answer* answer = hit.answer ? &search.answers[*hit.answer] : nullptr;
+    auto text_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+    hits.push_back({{"session_id", hit.session_id},
+                    {"candidate_name", hit.candidate_name},
+                    {"recording_id", hit.recording_id},
+                    {"kind", Name(hit.kind)},
+                    {"start_ms", hit.start_ms},
+                    {"end_ms", hit.end_ms},
+                    {"text", hit.text},
+                    {"question", answer ? json(answer->number) : json(nullptr)},
+                    {"question_id", answer ? text_or_null(answer->question_id) : json(nullptr)},
+                    {"question_text", answer ? text_or_null(answer->question_text) : json(nullptr)}});
+  }
+  return {{"words", search.words}, {"hits", std::move(hits)}};
+}
+
 void ServeTranscript(Results& results, const Request& req, Response& res, const std::string& actor) {
   const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
   if (format != "json" && format != "vtt") return WriteError(req, res, {Err::kBadRequest, "format is json or vtt"});

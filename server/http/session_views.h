@@ -42,6 +42,10 @@ nlohmann::json TranscriptJson(const std::string& session_id, const SessionTransc
 // recording's own clock when `recordings` is the one recording whose <video> shows them.
 std::string TranscriptVtt(const std::vector<RecordingTranscript>& recordings, bool session_clock);
 
+// {words, hits: [{session_id, candidate_name, recording_id, kind, start_ms, end_ms (session clock),
+// text, question, question_id, question_text (null outside any question)}]}
+nlohmann::json SearchJson(const TranscriptSearch& search);
+
 // GET .../sessions/{id}/transcript, for the host API and the results page: ?format=json (default:
 // per recording, and per question as answers) or vtt; ?recording=<id>: that recording only, on its
 // own clock (the captions of its <video>). Audited as `actor`'s view of the session's personal data.

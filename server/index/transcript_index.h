@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "base/transcript.h"
@@ -10,6 +11,11 @@
 #include "index/job_queue.h"  // NewJob
 
 namespace recorder::server {
+
+struct SegmentHit {
+  int64_t recording_id = 0;
+  TranscriptSegment segment;  // without its words; times on the recording's clock
+};
 
 // Thread-safe; every method is one transaction.
 class TranscriptIndex {
@@ -23,6 +29,9 @@ class TranscriptIndex {
                                const std::vector<NewJob>& follow_ups, int64_t now) = 0;
   // NotFound when the recording has none (yet).
   virtual Result<Transcript> GetTranscript(int64_t recording_id) = 0;
+  // The segments of every transcript that hold each of `words` (letters and digits only), as a
+  // word or the start of one, ignoring case and accents: at most `limit`, best matches first.
+  virtual Result<std::vector<SegmentHit>> SearchTranscripts(const std::vector<std::string>& words, int limit) = 0;
 };
 
 }  // namespace recorder::server

@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "ingest/tus_protocol.h"
@@ -87,6 +90,70 @@ Expected<MediaFile> Results::Media(int64_t recording_id) {
   if (recording->kind != RecordingKind::kCamera) name += "_" + std::string(Name(recording->kind));
   if (rank > 1) name += "_part" + std::to_string(rank);
   return MediaFile{recording->session_id, std::move(reader.value()), name + ".webm"};
+}
+
+std::vector<std::string> SearchWords(const std::string& text) {
+  constexpr size_t kMaxWords = 10, kMaxWordBytes = 64;
+  std::vector<std::string> words;
+  std::string word;
+  auto flush = [&] {
+    if (!word.empty() && words.size() < kMaxWords) words.push_back(word.substr(0, kMaxWordBytes));
+    word.clear();
+  };
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || byte >= 0x80) {
+      word += c;
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return words;
+}
+
+Expected<TranscriptSearch> Results::SearchTranscripts(const std::string& text, int limit) {
+  TranscriptSearch out;
+  out.words = SearchWords(text);
+  if (out.words.empty()) return ApiError{Err::kBadRequest, "q: give words to search the transcripts for"};
+  auto hits = transcripts_->SearchTranscripts(out.words, limit);
+  if (!hits.ok()) return InternalError(hits.status());
+  // Each hit's session once: its candidate, and its answers' windows on the session clock.
+  struct SessionInfo {
+    std::string candidate_name;
+    size_t first_answer = 0, answers = 0;
+  };
+  std::map<std::string, SessionInfo> sessions;
+  for (const SegmentHit& hit : hits.value()) {
+    auto recording = recordings_->GetRecording(hit.recording_id);
+    if (!recording.ok()) continue;  // deleted since
+    auto [it, fresh] = sessions.try_emplace(recording->session_id);
+    if (fresh) {
+      auto session = Get(recording->session_id);
+      auto markers = Markers(recording->session_id);
+      if (!session.ok() || !markers.ok()) {
+        sessions.erase(it);
+        continue;
+      }
+      std::vector<Answer> answers = SplitByQuestion(session->questions, markers.value(), {});
+      it->second = {session->candidate_name, out.answers.size(), answers.size()};
+      std::move(answers.begin(), answers.end(), std::back_inserter(out.answers));
+    }
+    const int64_t offset = static_cast<int64_t>(RecordingMetadataNumber(*recording, "start_ms").value_or(0));
+    out.hits.push_back({recording->session_id, it->second.candidate_name, hit.recording_id, recording->kind,
+                        offset + hit.segment.start_ms, offset + hit.segment.end_ms, hit.segment.text, std::nullopt});
+  }
+  for (TranscriptHit& hit : out.hits) {
+    const SessionInfo& info = sessions.at(hit.session_id);
+    const int64_t middle = (hit.start_ms + hit.end_ms) / 2;
+    for (size_t i = info.first_answer; i < info.first_answer + info.answers; ++i) {
+      const Answer& answer = out.answers[i];
+      if (answer.start_ms && middle >= *answer.start_ms && middle < answer.end_ms.value_or(INT64_MAX)) {
+        hit.answer = i;
+      }
+    }
+  }
+  return out;
 }
 
 Expected<std::vector<JobRecord>> Results::Stages(int64_t recording_id) {

@@ -46,6 +46,27 @@ struct SessionTranscript {
   std::vector<Answer> answers;
 };
 
+// A transcript segment that matched a search, placed for the results page.
+struct TranscriptHit {
+  std::string session_id;
+  std::string candidate_name;
+  int64_t recording_id = 0;
+  RecordingKind kind = RecordingKind::kCamera;
+  int64_t start_ms = 0, end_ms = 0;  // on the session clock
+  std::string text;
+  std::optional<size_t> answer;  // the question it answers: its index in TranscriptSearch::answers
+};
+
+struct TranscriptSearch {
+  std::vector<std::string> words;  // what was searched for
+  std::vector<TranscriptHit> hits;
+  std::vector<Answer> answers;  // of the hits' sessions
+};
+
+// The words of a search box's text: runs of letters and digits (any non-ASCII byte counts as a
+// letter), at most 10 of at most 64 bytes each.
+std::vector<std::string> SearchWords(const std::string& text);
+
 class Results {
  public:
   // `wake(kind)`: a job of that kind is due now (a retried stage runs at once, not at the next poll).
@@ -71,6 +92,10 @@ class Results {
   Expected<SessionTranscript> Transcripts(const std::string& session_id);
   // kRecordingNotFound, kRecordingNotReady (not finalized, or its file is gone).
   Expected<MediaFile> Media(int64_t recording_id);
+
+  // Transcript segments holding every word of `text` (SearchWords), best first, at most `limit`.
+  // kBadRequest when `text` has no word.
+  Expected<TranscriptSearch> SearchTranscripts(const std::string& text, int limit);
 
   // A recording's processing stages, one job each (finalize, then what follows it), oldest first.
   Expected<std::vector<JobRecord>> Stages(int64_t recording_id);

@@ -249,6 +249,34 @@ test('HR page: find a session, play camera and screen in sync, jump to markers, 
       last, { timeout: 5000 });
     assert.equal(await page.$$eval('#transcript .line[aria-current]', (els) => els.length), 1);
 
+    // Search what was said: a word of the transcript lists the lines that hold it, with the
+    // candidate, the question and the time; a hit opens the player there (±1 s).
+    const word = segments[last].words.map((w) => w.text).find((w) => /^[a-z]{4,}$/.test(w));
+    assert.ok(word, `a word to search for in ${segments[last].text}`);
+    const starts = segments.filter((s) => s.words.some((w) => w.text === word)).map((s) => s.start_ms / 1000);
+    await page.click('#list-link');
+    await visible(page, '#list-view');
+    await page.fill('#said', word.toUpperCase());
+    await page.click('#said-submit');
+    await visible(page, '#said-results');
+    const hits = await page.$$eval('#said-hits tr', (rows) => rows.map((r) => ({ cells: [...r.cells].map((c) => c.textContent),
+      href: r.querySelector('a')?.getAttribute('href') })));
+    assert.equal(hits.length, starts.length, `hits for ${word}: ${JSON.stringify(hits)}`);
+    for (const hit of hits) {
+      assert.equal(hit.cells[0], 'Ada Lovelace');
+      assert.match(hit.cells[1], /^(Q[12]: .+|–)$/);
+      assert.ok(hit.cells[3].split(' ').includes(word), hit.cells[3]);
+    }
+    const hitS = Number(/\/at\/([\d.]+)$/.exec(hits[0].href)?.[1]);
+    assert.ok(starts.includes(hitS), `the hit's time ${hitS} s is a line's start: ${starts}`);
+    await page.click('#said-hits a >> nth=0');
+    await visible(page, '#detail-view');
+    await page.waitForFunction((t) => document.querySelector('#camera').readyState >= 1 &&
+      Math.abs(document.querySelector('#camera').currentTime - t) <= 1, hitS, { timeout: 10_000 });
+    // Opened again, the camera still has one captions track, showing.
+    assert.deepEqual(await page.evaluate(() => [...document.querySelector('#camera').textTracks]
+      .map((t) => t.mode)), ['showing']);
+
     // Download: the finalized file, byte for byte, named after the session.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-camera')]);
     assert.equal(download.suggestedFilename(), `interview_${id}.webm`);

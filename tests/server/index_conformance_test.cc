@@ -546,5 +546,46 @@ TYPED_TEST(IndexConformanceTest, ATranscriptIsStoredWholeReplacedWholeAndGoesWit
   EXPECT_EQ(index.GetTranscript(id).status().code(), StatusCode::kNotFound);
 }
 
+TYPED_TEST(IndexConformanceTest, TranscriptSearchFindsWordsAndPrefixesAcrossRecordingsAndForgetsDeletedOnes) {
+  Index& index = *this->index_;
+  const int64_t first = this->ReadyRecording("u1"), second = this->ReadyRecording("u2");
+  Transcript a = TwoSegments("Shortener");
+  a.segments[1].text = "the cache fails first";
+  Transcript b = TwoSegments("Zoë");
+  b.segments[1].text = "a shorter cache";
+  ASSERT_TRUE(index.PutTranscript(first, a, {}, kNow).ok());
+  ASSERT_TRUE(index.PutTranscript(second, b, {}, kNow).ok());
+  auto texts = [&](const std::vector<std::string>& words) {
+    std::vector<std::string> out;
+    auto hits = index.SearchTranscripts(words, 10);
+    EXPECT_TRUE(hits.ok()) << hits.status().ToString();
+    for (const SegmentHit& hit : hits.value()) out.push_back(std::to_string(hit.recording_id) + ":" + hit.segment.text);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const std::string f = std::to_string(first) + ":", g = std::to_string(second) + ":";
+  EXPECT_EQ(texts({"cache"}), (std::vector<std::string>{f + "the cache fails first", g + "a shorter cache"}));
+  EXPECT_EQ(texts({"CACHE", "fail"}), (std::vector<std::string>{f + "the cache fails first"}))
+      << "every word, prefixes";
+  EXPECT_EQ(texts({"short"}), (std::vector<std::string>{f + "Shortener was", g + "a shorter cache"}));
+  EXPECT_EQ(texts({"zoe"}), (std::vector<std::string>{g + "Zoë was"})) << "accents ignored";
+  EXPECT_EQ(texts({"nothing"}), std::vector<std::string>{});
+  EXPECT_EQ(texts({}), std::vector<std::string>{});
+  auto hit = index.SearchTranscripts({"fails"}, 10).value();
+  ASSERT_EQ(hit.size(), 1u);
+  EXPECT_EQ(hit[0].segment.start_ms, 4000);
+  EXPECT_EQ(hit[0].segment.end_ms, 4800);
+  EXPECT_EQ(index.SearchTranscripts({"cache"}, 1)->size(), 1u) << "limit";
+  EXPECT_EQ(index.SearchTranscripts({"a\" OR \"b"}, 10).status().code(), StatusCode::kInvalidArgument);
+
+  // Replaced and deleted transcripts are no longer found.
+  ASSERT_TRUE(index.PutTranscript(first, TwoSegments("other"), {}, kNow + 1).ok());
+  EXPECT_EQ(texts({"cache"}), (std::vector<std::string>{g + "a shorter cache"}));
+  ASSERT_TRUE(
+      index.DeleteRecording(second, AuditEntry{0, kNow, "system:retention", "retention_delete", "recording:2"}).ok());
+  EXPECT_EQ(texts({"cache"}), std::vector<std::string>{});
+  EXPECT_EQ(texts({"other"}), (std::vector<std::string>{f + "other was"}));
+}
+
 }  // namespace
 }  // namespace recorder::server

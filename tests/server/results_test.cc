@@ -527,6 +527,74 @@ TEST_F(ResultsTest, AnAdminRetriesAFailedStageWhichRunsAgainWithFreshAttempts) {
   EXPECT_EQ(AuditCount("hr:boss", "retry_stage", "recording:" + rec), 2);
 }
 
+TEST_F(ResultsTest, TranscriptSearchFindsWhatWasSaidWithTheCandidateQuestionAndTimeWhateverTheQueryHolds) {
+  StartWithAccounts();
+  RecordedSession jane = Record("Jane Doe");
+  RecordedSession john = Record("John Roe");
+  // Jane's file starts 60 s into her session (a continuation); her question 2 starts at 90 s.
+  ASSERT_EQ(Sql("UPDATE uploads SET metadata = 'start_ms " + tus::Base64Encode("60000") +
+                "' WHERE recording_id = " + std::to_string(jane.recording_id) + " RETURNING 1"),
+            1);
+  auto marker = http().Post(
+      ("/api/v1/sessions/" + jane.id + "/events").c_str(), {{"Authorization", "Bearer " + jane.token}},
+      R"({"events":[{"id":"q2","type":"marker","label":"question_2_start","recording_time_ms":90000,"data":{"question":2,"edge":"start"}}]})",
+      "application/json");
+  ASSERT_EQ(marker->status, 201) << marker->body;
+  Transcript said;
+  said.engine = "test";
+  said.segments = {{1000, 4000, "the cache fails first", 0.8, {}}, {31000, 34000, "a shorter cache key", 0.8, {}}};
+  ASSERT_TRUE(app_->index().PutTranscript(jane.recording_id, said, {}, kStartTime).ok());
+  said.segments = {{2000, 5000, "my cache was warm", 0.8, {}}};
+  ASSERT_TRUE(app_->index().PutTranscript(john.recording_id, said, {}, kStartTime).ok());
+
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  auto search = [&](const std::string& q) {
+    return http().Get(("/api/v1/hr/search?q=" + httplib::detail::encode_query_param(q)).c_str(), As(login));
+  };
+  auto res = search("SHORTER cache");
+  ASSERT_EQ(res->status, 200) << res->body;
+  json body = json::parse(res->body);
+  EXPECT_EQ(body["words"], json({"SHORTER", "cache"}));
+  ASSERT_EQ(body["hits"].size(), 1u) << body;
+  json hit = body["hits"][0];
+  EXPECT_EQ(hit["session_id"], jane.id);
+  EXPECT_EQ(hit["candidate_name"], "Jane Doe");
+  EXPECT_EQ(hit["recording_id"], jane.recording_id);
+  EXPECT_EQ(hit["start_ms"], 91000) << "on the session clock";
+  EXPECT_EQ(hit["end_ms"], 94000);
+  EXPECT_EQ(hit["text"], "a shorter cache key");
+  EXPECT_EQ(hit["question"], 2);
+
+  body = json::parse(search("cache")->body);
+  EXPECT_EQ(body["hits"].size(), 3u) << body;
+  for (const json& h : body["hits"]) {
+    if (h["text"] == "my cache was warm") {
+      EXPECT_TRUE(h["question"].is_null()) << "John has no question markers";
+    }
+  }
+  // FTS syntax, quotes and control characters are just word separators; nothing else is a word.
+  for (const std::string& hostile : {std::string(R"("warm"* ^cache)"), std::string("cache\n\"\x01(:*")}) {
+    auto r = search(hostile);
+    ASSERT_EQ(r->status, 200) << hostile << ": " << r->body;
+    EXPECT_EQ(json::parse(r->body)["hits"].size(), hostile[0] == '"' ? 1u : 3u) << hostile;
+  }
+  for (const std::string& empty : {std::string(""), std::string("  \"*() ")}) {
+    auto r = search(empty);
+    EXPECT_EQ(r->status, 400) << empty;
+    const std::string message = json::parse(r->body).value("message", "");
+    EXPECT_NE(message.find("words"), std::string::npos) << message;
+  }
+  EXPECT_EQ(http().Get("/api/v1/hr/search?q=cache&limit=0", As(login))->status, 400);
+  EXPECT_EQ(http().Get("/api/v1/hr/search?q=cache")->status, 401);
+  EXPECT_EQ(http().Get("/api/v1/hr/search?q=cache", {{"Authorization", "Bearer " + jane.token}})->status, 401);
+  EXPECT_EQ(AuditCount("hr:rita", "search_transcripts", ""), 4);
+
+  // A deleted session's words are no longer found.
+  HrLogin admin = LoginAs("boss", kAdminPassword);
+  ASSERT_EQ(http().Delete(("/api/v1/hr/sessions/" + john.id).c_str(), As(admin, true))->status, 204);
+  EXPECT_EQ(json::parse(search("warm")->body)["hits"].size(), 0u);
+}
+
 TEST_F(ResultsTest, GuessedOrMalformedIdsReachTheHandlerAndAre404) {
   StartWithAccounts();
   RecordedSession s = Record("Jane Doe");

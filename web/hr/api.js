@@ -20,6 +20,9 @@
  * @typedef {{ id: string, text: string, max_seconds: number | null }} Question
  * @typedef {SessionSummary & { markers?: Marker[], questions?: Question[] }} SessionDetail
  * @typedef {{ sessions: SessionSummary[], total: number }} SessionList
+ * @typedef {{ session_id: string, candidate_name: string, recording_id: number, kind: string, start_ms: number,
+ *   end_ms: number, text: string, question: number | null, question_id: string | null,
+ *   question_text: string | null }} SearchHit
  * @typedef {{ id: number, at: number | string, actor: string | null, action: string, target: string | null,
  *   detail: unknown }} AuditEntry
  */
@@ -113,6 +116,11 @@ export class HrApi {
   /** Runs a failed processing stage of a recording again (admins). @param {number} id @param {string} stage @returns {Promise<Stage>} */
   retryStage(id, stage) {
     return this.call('POST', `/recordings/${encodeURIComponent(id)}/stages/${encodeURIComponent(stage)}/retry`);
+  }
+
+  /** Transcript lines that say `words`, best first. @param {string} words @returns {Promise<{ words: string[], hits: SearchHit[] }>} */
+  search(words) {
+    return this.call('GET', `/search?q=${encodeURIComponent(words)}`);
   }
 
   /** @param {string} id */

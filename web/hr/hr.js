@@ -9,13 +9,15 @@
 //   transcript.js the transcript panel
 //   dom.js      element and text helpers
 // Views follow location.hash:
-//   ''  the session list     '#session/<id>'  one session     '#audit'  the audit log
+//   ''  the session list     '#session/<id>[/at/<seconds>]'  one session     '#audit'  the audit log
 // Admins delete a session or all data of its candidate, after a confirm step.
 import { ApiError, HrApi } from './api.js';
 import { $, $button, $input, $video, showMessage } from './dom.js';
 import { Players } from './players.js';
 import { highlightLine, renderTranscript } from './transcript.js';
-import { askDelete, renderAudit, renderSession, renderSessions, showDeleteButtons, showView } from './views.js';
+import {
+  askDelete, renderAudit, renderSearchHits, renderSession, renderSessions, showDeleteButtons, showView,
+} from './views.js';
 
 const PAGE_SIZE = 50;
 const AUDIT_ENTRIES = 500;
@@ -127,7 +129,9 @@ function route() {
   const notice = state.notice;
   state.notice = null;
   showMessage(notice ?? '');
-  if (hash.startsWith('session/')) return attempt(() => openSession(hash.slice('session/'.length)));
+  // '#session/<id>' or '#session/<id>/at/<seconds>' (a search hit: play from there).
+  const session = /^session\/([^/]+)(?:\/at\/(\d+(?:\.\d+)?))?$/.exec(hash);
+  if (session) return attempt(() => openSession(session[1], session[2] === undefined ? null : Number(session[2])));
   if (hash === 'audit') return attempt(openAudit);
   show('list');
   return attempt(() => loadSessions());
@@ -150,8 +154,8 @@ async function loadSessions(append = false) {
   renderSessions(state.sessions, state.total);
 }
 
-/** @param {string} id */
-async function openSession(id) {
+/** @param {string} id @param {number | null} [atS]  a session-clock time to play from */
+async function openSession(id, atS = null) {
   const [session, transcript] = await Promise.all([api.session(id), api.transcript(id).catch(() => null)]);
   state.current = session;
   show('detail');
@@ -161,6 +165,17 @@ async function openSession(id) {
   const pending = session.recordings.some((r) => r.pipeline?.stages.some((s) => s.stage === 'transcribe'
     && (s.status === 'queued' || s.status === 'processing')));
   renderTranscript(transcript, { seek, pending });
+  if (seek && atS !== null) seek(atS);
+}
+
+async function searchTranscripts() {
+  const words = $input('#said').value.trim();
+  if (!words) {
+    $('#said-results').hidden = true;
+    return;
+  }
+  const { hits } = await api.search(words);
+  renderSearchHits(hits);
 }
 
 /** An admin's retry of a recording's failed stage; the session is shown again with its new status. @param {number} recordingId @param {string} stage */
@@ -236,6 +251,7 @@ function init() {
   $('#job').addEventListener('input', typed);
   for (const id of ['#status', '#from', '#to']) $(id).addEventListener('change', reload);
   $('#more').addEventListener('click', () => attempt(() => loadSessions(true)));
+  $('#said-form').addEventListener('submit', (e) => { e.preventDefault(); attempt(searchTranscripts); });
   $('#delete-session').addEventListener('click', () => startDelete('session'));
   $('#delete-candidate').addEventListener('click', () => startDelete('candidate'));
   $('#delete-cancel').addEventListener('click', cancelDelete);

@@ -134,7 +134,11 @@ export class Players {
 function load(video, box, rec, captions = null) {
   box.hidden = !rec;
   video.recording = rec ?? null;
-  video.querySelector('track')?.remove();
+  const old = video.querySelector('track');
+  if (old) {
+    old.track.mode = 'disabled';  // else Chromium keeps drawing its last cues over the new track's
+    old.remove();
+  }
   if (!rec) return;
   video.src = mediaUrl(rec.id);
   if (captions) {

@@ -46,7 +46,7 @@ export function renderTranscript(transcript, { seek, pending }) {
     if (answer && answer !== heading) {
       heading = answer;
       const text = answer.question_text?.trim();
-      nodes.push(el('h4', {}, `Q${answer.question}${text ? `: ${text}` : ''}`));
+      nodes.push(el('h4', { title: text || null }, `Q${answer.question}${text ? `: ${text}` : ''}`));
     }
     const node = el('button', { type: 'button', className: 'line', disabled: !seek,
       'aria-label': `${formatTime(s.startS * 1000)}: ${s.text}`, onclick: () => seek?.(s.startS) },

@@ -47,6 +47,26 @@ export function renderSessions(sessions, total) {
 }
 
 /**
+ * Transcript matches: each opens its session's player at the moment it was said.
+ * @param {import('./api.js').SearchHit[]} hits
+ */
+export function renderSearchHits(hits) {
+  const rows = hits.map((h) => {
+    const question = h.question ? `Q${h.question}${h.question_text ? `: ${h.question_text.trim()}` : ''}` : '–';
+    const at = `#session/${encodeURIComponent(h.session_id)}/at/${h.start_ms / 1000}`;
+    return el('tr', { dataset: { hitSession: h.session_id } },
+      el('td', {}, h.candidate_name || '(no name)'), el('td', { className: 'question' }, question),
+      el('td', { className: 'num' }, el('a', { href: at, 'aria-label': `Play ${h.candidate_name} at ${formatTime(h.start_ms)}` },
+        formatTime(h.start_ms))),
+      el('td', {}, h.text));
+  });
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 4, className: 'empty' }, 'Nobody said that.')));
+  $('#said-hits').replaceChildren(...rows);
+  $('#said-total').textContent = `${hits.length} match${hits.length === 1 ? '' : 'es'}`;
+  $('#said-results').hidden = false;
+}
+
+/**
  * One session: its facts, recordings and markers. A marker's button calls `seek` with its time
  * in seconds on the session clock (null: nothing to play, the buttons are disabled).
  * @param {SessionDetail} session

@@ -13,7 +13,7 @@ namespace recorder::server {
 
 class SqliteIndex : public Index {
  public:
-  static constexpr int kLatestSchemaVersion = 7;
+  static constexpr int kLatestSchemaVersion = 8;
   // Opens (creating if needed) and migrates to `schema_version`; tests pass an older version.
   static Result<std::unique_ptr<SqliteIndex>> Open(const std::string& path, int schema_version = kLatestSchemaVersion);
   ~SqliteIndex() override;
@@ -77,6 +77,7 @@ class SqliteIndex : public Index {
   Status PutTranscript(int64_t recording_id, const Transcript& transcript, const std::vector<NewJob>& follow_ups,
                        int64_t now) override;
   Result<Transcript> GetTranscript(int64_t recording_id) override;
+  Result<std::vector<SegmentHit>> SearchTranscripts(const std::vector<std::string>& words, int limit) override;
 
   // ResultsIndex (sqlite_results.cc)
   Result<SessionPage> ListSessions(const SessionFilter& filter) override;

@@ -173,6 +173,19 @@ CREATE TABLE session_questions(
   PRIMARY KEY(session_id, seq),
   UNIQUE(session_id, question_id));
 )sql",
+    // 8: full-text search of the transcripts (FTS5), kept by triggers. Its rowid names the segment
+    // as recording_id * 1000000 + seq (a recording has far fewer segments): the segments' own
+    // rowids are not stable across VACUUM.
+    R"sql(
+CREATE VIRTUAL TABLE transcript_search USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER transcript_segment_indexed AFTER INSERT ON transcript_segments BEGIN
+  INSERT INTO transcript_search(rowid, text) VALUES (new.recording_id * 1000000 + new.seq, new.text);
+END;
+CREATE TRIGGER transcript_segment_unindexed AFTER DELETE ON transcript_segments BEGIN
+  DELETE FROM transcript_search WHERE rowid = old.recording_id * 1000000 + old.seq;
+END;
+INSERT INTO transcript_search(rowid, text) SELECT recording_id * 1000000 + seq, text FROM transcript_segments;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteIndex::kLatestSchemaVersion);
 

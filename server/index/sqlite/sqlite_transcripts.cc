@@ -92,4 +92,25 @@ Result<Transcript> SqliteIndex::GetTranscript(int64_t recording_id) {
   return transcript;
 }
 
+Result<std::vector<SegmentHit>> SqliteIndex::SearchTranscripts(const std::vector<std::string>& words, int limit) {
+  // Each word quoted (FTS5 syntax cannot be injected) as a prefix: "shor" finds "shortener".
+  std::string query;
+  for (const std::string& word : words) {
+    if (word.empty() || word.find('"') != std::string::npos)
+      return InvalidArgument("search words are letters and digits");
+    query += (query.empty() ? "\"" : " \"") + word + "\"*";
+  }
+  if (query.empty()) return std::vector<SegmentHit>{};
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "SELECT seg.recording_id, seg.start_ms, seg.end_ms, seg.text, seg.confidence FROM transcript_search "
+         "JOIN transcript_segments seg ON seg.recording_id = transcript_search.rowid / 1000000 "
+         "AND seg.seq = transcript_search.rowid % 1000000 "
+         "WHERE transcript_search MATCH ? ORDER BY transcript_search.rank LIMIT ?");
+  s.Bind(1, query).Bind(2, static_cast<int64_t>(limit));
+  return sqlite::ReadAll<SegmentHit>(s, [](Stmt& r) {
+    return SegmentHit{r.Int(0), TranscriptSegment{r.Int(1), r.Int(2), r.Text(3), r.Real(4), {}}};
+  });
+}
+
 }  // namespace recorder::server
