@@ -83,6 +83,7 @@ target_compile_definitions(deps_httplib PUBLIC CPPHTTPLIB_USE_POLL "CPPHTTPLIB_R
 target_link_libraries(deps_httplib PUBLIC Threads::Threads)
 add_library(deps::httplib ALIAS deps_httplib)
 find_package(OpenSSL REQUIRED)
+find_package(CURL REQUIRED)  # webhook deliveries
 if(RECORDER_TESTS)
   find_package(GTest REQUIRED)
 endif()

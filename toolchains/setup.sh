@@ -16,6 +16,7 @@ packages=(
   libspdlog-dev libsqlite3-dev libssl-dev                 # server (cpp-httplib comes from source)
   nlohmann-json3-dev libcli11-dev libargon2-dev
   libpocketsphinx-dev pocketsphinx-en-us                  # built-in transcription engine
+  libcurl4-openssl-dev                                    # webhook deliveries (HTTP client)
   libgtest-dev libbenchmark-dev                           # tests and benchmarks
   clang libclang-rt-14-dev clang-format                   # sanitizers, fuzzers, C++ format check
   ffmpeg mkvtoolnix sqlite3                               # verification tools used by tests

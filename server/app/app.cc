@@ -98,13 +98,18 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   } else if (c.transcriber != "none") {
     return InvalidArgument("--transcriber must be pocketsphinx or none, not " + c.transcriber);
   }
+  auto webhooks = Webhooks::Create({c.webhooks, c.webhook_timeout_seconds}, clock);
+  if (!webhooks.ok()) return webhooks.status();
+  app->webhooks_ = std::move(webhooks.value());
+  const Webhooks* events = app->webhooks_->empty() ? nullptr : app->webhooks_.get();
   FinalizeJob::FollowUps after_ready;
   if (app->transcriber_) {
-    app->transcribe_job_ = std::make_unique<TranscribeJob>(idx, idx, app->media_.get(), app->transcriber_.get(), clock);
+    app->transcribe_job_ =
+        std::make_unique<TranscribeJob>(idx, idx, app->media_.get(), app->transcriber_.get(), clock, events);
     after_ready = [](int64_t recording_id) { return std::vector<NewJob>{TranscribeJob::For(recording_id)}; };
   }
   app->finalize_job_ = std::make_unique<FinalizeJob>(idx, app->spool_.get(), app->media_.get(), app->finalizer_.get(),
-                                                     clock, &app->metrics_, std::move(after_ready));
+                                                     clock, &app->metrics_, std::move(after_ready), events);
   app->ingest_ = std::make_unique<Ingest>(c.ingest, idx, app->spool_.get(), app->media_.get(), clock, &app->metrics_,
                                           [self] { self->jobs_->Wake(FinalizeJob::kKind); });
   Accounts::Options login_options;
@@ -119,7 +124,7 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   app->jobs_ = std::make_unique<JobRunner>(JobRunner::Options{c.node_id, c.job_poll_ms}, idx, clock, &app->metrics_);
   JobKindOptions finalize_options;
   finalize_options.on_failed = [self](const Job& job, const std::string& error) {
-    self->finalize_job_->OnFailed(job, error);
+    return self->finalize_job_->OnFailed(job, error);
   };
   app->jobs_->Register(FinalizeJob::kKind, finalize_options,
                        [self](const Job& job) { return self->finalize_job_->Run(job); });
@@ -127,9 +132,21 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
     JobKindOptions transcribe_options;
     transcribe_options.nice = 10;  // minutes of CPU per hour of speech, on what ingest leaves
     transcribe_options.lease_seconds = 120;
+    transcribe_options.on_failed = [self](const Job& job, const std::string& error) {
+      return self->transcribe_job_->OnFailed(job, error);
+    };
     app->jobs_->Register(TranscribeJob::kKind, transcribe_options,
                          [self](const Job& job) { return self->transcribe_job_->Run(job); });
   }
+  // Registered even without endpoints: deliveries queued before a restart that dropped them fail
+  // with the reason instead of waiting forever.
+  JobKindOptions webhook_options;
+  webhook_options.concurrency = 2;
+  webhook_options.max_attempts = c.webhook_max_attempts;
+  webhook_options.retry_base_seconds = c.webhook_retry_base_seconds;
+  webhook_options.retry_max_seconds = 3 * 3600;
+  app->jobs_->Register(Webhooks::kKind, webhook_options,
+                       [self](const Job& job) { return self->webhooks_->Deliver(job); });
 
   RETURN_IF_ERROR(app->ingest_->Reconcile());
   RETURN_IF_ERROR(app->jobs_->Start());

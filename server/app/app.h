@@ -78,6 +78,7 @@ class App {
   std::unique_ptr<FinalizeJob> finalize_job_;
   std::unique_ptr<Transcriber> transcriber_;  // null: recordings are not transcribed
   std::unique_ptr<TranscribeJob> transcribe_job_;
+  std::unique_ptr<Webhooks> webhooks_;
   std::unique_ptr<JobRunner> jobs_;
   std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<Results> results_;

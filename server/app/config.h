@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "ingest/ingest.h"
+#include "jobs/webhooks.h"
 
 namespace recorder::server {
 
@@ -49,6 +50,13 @@ struct Config {
   // Recordings are deleted this many days after they were made; 0 keeps them forever.
   int64_t retention_days = 90;
   int64_t retention_sweep_seconds = 3600;
+  // Where the host's pipeline hears of ready and failed recordings and transcripts (none: no
+  // webhooks). A failed delivery is retried after about webhook_retry_base_seconds, doubling up to
+  // 3 hours, for webhook_max_attempts attempts: with the defaults about a day.
+  std::vector<WebhookEndpoint> webhooks;
+  int64_t webhook_retry_base_seconds = 30;
+  int webhook_max_attempts = 17;
+  int64_t webhook_timeout_seconds = 10;
   std::shared_ptr<const Clock> clock;  // null: the system clock
 };
 

@@ -157,6 +157,25 @@ int main(int argc, char** argv) {
   cli.add_option("--retention-days", config.retention_days, "delete recordings this many days old; 0: never")
       ->envname("RECORDER_RETENTION_DAYS")
       ->capture_default_str();
+  recorder::server::WebhookEndpoint webhook;
+  cli.add_option(
+         "--webhook-url", webhook.url,
+         "POST signed events (Standard Webhooks) here: recording.ready, recording.failed, transcript.completed, "
+         "transcript.failed")
+      ->envname("RECORDER_WEBHOOK_URL");
+  cli.add_option("--webhook-secret", webhook.secret, "the endpoint's signing secret, whsec_<base64 of random bytes>")
+      ->envname("RECORDER_WEBHOOK_SECRET");
+  cli.add_option("--webhook-events", webhook.events, "the event types to send; default: all")
+      ->envname("RECORDER_WEBHOOK_EVENTS")
+      ->delimiter(',');
+  cli.add_option("--webhook-retry-seconds", config.webhook_retry_base_seconds,
+                 "first retry of a failed delivery after about this; doubling up to 3 h")
+      ->capture_default_str();
+  cli.add_option("--webhook-max-attempts", config.webhook_max_attempts, "attempts before a delivery fails for good")
+      ->capture_default_str();
+  cli.add_option("--webhook-timeout-seconds", config.webhook_timeout_seconds,
+                 "a receiver that has not answered by then is tried again later")
+      ->capture_default_str();
   cli.add_option("--retention-sweep-seconds", config.retention_sweep_seconds, "how often the sweeper runs")
       ->capture_default_str();
 
@@ -178,6 +197,7 @@ int main(int argc, char** argv) {
     return CreateAccount(config.data_dir, username, role);
   }
   config.ingest.token_ttl_seconds = token_ttl_hours * 3600;
+  if (!webhook.url.empty() || !webhook.secret.empty()) config.webhooks.push_back(webhook);
 
   auto level = spdlog::level::from_str(log_level);
   if (level == spdlog::level::off && log_level != "off") {

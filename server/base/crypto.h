@@ -1,4 +1,4 @@
-// Random tokens, digests and secret comparison: the server's few uses of OpenSSL outside tus.
+// Random tokens, digests, base64, HMAC and secret comparison: the server's uses of OpenSSL outside tus.
 #pragma once
 
 #include <cstddef>
@@ -16,5 +16,11 @@ std::string HexEncode(std::string_view bytes);
 std::string Sha256Hex(std::string_view data);
 // Constant-time comparison of secrets (API keys, CSRF tokens).
 bool SameSecret(std::string_view a, std::string_view b);
+// Standard base64 (with padding).
+std::string Base64Encode(std::string_view bytes);
+// The bytes of standard base64; false when `text` is not base64.
+bool Base64Decode(std::string_view text, std::string* bytes);
+// The raw HMAC-SHA256 of `data` under `key`.
+std::string HmacSha256(std::string_view key, std::string_view data);
 
 }  // namespace recorder::server

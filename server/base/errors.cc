@@ -53,6 +53,8 @@ constexpr Row kTable[] = {
      {"transcript_not_found", 404, "no transcript (yet): recordings are transcribed after they are finalized"}},
     {Err::kStageNotFound, {"stage_not_found", 404, "the recording has no such processing stage (yet)"}},
     {Err::kStageNotFailed, {"stage_not_failed", 409, "only a failed stage can be retried; see the stage's status"}},
+    {Err::kDeliveryNotFound, {"delivery_not_found", 404, "no such webhook delivery"}},
+    {Err::kDeliveryNotFailed, {"delivery_not_failed", 409, "only a failed webhook delivery can be sent again"}},
     {Err::kMissingTusResumable, {"missing_tus_resumable", 400, "Tus-Resumable header is missing"}},
     {Err::kUnsupportedTusVersion,
      {"unsupported_tus_version", 412, "Tus-Resumable version is not supported; see Tus-Version"}},

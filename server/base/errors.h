@@ -41,6 +41,8 @@ enum class Err {
   kTranscriptNotFound,
   kStageNotFound,
   kStageNotFailed,
+  kDeliveryNotFound,
+  kDeliveryNotFailed,
   // tus protocol headers.
   kMissingTusResumable,
   kUnsupportedTusVersion,

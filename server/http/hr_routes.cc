@@ -169,6 +169,30 @@ class HrRoutes {
     WriteJson(res, StageJson(stage.value()));
   }
 
+  // The webhook delivery log (admins): ?limit=1-1000, default 200.
+  void HrWebhooks(const Request& req, Response& res) {
+    if (!RequireAdmin(req, res, false)) return;
+    int64_t limit = 200;
+    if (req.has_param("limit") && !ParseInt(req.get_param_value("limit"), 1, 1000, &limit)) {
+      return WriteError(req, res, {Err::kBadRequest, "limit must be 1 to 1000"});
+    }
+    auto deliveries = d_.results->Deliveries(static_cast<int>(limit));
+    if (!deliveries.ok()) return WriteError(req, res, deliveries.error());
+    json out = json::array();
+    for (const JobRecord& job : deliveries.value()) out.push_back(DeliveryJson(job));
+    WriteJson(res, {{"deliveries", out}});
+  }
+
+  void HrResendWebhook(const Request& req, Response& res) {
+    auto user = RequireAdmin(req, res, true);
+    if (!user) return;
+    int64_t id;
+    if (!ParseInt(req.matches[1], 1, INT64_MAX, &id)) return WriteError(req, res, Err::kDeliveryNotFound);
+    auto resent = d_.results->ResendDelivery(id, Actor(*user));
+    if (!resent.ok()) return WriteError(req, res, resent.error());
+    res.status = 204;
+  }
+
   void HrMedia(const Request& req, Response& res) { ServeMedia(req, res, /*download=*/false); }
   void HrDownload(const Request& req, Response& res) { ServeMedia(req, res, /*download=*/true); }
 
@@ -328,6 +352,8 @@ void InstallHrRoutes(httplib::Server& http, const HttpDeps& deps) {
   http.Post(R"(/api/v1/hr/recordings/([^/]+)/stages/([^/]+)/retry)", bind(&HrRoutes::HrRetryStage));
   http.Get(R"(/api/v1/hr/recordings/([^/]+)/download)", bind(&HrRoutes::HrDownload));
   http.Get("/api/v1/hr/audit", bind(&HrRoutes::HrAudit));
+  http.Get("/api/v1/hr/webhooks", bind(&HrRoutes::HrWebhooks));
+  http.Post(R"(/api/v1/hr/webhooks/([^/]+)/resend)", bind(&HrRoutes::HrResendWebhook));
 }
 
 }  // namespace recorder::server

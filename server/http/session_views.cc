@@ -163,6 +163,22 @@ json StageJson(const JobRecord& job) {
           {"next_attempt_at", waiting ? json(job.next_run_at) : json(nullptr)}};
 }
 
+json DeliveryJson(const JobRecord& job) {
+  const json message = json::parse(job.payload_json, nullptr, false);
+  auto field = [&](const char* key) { return message.is_object() ? message.value(key, "") : std::string(); };
+  static constexpr std::array<std::string_view, 4> kStatus = {"queued", "sending", "delivered", "failed"};
+  return {{"id", job.id},
+          {"event_id", field("id")},
+          {"type", field("type")},
+          {"url", field("url")},
+          {"status", kStatus[static_cast<size_t>(job.state)]},
+          {"attempts", job.attempts},
+          {"last_error", job.last_error.empty() ? json(nullptr) : json(job.last_error)},
+          {"created_at", job.created_at},
+          {"updated_at", job.updated_at},
+          {"next_attempt_at", job.state == JobState::kPending ? json(job.next_run_at) : json(nullptr)}};
+}
+
 json PipelineJson(const std::vector<JobRecord>& stages) {
   if (stages.empty()) return nullptr;
   auto any = [&](JobState state) {

@@ -46,6 +46,11 @@ std::string TranscriptVtt(const std::vector<RecordingTranscript>& recordings, bo
 // text, question, question_id, question_text (null outside any question)}]}
 nlohmann::json SearchJson(const TranscriptSearch& search);
 
+// A webhook delivery for the admins' log: {id, event_id, type, url, status: queued | sending |
+// delivered | failed, attempts, last_error (the last answer: "HTTP 500", "no answer: ..."),
+// created_at, updated_at, next_attempt_at}.
+nlohmann::json DeliveryJson(const JobRecord& job);
+
 // GET .../sessions/{id}/transcript, for the host API and the results page: ?format=json (default:
 // per recording, and per question as answers) or vtt; ?recording=<id>: that recording only, on its
 // own clock (the captions of its <video>). Audited as `actor`'s view of the session's personal data.

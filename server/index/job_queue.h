@@ -76,6 +76,7 @@ struct JobRecord {
   int64_t created_at = 0;
   int64_t updated_at = 0;
   int64_t next_run_at = 0;
+  std::string payload_json;
 };
 
 // Thread-safe; every method is one transaction.
@@ -97,8 +98,9 @@ class JobQueue {
   virtual Status CompleteJob(const Job& job, const std::vector<NewJob>& follow_ups, int64_t now) = 0;
   // Pending again from `next_run_at`, with the error kept. Conflict as for ExtendLease.
   virtual Status RetryJob(const Job& job, int64_t next_run_at, const std::string& error, int64_t now) = 0;
-  // Failed for good. Conflict as for ExtendLease.
-  virtual Status FailJob(const Job& job, const std::string& error, int64_t now) = 0;
+  // Failed for good, and `follow_ups` enqueued, in one transaction. Conflict as for ExtendLease.
+  virtual Status FailJob(const Job& job, const std::string& error, const std::vector<NewJob>& follow_ups,
+                         int64_t now) = 0;
   // Jobs leased by an owner whose name starts with `owner_prefix` (an earlier run of this process
   // that died) are due again at once. Returns how many.
   virtual Result<int> ReleaseLeases(const std::string& owner_prefix, int64_t now) = 0;
@@ -106,9 +108,12 @@ class JobQueue {
   virtual Result<std::vector<JobKindStats>> JobStats(int64_t now) = 0;
   // The jobs about `subject`, oldest first.
   virtual Result<std::vector<JobRecord>> JobsOf(const JobSubject& subject) = 0;
-  // An admin's retry: the failed job is due at once with fresh attempts (its last error is kept
-  // until it runs). NotFound; FailedPrecondition when the job is not failed.
-  virtual Status RetryFailedJob(int64_t job_id, int64_t now) = 0;
+  // The latest `limit` jobs of `kind`, newest first.
+  virtual Result<std::vector<JobRecord>> JobsOfKind(const std::string& kind, int limit) = 0;
+  // An admin's retry: the failed job of `kind` is due at once with fresh attempts (its last error is
+  // kept until it runs). NotFound (also for a job of another kind); FailedPrecondition when the job
+  // is not failed.
+  virtual Status RetryFailedJob(int64_t job_id, const std::string& kind, int64_t now) = 0;
 };
 
 }  // namespace recorder::server

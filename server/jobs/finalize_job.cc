@@ -26,7 +26,7 @@ JobResult FinalizeJob::Run(const Job& job) {
   auto fail = [&](const std::string& reason) -> JobResult {
     spdlog::warn("recording {} failed to finalize, bytes kept in the spool: {}", recording_id, reason);
     if (scratch) (void)scratch->Discard();
-    Status s = index_->MarkRecordingFailed(recording_id, reason, {}, now);
+    Status s = index_->MarkRecordingFailed(recording_id, reason, FailedEvent(*recording, reason), now);
     if (!s.ok()) return JobResult::Retry(s.ToString());
     metrics_->CountFinalize("failed");
     return JobResult::Failed(reason);
@@ -66,7 +66,17 @@ JobResult FinalizeJob::Run(const Job& job) {
   if (Status s = media_->Put(key, *scratch); !s.ok()) return retry(s);
   if (crash("stored")) return kCrashed;
   const bool incomplete = recording->incomplete || info->truncated;
-  const std::vector<NewJob> next = follow_ups_ ? follow_ups_(recording_id) : std::vector<NewJob>{};
+  std::vector<NewJob> next = follow_ups_ ? follow_ups_(recording_id) : std::vector<NewJob>{};
+  if (webhooks_) {
+    std::vector<NewJob> ready = webhooks_->Event("recording.ready", job.subject,
+                                                 {{"session_id", recording->session_id},
+                                                  {"recording_id", recording_id},
+                                                  {"kind", Name(recording->kind)},
+                                                  {"duration_ms", info->duration_ms},
+                                                  {"bytes", bytes},
+                                                  {"incomplete", incomplete}});
+    next.insert(next.end(), ready.begin(), ready.end());
+  }
   if (Status s = index_->MarkRecordingReady(recording_id, bytes, info->duration_ms, incomplete, next, now); !s.ok()) {
     return retry(s);
   }
@@ -81,11 +91,25 @@ JobResult FinalizeJob::Run(const Job& job) {
   return {};
 }
 
-void FinalizeJob::OnFailed(const Job& job, const std::string& error) {
-  Status s = index_->MarkRecordingFailed(job.subject.recording_id(), std::string(kKind) + " failed: " + error, {},
-                                         clock_->NowSeconds());
+std::vector<NewJob> FinalizeJob::FailedEvent(const Recording& recording, const std::string& reason) const {
+  if (!webhooks_) return {};
+  return webhooks_->Event("recording.failed", JobSubject::Recording(recording.id),
+                          {{"session_id", recording.session_id},
+                           {"recording_id", recording.id},
+                           {"kind", Name(recording.kind)},
+                           {"failure_reason", reason}});
+}
+
+std::vector<NewJob> FinalizeJob::OnFailed(const Job& job, const std::string& error) {
+  const int64_t recording_id = job.subject.recording_id();
+  const std::string reason = std::string(kKind) + " failed: " + error;
+  auto recording = index_->GetRecording(recording_id);
+  Status s = recording.ok() ? index_->MarkRecordingFailed(recording_id, reason, FailedEvent(*recording, reason),
+                                                          clock_->NowSeconds())
+                            : recording.status();
   if (!s.ok()) spdlog::error("recording {}: cannot mark it failed: {}", job.subject.id, s.ToString());
   metrics_->CountFinalize("failed");
+  return {};
 }
 
 }  // namespace recorder::server

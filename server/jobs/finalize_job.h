@@ -15,6 +15,7 @@
 #include "index/ingest_index.h"
 #include "jobs/finalizer.h"
 #include "jobs/job_runner.h"
+#include "jobs/webhooks.h"
 #include "storage/media_store.h"
 #include "storage/upload_store.h"
 
@@ -30,19 +31,22 @@ class FinalizeJob {
   // ready. Empty: nothing.
   using FollowUps = std::function<std::vector<NewJob>(int64_t recording_id)>;
 
+  // `webhooks` (may be null): recording.ready and recording.failed go out with the state change.
   FinalizeJob(IngestIndex* index, UploadStore* spool, MediaStore* media, Finalizer* finalizer, const Clock* clock,
-              Metrics* metrics, FollowUps follow_ups = {})
+              Metrics* metrics, FollowUps follow_ups = {}, const Webhooks* webhooks = nullptr)
       : index_(index),
         spool_(spool),
         media_(media),
         finalizer_(finalizer),
         clock_(clock),
         metrics_(metrics),
-        follow_ups_(std::move(follow_ups)) {}
+        follow_ups_(std::move(follow_ups)),
+        webhooks_(webhooks) {}
 
   JobResult Run(const Job& job);
-  // For JobKindOptions::on_failed: the recording fails with the job.
-  void OnFailed(const Job& job, const std::string& error);
+  // For JobKindOptions::on_failed: the recording fails with the job (and its webhook is queued
+  // with that); nothing more to enqueue.
+  std::vector<NewJob> OnFailed(const Job& job, const std::string& error);
 
   // Tests: before each step ("finalized", "synced", "verified", "stored", "indexed") the hook is
   // asked; true stops Run() right there, without any clean-up, as if the process died.
@@ -56,7 +60,11 @@ class FinalizeJob {
   const Clock* clock_;
   Metrics* metrics_;
   FollowUps follow_ups_;
+  const Webhooks* webhooks_;
   std::function<bool(std::string_view)> crash_hook_;
+
+  // recording.failed, to queue with the recording's failure.
+  std::vector<NewJob> FailedEvent(const Recording& recording, const std::string& reason) const;
 };
 
 }  // namespace recorder::server

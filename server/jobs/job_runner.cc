@@ -92,7 +92,7 @@ void JobRunner::Work(Kind* kind, int worker) {
         // Claimed again after its lease ran out max_attempts times: each start killed its worker.
         result = JobResult::Failed("crashed the worker: started " + std::to_string(job.attempts - 1) +
                                    " times without finishing");
-        if (kind->options.on_failed) kind->options.on_failed(job, result.error);
+        if (kind->options.on_failed) result.follow_ups = kind->options.on_failed(job, result.error);
       } else {
         result = kind->handler(job);
       }
@@ -128,11 +128,13 @@ void JobRunner::Finish(Kind& kind, const Job& job, JobResult result, double seco
     s = queue_->RetryJob(job, now + delay, result.error, now);
   } else {
     outcome = "failed";
-    if (result.outcome == JobOutcome::kRetry && kind.options.on_failed) kind.options.on_failed(job, result.error);
+    if (result.outcome == JobOutcome::kRetry && kind.options.on_failed) {
+      result.follow_ups = kind.options.on_failed(job, result.error);
+    }
     // A handler's kFailed is the input's fault (logged by the handler); retries that ran out are ours.
     spdlog::log(result.outcome == JobOutcome::kFailed ? spdlog::level::info : spdlog::level::err,
                 "job {} ({}{}) failed after {} attempts: {}", job.id, job.kind, subject, job.attempts, result.error);
-    s = queue_->FailJob(job, result.error, now);
+    s = queue_->FailJob(job, result.error, result.follow_ups, now);
   }
   metrics_->ObserveJob(job.kind, outcome, seconds);
   if (s.code() == StatusCode::kConflict) {

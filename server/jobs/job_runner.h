@@ -29,11 +29,14 @@ enum class JobOutcome { kDone, kRetry, kFailed };
 struct JobResult {
   JobOutcome outcome = JobOutcome::kDone;
   std::string error;
-  std::vector<NewJob> follow_ups;  // enqueued with the job's completion, in one transaction
+  // Enqueued with the job's completion or its failure for good, in one transaction.
+  std::vector<NewJob> follow_ups;
 
   static JobResult Done(std::vector<NewJob> follow_ups = {}) { return {JobOutcome::kDone, "", std::move(follow_ups)}; }
   static JobResult Retry(std::string error) { return {JobOutcome::kRetry, std::move(error), {}}; }
-  static JobResult Failed(std::string error) { return {JobOutcome::kFailed, std::move(error), {}}; }
+  static JobResult Failed(std::string error, std::vector<NewJob> follow_ups = {}) {
+    return {JobOutcome::kFailed, std::move(error), std::move(follow_ups)};
+  }
 };
 
 using JobHandler = std::function<JobResult(const Job& job)>;
@@ -48,8 +51,9 @@ struct JobKindOptions {
   // uploads leave, so that ingest latency does not follow it.
   int nice = 0;
   // Called when a job fails for good without its handler saying so: retries exhausted, or started
-  // max_attempts times without finishing. The finalize job marks its recording failed here.
-  std::function<void(const Job& job, const std::string& error)> on_failed;
+  // max_attempts times without finishing. Returns jobs to enqueue with the failure (a webhook that
+  // reports it). The finalize job marks its recording failed here.
+  std::function<std::vector<NewJob>(const Job& job, const std::string& error)> on_failed;
 };
 
 class JobRunner {

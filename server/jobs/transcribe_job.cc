@@ -35,8 +35,9 @@ JobResult TranscribeJob::Run(const Job& job) {
     if (code == StatusCode::kIoError || code == StatusCode::kResourceExhausted) {
       return JobResult::Retry(transcript.status().ToString());
     }
-    if (code == StatusCode::kNotFound) return JobResult::Failed("the recording's media is gone");
-    return JobResult::Failed(transcript.status().ToString());
+    const std::string error =
+        code == StatusCode::kNotFound ? "the recording's media is gone" : transcript.status().ToString();
+    return JobResult::Failed(error, OnFailed(job, error));
   }
   if (!has_audio) {
     spdlog::info("recording {}: no audio track, nothing to transcribe", recording_id);
@@ -44,17 +45,37 @@ JobResult TranscribeJob::Run(const Job& job) {
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   transcript->segments = CaptionSizedSegments(std::move(transcript->segments));
-  if (Status s = transcripts_->PutTranscript(recording_id, *transcript, {}, clock_->NowSeconds()); !s.ok()) {
+  size_t words = 0;
+  for (const TranscriptSegment& segment : transcript->segments) words += segment.words.size();
+  const std::vector<NewJob> completed = Event("transcript.completed", recording_id,
+                                              {{"session_id", recording->session_id},
+                                               {"engine", transcript->engine},
+                                               {"language", transcript->language},
+                                               {"audio_seconds", transcript->audio_seconds},
+                                               {"segments", transcript->segments.size()},
+                                               {"words", words}});
+  if (Status s = transcripts_->PutTranscript(recording_id, *transcript, completed, clock_->NowSeconds()); !s.ok()) {
     if (s.code() == StatusCode::kNotFound) return {};  // deleted meanwhile
     return JobResult::Retry(s.ToString());
   }
-  size_t words = 0;
-  for (const TranscriptSegment& segment : transcript->segments) words += segment.words.size();
   spdlog::info(
       "recording {} transcribed by {}: {:.1f} s of audio, {} segments, {} words in {:.1f} s (real-time factor {:.2f})",
       recording_id, transcript->engine, transcript->audio_seconds, transcript->segments.size(), words, seconds,
       transcript->audio_seconds > 0 ? seconds / transcript->audio_seconds : 0.0);
   return {};
+}
+
+std::vector<NewJob> TranscribeJob::Event(const std::string& type, int64_t recording_id, nlohmann::json data) const {
+  if (!webhooks_) return {};
+  data["recording_id"] = recording_id;
+  return webhooks_->Event(type, JobSubject::Recording(recording_id), std::move(data));
+}
+
+std::vector<NewJob> TranscribeJob::OnFailed(const Job& job, const std::string& error) {
+  const int64_t recording_id = job.subject.recording_id();
+  auto recording = recordings_->GetRecording(recording_id);
+  if (!recording.ok()) return {};  // deleted: nobody to tell
+  return Event("transcript.failed", recording_id, {{"session_id", recording->session_id}, {"error", error}});
 }
 
 }  // namespace recorder::server

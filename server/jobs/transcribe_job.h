@@ -10,6 +10,7 @@
 #include "index/ingest_index.h"
 #include "index/transcript_index.h"
 #include "jobs/job_runner.h"
+#include "jobs/webhooks.h"
 #include "storage/media_store.h"
 #include "transcribe/transcriber.h"
 
@@ -21,11 +22,19 @@ class TranscribeJob {
   // The job for one recording; its dedupe key makes a second enqueue a no-op.
   static NewJob For(int64_t recording_id);
 
+  // `webhooks` (may be null): transcript.completed and transcript.failed go out with the outcome.
   TranscribeJob(IngestIndex* recordings, TranscriptIndex* transcripts, MediaStore* media, Transcriber* engine,
-                const Clock* clock)
-      : recordings_(recordings), transcripts_(transcripts), media_(media), engine_(engine), clock_(clock) {}
+                const Clock* clock, const Webhooks* webhooks = nullptr)
+      : recordings_(recordings),
+        transcripts_(transcripts),
+        media_(media),
+        engine_(engine),
+        clock_(clock),
+        webhooks_(webhooks) {}
 
   JobResult Run(const Job& job);
+  // For JobKindOptions::on_failed (retries ran out): transcript.failed, queued with the failure.
+  std::vector<NewJob> OnFailed(const Job& job, const std::string& error);
 
  private:
   IngestIndex* recordings_;
@@ -33,6 +42,9 @@ class TranscribeJob {
   MediaStore* media_;
   Transcriber* engine_;
   const Clock* clock_;
+  const Webhooks* webhooks_;
+
+  std::vector<NewJob> Event(const std::string& type, int64_t recording_id, nlohmann::json data) const;
 };
 
 }  // namespace recorder::server

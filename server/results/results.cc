@@ -10,6 +10,7 @@
 
 #include "ingest/tus_protocol.h"
 #include "jobs/finalize_job.h"
+#include "jobs/webhooks.h"
 
 namespace recorder::server {
 
@@ -156,6 +157,24 @@ Expected<TranscriptSearch> Results::SearchTranscripts(const std::string& text, i
   return out;
 }
 
+Expected<std::vector<JobRecord>> Results::Deliveries(int limit) {
+  auto jobs = jobs_->JobsOfKind(Webhooks::kKind, limit);
+  if (!jobs.ok()) return InternalError(jobs.status());
+  return jobs.value();
+}
+
+Expected<bool> Results::ResendDelivery(int64_t delivery_id, const std::string& actor) {
+  Status s = jobs_->RetryFailedJob(delivery_id, Webhooks::kKind, clock_->NowSeconds());
+  if (s.code() == StatusCode::kNotFound) return Err::kDeliveryNotFound;
+  if (s.code() == StatusCode::kFailedPrecondition) return ApiError{Err::kDeliveryNotFailed, s.message()};
+  if (!s.ok()) return InternalError(s);
+  if (Status a = Audit(actor, "resend_webhook", "job:" + std::to_string(delivery_id)); !a.ok()) {
+    spdlog::error("webhook delivery {}: the resend is not in the audit log: {}", delivery_id, a.ToString());
+  }
+  if (wake_) wake_(Webhooks::kKind);
+  return true;
+}
+
 Expected<std::vector<JobRecord>> Results::Stages(int64_t recording_id) {
   auto jobs = jobs_->JobsOf(JobSubject::Recording(recording_id));
   if (!jobs.ok()) return InternalError(jobs.status());
@@ -178,7 +197,7 @@ Expected<JobRecord> Results::RetryStage(int64_t recording_id, const std::string&
   const int64_t now = clock_->NowSeconds();
   // A failed finalize failed its recording; the recording goes back to finalizing with the job.
   Status revived = stage == FinalizeJob::kKind ? recordings_->RefinalizeRecording(recording_id, job->id, now)
-                                               : jobs_->RetryFailedJob(job->id, now);
+                                               : jobs_->RetryFailedJob(job->id, job->kind, now);
   // Another admin's retry got there first.
   if (revived.code() == StatusCode::kFailedPrecondition) return ApiError{Err::kStageNotFailed, revived.message()};
   if (!revived.ok()) return InternalError(revived);

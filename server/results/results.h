@@ -97,6 +97,12 @@ class Results {
   // kBadRequest when `text` has no word.
   Expected<TranscriptSearch> SearchTranscripts(const std::string& text, int limit);
 
+  // The latest webhook deliveries (one job per event and endpoint), newest first.
+  Expected<std::vector<JobRecord>> Deliveries(int limit);
+  // Sends a failed delivery again with fresh attempts (same webhook-id and body), audited as
+  // `actor`. kDeliveryNotFound, kDeliveryNotFailed.
+  Expected<bool> ResendDelivery(int64_t delivery_id, const std::string& actor);
+
   // A recording's processing stages, one job each (finalize, then what follows it), oldest first.
   Expected<std::vector<JobRecord>> Stages(int64_t recording_id);
   // Runs a recording's failed stage again with fresh attempts, audited as `actor`; a failed

@@ -6,17 +6,15 @@
 // or a route added to the code without the document fails here, and so does one the code dropped.
 // Run: node --test tests/js/openapi.test.mjs   (RECORDER_SERVER_BIN overrides the binary)
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import Ajv2020 from 'ajv/dist/2020.js';
 
 import { API_KEY, sleep, startServer } from './lib/browser.mjs';
-import { tusUpload } from './lib/hr.mjs';
-import { mediaDir, repoDir } from './lib/media.mjs';
+import { speechRecording, tusUpload } from './lib/hr.mjs';
+import { repoDir } from './lib/media.mjs';
 
 const doc = JSON.parse(fs.readFileSync(path.join(repoDir, 'web/openapi.json'), 'utf8'));
 
@@ -67,17 +65,6 @@ async function call(server, method, urlPath, { token = API_KEY, body, query = ''
   }
   seen.add(`${method} ${found.template} ${res.status}`);
   return { status: res.status, body: parsed, text };
-}
-
-// A 6-second VP9/Opus WebM with real speech (ffmpeg), as chunks for tus.
-function speechRecording() {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-')), 'speech.webm');
-  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15',
-    '-i', path.join(mediaDir, 'speech_orig_16k.wav'), '-t', '6', '-c:v', 'libvpx-vp9', '-deadline', 'realtime',
-    '-b:v', '200k', '-c:a', 'libopus', '-ar', '48000', '-f', 'webm', file]);
-  const bytes = fs.readFileSync(file);
-  fs.rmSync(path.dirname(file), { recursive: true, force: true });
-  return [bytes.subarray(0, 20_000), bytes.subarray(20_000)];
 }
 
 test('the OpenAPI document is served and matches every response of the host API, successes and errors', { timeout: 180_000 }, async () => {

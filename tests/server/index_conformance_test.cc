@@ -251,7 +251,7 @@ TYPED_TEST(IndexConformanceTest, RetriedJobWaitsAndFailedJobKeepsItsError) {
   job = index.ClaimJob("mail", "w1", kNow + 100, 30).value();
   ASSERT_TRUE(job.has_value());
   EXPECT_EQ(job->attempts, 2);
-  ASSERT_TRUE(index.FailJob(*job, "peer refused", kNow + 101).ok());
+  ASSERT_TRUE(index.FailJob(*job, "peer refused", {}, kNow + 101).ok());
   auto records = index.JobsOf(JobSubject::Session("s1"));
   ASSERT_EQ(records->size(), 1u);
   EXPECT_EQ(records->front().state, JobState::kFailed);
@@ -263,12 +263,13 @@ TYPED_TEST(IndexConformanceTest, RetriedJobWaitsAndFailedJobKeepsItsError) {
 TYPED_TEST(IndexConformanceTest, AFailedJobRetriedByAnAdminIsDueAtOnceWithFreshAttempts) {
   Index& index = *this->index_;
   int64_t id = index.EnqueueJob(this->Job("mail"), kNow).value();
-  EXPECT_EQ(index.RetryFailedJob(id, kNow).code(), StatusCode::kFailedPrecondition) << "pending, not failed";
+  EXPECT_EQ(index.RetryFailedJob(id, "mail", kNow).code(), StatusCode::kFailedPrecondition) << "pending, not failed";
   auto job = index.ClaimJob("mail", "w1", kNow, 30).value();
-  EXPECT_EQ(index.RetryFailedJob(id, kNow).code(), StatusCode::kFailedPrecondition) << "running, not failed";
-  ASSERT_TRUE(index.FailJob(*job, "peer refused", kNow + 1).ok());
-  EXPECT_EQ(index.RetryFailedJob(id + 1000, kNow + 2).code(), StatusCode::kNotFound);
-  ASSERT_TRUE(index.RetryFailedJob(id, kNow + 2).ok());
+  EXPECT_EQ(index.RetryFailedJob(id, "mail", kNow).code(), StatusCode::kFailedPrecondition) << "running, not failed";
+  ASSERT_TRUE(index.FailJob(*job, "peer refused", {}, kNow + 1).ok());
+  EXPECT_EQ(index.RetryFailedJob(id + 1000, "mail", kNow + 2).code(), StatusCode::kNotFound);
+  EXPECT_EQ(index.RetryFailedJob(id, "other", kNow + 2).code(), StatusCode::kNotFound) << "another kind";
+  ASSERT_TRUE(index.RetryFailedJob(id, "mail", kNow + 2).ok());
   auto record = index.JobsOf(JobSubject::None())->front();
   EXPECT_EQ(record.state, JobState::kPending);
   EXPECT_EQ(record.attempts, 0);
@@ -293,7 +294,7 @@ TYPED_TEST(IndexConformanceTest, RefinalizingPutsAFailedRecordingBackWithItsJobO
       << "its job is still running";
   EXPECT_EQ(index.GetRecording(upload->recording_id)->status, RecordingStatus::kFailed) << "rolled back";
 
-  ASSERT_TRUE(index.FailJob(*job, "corrupt", kNow + 2).ok());
+  ASSERT_TRUE(index.FailJob(*job, "corrupt", {}, kNow + 2).ok());
   ASSERT_TRUE(index.RefinalizeRecording(upload->recording_id, job->id, kNow + 3).ok());
   auto recording = index.GetRecording(upload->recording_id);
   EXPECT_EQ(recording->status, RecordingStatus::kFinalizing);

@@ -94,7 +94,12 @@ TEST_F(JobRunnerTest, TransientFailuresAreRetriedAfterBackoffUntilAttemptsRunOut
   JobKindOptions options;
   options.max_attempts = 3;
   options.retry_base_seconds = 10;
-  options.on_failed = [&](const Job&, const std::string& error) { failures.push_back(error); };
+  options.on_failed = [&](const Job&, const std::string& error) {
+    failures.push_back(error);
+    NewJob notify;  // the failure's webhook, say
+    notify.kind = "notify";
+    return std::vector<NewJob>{notify};
+  };
   JobRunner& runner = Runner();
   runner.Register("flaky", options, [&](const Job&) {
     ++runs;
@@ -119,17 +124,23 @@ TEST_F(JobRunnerTest, TransientFailuresAreRetriedAfterBackoffUntilAttemptsRunOut
   EXPECT_EQ(runs, 3);
   EXPECT_EQ(Record(id).attempts, 3);
   EXPECT_EQ(failures, std::vector<std::string>{"peer down"}) << "on_failed once, when retries ran out";
+  EXPECT_EQ(index_->JobsOfKind("notify", 10)->size(), 1u) << "its follow-up was queued with the failure";
 }
 
 TEST_F(JobRunnerTest, PermanentFailureIsNotRetried) {
   std::atomic<int> runs{0};
   bool on_failed_called = false;
   JobKindOptions options;
-  options.on_failed = [&](const Job&, const std::string&) { on_failed_called = true; };
+  options.on_failed = [&](const Job&, const std::string&) {
+    on_failed_called = true;
+    return std::vector<NewJob>{};
+  };
   JobRunner& runner = Runner();
   runner.Register("strict", options, [&](const Job&) {
     ++runs;
-    return JobResult::Failed("input is corrupt");
+    NewJob notify;
+    notify.kind = "notify";
+    return JobResult::Failed("input is corrupt", {notify});
   });
   int64_t id = Enqueue("strict");
   ASSERT_TRUE(runner.Start().ok());
@@ -137,6 +148,7 @@ TEST_F(JobRunnerTest, PermanentFailureIsNotRetried) {
   EXPECT_EQ(Record(id).last_error, "input is corrupt");
   EXPECT_EQ(runs, 1);
   EXPECT_FALSE(on_failed_called) << "the handler recorded its own failure";
+  EXPECT_EQ(index_->JobsOfKind("notify", 10)->size(), 1u) << "the handler's follow-up was queued with the failure";
 }
 
 // Each kind has its own pool: two slow jobs at a time, and a slow backlog never delays another kind.
@@ -241,7 +253,10 @@ TEST_F(JobRunnerTest, AJobThatKeepsCrashingItsWorkerFailsAfterMaxAttempts) {
   JobKindOptions options;
   options.max_attempts = 3;
   options.lease_seconds = 10;
-  options.on_failed = [&](const Job&, const std::string& error) { failure = error; };
+  options.on_failed = [&](const Job&, const std::string& error) {
+    failure = error;
+    return std::vector<NewJob>{};
+  };
   runner.Register("k", options, [&](const Job&) {
     ++runs;
     return JobResult{};

@@ -1,7 +1,7 @@
 // The HR API client: every call of the HR page to /api/v1/hr (same origin, cookie session,
 // X-CSRF-Token on every state-changing request). Knows HTTP and the server's JSON, not the page.
 // The types below mirror the server's JSON views (server/http/session_views.cc: RecordingJson,
-// SessionJson, QuestionsJson, MarkersJson, StageJson, PipelineJson, the audit list and /me).
+// SessionJson, QuestionsJson, MarkersJson, StageJson, PipelineJson, DeliveryJson, the audit list and /me).
 
 /**
  * @typedef {'admin' | 'reviewer'} Role
@@ -20,6 +20,9 @@
  * @typedef {{ id: string, text: string, max_seconds: number | null }} Question
  * @typedef {SessionSummary & { markers?: Marker[], questions?: Question[] }} SessionDetail
  * @typedef {{ sessions: SessionSummary[], total: number }} SessionList
+ * @typedef {{ id: number, event_id: string, type: string, url: string,
+ *   status: 'queued' | 'sending' | 'delivered' | 'failed', attempts: number, last_error: string | null,
+ *   created_at: number, updated_at: number, next_attempt_at: number | null }} Delivery
  * @typedef {{ session_id: string, candidate_name: string, recording_id: number, kind: string, start_ms: number,
  *   end_ms: number, text: string, question: number | null, question_id: string | null,
  *   question_text: string | null }} SearchHit
@@ -131,6 +134,16 @@ export class HrApi {
   /** All sessions, recordings and the record of one candidate. @param {number} id */
   deleteCandidate(id) {
     return this.call('DELETE', `/candidates/${encodeURIComponent(id)}`);
+  }
+
+  /** The webhook delivery log, newest first (admins). @returns {Promise<{ deliveries: Delivery[] }>} */
+  webhooks() {
+    return this.call('GET', '/webhooks');
+  }
+
+  /** Sends a failed delivery again (admins). @param {number} id */
+  resendWebhook(id) {
+    return this.call('POST', `/webhooks/${encodeURIComponent(id)}/resend`);
   }
 
   /** @param {number} limit @returns {Promise<{ entries: AuditEntry[] }>} */

@@ -81,7 +81,8 @@ export function formatDetail(detail) {
 
 /** @type {Record<string, string>} */
 const STATUS_TEXT = { recording: 'Recording', processing: 'Processing', ready: 'Ready', failed: 'Failed',
-  empty: 'Empty', receiving: 'Receiving', finalizing: 'Finalizing', queued: 'Queued', completed: 'Completed' };
+  empty: 'Empty', receiving: 'Receiving', finalizing: 'Finalizing', queued: 'Queued', completed: 'Completed',
+  sending: 'Sending', delivered: 'Delivered' };
 
 /** @param {string} status  a session's, a recording's or a processing stage's */
 export function statusBadge(status) {

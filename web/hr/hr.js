@@ -1,6 +1,7 @@
 // The HR results page: sign in, find sessions, watch a session's camera and screen recordings in
 // sync with its markers, its captions and its transcript, see each recording's processing stages,
-// download, retry a failed stage, delete and read the audit log (the last three: admins).
+// download, retry a failed stage, delete, read the audit log and the webhook deliveries and send a
+// failed delivery again (the last five: admins).
 // Plain ES modules, no build step:
 //   hr.js       this file: the page's state, the views' routing, the actions and their wiring
 //   api.js      the HR API client (/api/v1/hr) and the types of its JSON
@@ -10,13 +11,14 @@
 //   dom.js      element and text helpers
 // Views follow location.hash:
 //   ''  the session list     '#session/<id>[/at/<seconds>]'  one session     '#audit'  the audit log
+//   '#webhooks'  the webhook delivery log
 // Admins delete a session or all data of its candidate, after a confirm step.
 import { ApiError, HrApi } from './api.js';
 import { $, $button, $input, $video, showMessage } from './dom.js';
 import { Players } from './players.js';
 import { highlightLine, renderTranscript } from './transcript.js';
 import {
-  askDelete, renderAudit, renderSearchHits, renderSession, renderSessions, showDeleteButtons, showView,
+  askDelete, renderAudit, renderDeliveries, renderSearchHits, renderSession, renderSessions, showDeleteButtons, showView,
 } from './views.js';
 
 const PAGE_SIZE = 50;
@@ -77,6 +79,7 @@ function signedOut() {
 function signedIn(me) {
   $('#who').textContent = `${me.username} (${me.role})`;
   $('#audit').hidden = me.role !== 'admin';
+  $('#webhooks').hidden = me.role !== 'admin';
   $('#account').hidden = false;
   showLoginError('');
   route();
@@ -133,6 +136,7 @@ function route() {
   const session = /^session\/([^/]+)(?:\/at\/(\d+(?:\.\d+)?))?$/.exec(hash);
   if (session) return attempt(() => openSession(session[1], session[2] === undefined ? null : Number(session[2])));
   if (hash === 'audit') return attempt(openAudit);
+  if (hash === 'webhooks') return attempt(openWebhooks);
   show('list');
   return attempt(() => loadSessions());
 }
@@ -186,6 +190,21 @@ async function retry(recordingId, stage) {
     await api.retryStage(recordingId, stage);
     await openSession(session.session_id);
     showMessage(`The ${stage} stage of recording ${recordingId} runs again.`);
+  });
+}
+
+async function openWebhooks() {
+  const { deliveries } = await api.webhooks();
+  show('webhooks');
+  renderDeliveries(deliveries, resendWebhook);
+}
+
+/** @param {number} id */
+async function resendWebhook(id) {
+  await attempt(async () => {
+    await api.resendWebhook(id);
+    await openWebhooks();
+    showMessage(`Delivery ${id} is sent again.`);
   });
 }
 

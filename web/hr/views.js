@@ -203,6 +203,25 @@ export function showDeleteButtons() {
 }
 
 /** @param {AuditEntry[]} entries */
+/**
+ * The webhook delivery log; a failed delivery has a button that sends it again.
+ * @param {import('./api.js').Delivery[]} deliveries
+ * @param {(id: number) => void} resend
+ */
+export function renderDeliveries(deliveries, resend) {
+  document.title = 'Webhooks – Interview recordings';
+  const rows = deliveries.map((d) => el('tr', { dataset: { deliveryId: d.id, status: d.status } },
+    el('td', {}, d.type, el('div', { className: 'small' }, d.event_id)), el('td', {}, d.url),
+    el('td', {}, statusBadge(d.status)), el('td', { className: 'num' }, String(d.attempts)),
+    el('td', {}, d.last_error ?? '–'), el('td', {}, d.next_attempt_at ? formatDate(d.next_attempt_at) : '–'),
+    el('td', {}, d.status === 'failed'
+      ? el('button', { type: 'button', className: 'secondary resend', onclick: () => resend(d.id),
+        'aria-label': `Send ${d.type} to ${d.url} again` }, 'Send again')
+      : null)));
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 7, className: 'empty' }, 'No webhook deliveries.')));
+  $('#deliveries').replaceChildren(...rows);
+}
+
 export function renderAudit(entries) {
   document.title = 'Audit log – Interview recordings';
   const rows = entries.map((e) => el('tr', { dataset: { action: e.action } },

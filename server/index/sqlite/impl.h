@@ -43,9 +43,9 @@ Result<std::vector<Question>> ReadQuestions(Connection& db, const std::string& s
 
 // Enqueues each job (a taken dedupe key is skipped). REQUIRES: in a transaction.
 Status InsertJobs(Connection& db, const std::vector<NewJob>& jobs, int64_t now);
-// The failed job is pending, due now, with no attempts. NotFound; FailedPrecondition when it is not
-// failed.
-Status ReviveFailedJob(Connection& db, int64_t job_id, int64_t now);
+// The failed job of `kind` is pending, due now, with no attempts. NotFound; FailedPrecondition when
+// it is not failed.
+Status ReviveFailedJob(Connection& db, int64_t job_id, const std::string& kind, int64_t now);
 Status InsertAudit(Connection& db, const AuditEntry& entry);
 
 }  // namespace sqlite

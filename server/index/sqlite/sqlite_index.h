@@ -57,11 +57,12 @@ class SqliteIndex : public Index {
   Status ExtendLease(const Job& job, int64_t lease_expires_at) override;
   Status CompleteJob(const Job& job, const std::vector<NewJob>& follow_ups, int64_t now) override;
   Status RetryJob(const Job& job, int64_t next_run_at, const std::string& error, int64_t now) override;
-  Status FailJob(const Job& job, const std::string& error, int64_t now) override;
+  Status FailJob(const Job& job, const std::string& error, const std::vector<NewJob>& follow_ups, int64_t now) override;
   Result<int> ReleaseLeases(const std::string& owner_prefix, int64_t now) override;
   Result<std::vector<JobKindStats>> JobStats(int64_t now) override;
   Result<std::vector<JobRecord>> JobsOf(const JobSubject& subject) override;
-  Status RetryFailedJob(int64_t job_id, int64_t now) override;
+  Result<std::vector<JobRecord>> JobsOfKind(const std::string& kind, int limit) override;
+  Status RetryFailedJob(int64_t job_id, const std::string& kind, int64_t now) override;
 
   // AccountIndex and AuditLog (sqlite_accounts.cc)
   Status CreateAccount(const Account& account, int64_t now) override;

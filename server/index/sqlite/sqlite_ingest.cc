@@ -279,7 +279,7 @@ Status SqliteIndex::RefinalizeRecording(int64_t recording_id, int64_t finalize_j
                         .Run());
     if (impl_->Changes() == 0)
       return FailedPrecondition("recording " + std::to_string(recording_id) + " is not failed");
-    return sqlite::ReviveFailedJob(db, finalize_job_id, now);
+    return sqlite::ReviveFailedJob(db, finalize_job_id, "finalize", now);
   });
 }
 

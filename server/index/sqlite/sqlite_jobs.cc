@@ -48,9 +48,9 @@ Status InsertJobs(Connection& db, const std::vector<NewJob>& jobs, int64_t now) 
   return Status::Ok();
 }
 
-Status ReviveFailedJob(Connection& db, int64_t job_id, int64_t now) {
-  Stmt state(db, "SELECT state FROM jobs WHERE id = ?");
-  auto row = state.Bind(1, job_id).Step();
+Status ReviveFailedJob(Connection& db, int64_t job_id, const std::string& kind, int64_t now) {
+  Stmt state(db, "SELECT state FROM jobs WHERE id = ? AND kind = ?");
+  auto row = state.Bind(1, job_id).Bind(2, kind).Step();
   if (!row.ok()) return row.status();
   const std::string job = "job " + std::to_string(job_id);
   if (!*row) return NotFound("no " + job);
@@ -152,18 +152,22 @@ Status SqliteIndex::RetryJob(const Job& job, int64_t next_run_at, const std::str
   return LeaseHeld(impl_->Changes(), job);
 }
 
-Status SqliteIndex::FailJob(const Job& job, const std::string& error, int64_t now) {
+Status SqliteIndex::FailJob(const Job& job, const std::string& error, const std::vector<NewJob>& follow_ups,
+                            int64_t now) {
   std::lock_guard lock(impl_->mu);
-  RETURN_IF_ERROR(Stmt(impl_->db, std::string("UPDATE jobs SET state = 'failed', last_error = ?, lease_owner = NULL, "
-                                              "lease_expires_at = NULL, updated_at = ?") +
-                                      sqlite::kFence)
-                      .Bind(1, error)
-                      .Bind(2, now)
-                      .Bind(3, job.id)
-                      .Bind(4, job.lease_owner)
-                      .Bind(5, job.attempts)
-                      .Run());
-  return LeaseHeld(impl_->Changes(), job);
+  return impl_->Transaction([&]() -> Status {
+    RETURN_IF_ERROR(Stmt(impl_->db, std::string("UPDATE jobs SET state = 'failed', last_error = ?, lease_owner = NULL, "
+                                                "lease_expires_at = NULL, updated_at = ?") +
+                                        sqlite::kFence)
+                        .Bind(1, error)
+                        .Bind(2, now)
+                        .Bind(3, job.id)
+                        .Bind(4, job.lease_owner)
+                        .Bind(5, job.attempts)
+                        .Run());
+    RETURN_IF_ERROR(LeaseHeld(impl_->Changes(), job));
+    return sqlite::InsertJobs(impl_->db, follow_ups, now);
+  });
 }
 
 Result<int> SqliteIndex::ReleaseLeases(const std::string& owner_prefix, int64_t now) {
@@ -189,28 +193,44 @@ Result<std::vector<JobKindStats>> SqliteIndex::JobStats(int64_t now) {
       s, [](Stmt& r) { return JobKindStats{r.Text(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5)}; });
 }
 
-Result<std::vector<JobRecord>> SqliteIndex::JobsOf(const JobSubject& subject) {
-  std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db,
-         "SELECT id, kind, subject_type, subject_id, state, attempts, COALESCE(last_error, ''), created_at, "
-         "updated_at, next_run_at FROM jobs WHERE subject_type = ? AND subject_id = ? ORDER BY id");
-  s.Bind(1, subject.type).Bind(2, subject.id);
-  return sqlite::ReadAll<JobRecord>(s, [](Stmt& r) {
-    return JobRecord{r.Int(0),
-                     r.Text(1),
-                     {r.Enum(2, SubjectType::kNone), r.Text(3)},
-                     r.Enum(4, JobState::kFailed),
-                     static_cast<int>(r.Int(5)),
-                     r.Text(6),
-                     r.Int(7),
-                     r.Int(8),
-                     r.Int(9)};
-  });
+namespace {
+
+constexpr const char* kSelectJobRecord =
+    "SELECT id, kind, subject_type, subject_id, state, attempts, COALESCE(last_error, ''), created_at, updated_at, "
+    "next_run_at, payload FROM jobs ";
+
+JobRecord ReadJobRecord(Stmt& r) {
+  return JobRecord{r.Int(0),
+                   r.Text(1),
+                   {r.Enum(2, SubjectType::kNone), r.Text(3)},
+                   r.Enum(4, JobState::kFailed),
+                   static_cast<int>(r.Int(5)),
+                   r.Text(6),
+                   r.Int(7),
+                   r.Int(8),
+                   r.Int(9),
+                   r.Text(10)};
 }
 
-Status SqliteIndex::RetryFailedJob(int64_t job_id, int64_t now) {
+}  // namespace
+
+Result<std::vector<JobRecord>> SqliteIndex::JobsOf(const JobSubject& subject) {
   std::lock_guard lock(impl_->mu);
-  return impl_->Transaction([&] { return sqlite::ReviveFailedJob(impl_->db, job_id, now); });
+  Stmt s(impl_->db, std::string(kSelectJobRecord) + "WHERE subject_type = ? AND subject_id = ? ORDER BY id");
+  s.Bind(1, subject.type).Bind(2, subject.id);
+  return sqlite::ReadAll<JobRecord>(s, ReadJobRecord);
+}
+
+Result<std::vector<JobRecord>> SqliteIndex::JobsOfKind(const std::string& kind, int limit) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, std::string(kSelectJobRecord) + "WHERE kind = ? ORDER BY id DESC LIMIT ?");
+  s.Bind(1, kind).Bind(2, static_cast<int64_t>(limit));
+  return sqlite::ReadAll<JobRecord>(s, ReadJobRecord);
+}
+
+Status SqliteIndex::RetryFailedJob(int64_t job_id, const std::string& kind, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->Transaction([&] { return sqlite::ReviveFailedJob(impl_->db, job_id, kind, now); });
 }
 
 }  // namespace recorder::server

@@ -1,13 +1,17 @@
 // Helpers for the HR results page tests: accounts made with the server's `admin create`
 // sub-command, recordings encoded with the WASM core under node and uploaded over tus (no
-// candidate page involved), markers through the host events API, and a logged-in HR API client.
+// candidate page involved) or made by ffmpeg, markers through the host events API, and a logged-in
+// HR API client.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import { loadCore, RecorderDriver, i420Layout } from '../../../wasm/node.mjs';
 import { API_KEY, serverBinary, sleep } from './browser.mjs';
-import { readWav, readY4m } from './media.mjs';
+import { mediaDir, readWav, readY4m } from './media.mjs';
 
 // `recorder-server admin create --data DIR --username NAME --role ROLE`, password on stdin.
 // Resolves to the command's output; rejects when it exits with anything but 0.
@@ -167,4 +171,15 @@ export async function waitForReady(client, session, kinds, timeoutMs = 60_000) {
     }
     await sleep(250);
   }
+}
+
+// A 6-second VP9/Opus WebM with real speech (ffmpeg), as chunks for tus.
+export function speechRecording() {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-')), 'speech.webm');
+  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15',
+    '-i', path.join(mediaDir, 'speech_orig_16k.wav'), '-t', '6', '-c:v', 'libvpx-vp9', '-deadline', 'realtime',
+    '-b:v', '200k', '-c:a', 'libopus', '-ar', '48000', '-f', 'webm', file]);
+  const bytes = fs.readFileSync(file);
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  return [bytes.subarray(0, 20_000), bytes.subarray(20_000)];
 }

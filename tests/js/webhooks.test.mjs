@@ -1,0 +1,182 @@
+// Webhooks to the host's pipeline, end to end: the real server sends signed events for a real
+// recording (finalized, transcribed by PocketSphinx) to a receiver in this test, which verifies
+// every attempt with the npm `standardwebhooks` package, as a host would. The receiver times out,
+// fails, answers 410 Gone and is down across a restart of the server; each message still arrives,
+// always with the same webhook-id, and a wrong secret fails verification. Admins read the delivery
+// log on the HR page (headless Chromium) and send a failed delivery again.
+// Run: node --test tests/js/webhooks.test.mjs   (RECORDER_SERVER_BIN overrides the binary)
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { test } from 'node:test';
+
+import { Webhook } from 'standardwebhooks';
+
+import { API_KEY, freePort, launchBrowser, sleep, startServer } from './lib/browser.mjs';
+import { createAccount, hrLogin, speechRecording, tusUpload } from './lib/hr.mjs';
+
+const SECRET = `whsec_${Buffer.from('a signing key of 32 bytes, test!').toString('base64')}`;
+const ADMIN = { username: 'hr-admin', password: 'correct horse battery staple' };
+
+// A receiver on `port`: keeps every attempt ({id, type, headers, body, verified, answered}) and
+// answers each with what `answer(attempt number of this id, message)` says: a status, or 'hang'.
+async function startReceiver(port, answer) {
+  const attempts = [];
+  const hanging = new Set();
+  const server = http.createServer((req, res) => {
+    const parts = [];
+    req.on('data', (c) => parts.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(parts).toString('utf8');
+      const headers = { 'webhook-id': req.headers['webhook-id'], 'webhook-timestamp': req.headers['webhook-timestamp'],
+        'webhook-signature': req.headers['webhook-signature'] };
+      let verified;
+      try {
+        verified = new Webhook(SECRET).verify(body, headers);
+      } catch (err) {
+        verified = { error: err.message };
+      }
+      const id = headers['webhook-id'];
+      const n = attempts.filter((a) => a.id === id).length + 1;
+      const reply = answer(n, verified);
+      attempts.push({ id, type: verified?.type, headers, body, verified, answered: reply });
+      if (reply === 'hang') {
+        hanging.add(res);  // answered when the receiver closes, long after the sender gave up
+        return;
+      }
+      res.writeHead(reply).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    attempts,
+    close: () => new Promise((resolve) => {
+      for (const res of hanging) res.destroy();
+      server.close(resolve);
+      server.closeAllConnections();
+    }),
+  };
+}
+
+// Polls until `probe` gives a value that is not null.
+async function until(probe, what, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null && value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+async function createSession(server, name) {
+  const res = await fetch(`${server.url}/api/v1/sessions`, { method: 'POST',
+    headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ candidate_name: name }) });
+  assert.equal(res.status, 201);
+  return res.json();
+}
+
+const brokenUpload = [Buffer.from('not a webm file '.repeat(64))];
+
+test('webhooks: signed, retried with one webhook-id through timeouts, errors, 410 and a receiver down across a restart', { timeout: 240_000 }, async () => {
+  const receiverPort = await freePort();
+  const port = await freePort();
+  const args = ['--webhook-url', `http://127.0.0.1:${receiverPort}/hooks`, '--webhook-secret', SECRET,
+    '--webhook-retry-seconds', '1', '--webhook-timeout-seconds', '2'];
+  let server = await startServer({ port, args });
+  const dataDir = server.dataDir;
+  // recording.ready: the first attempt hangs past the timeout, the second gets a 500; the rest go
+  // through at once. A 410 for recording.failed fails that delivery for good.
+  let receiver = await startReceiver(receiverPort, (n, message) => {
+    if (message?.type === 'recording.ready') return n === 1 ? 'hang' : n === 2 ? 500 : 204;
+    if (message?.type === 'recording.failed') return 410;
+    return 204;
+  });
+  try {
+    await createAccount(dataDir, ADMIN.username, ADMIN.password, 'admin');
+    const session = await createSession(server, 'Ada Lovelace');
+    await tusUpload(server, session, speechRecording(), { kind: 'camera' });
+    const delivered = (type) => receiver.attempts.find((a) => a.type === type && a.answered === 204);
+    const ready = await until(() => delivered('recording.ready'), 'recording.ready');
+    const transcribed = await until(() => delivered('transcript.completed'), 'transcript.completed');
+
+    // Every attempt is signed for the secret and carries the message's one id.
+    for (const a of receiver.attempts) assert.ok(!a.verified?.error, `verified: ${JSON.stringify(a.verified)}`);
+    const readyAttempts = receiver.attempts.filter((a) => a.type === 'recording.ready');
+    assert.deepEqual(readyAttempts.map((a) => a.answered), ['hang', 500, 204]);
+    assert.equal(new Set(readyAttempts.map((a) => a.id)).size, 1, 'one webhook-id for every attempt');
+    assert.equal(new Set(readyAttempts.map((a) => a.body)).size, 1, 'the same bytes every time');
+    assert.throws(() => new Webhook(`whsec_${Buffer.from('another key of 32 bytes, wrong!!').toString('base64')}`)
+      .verify(ready.body, ready.headers), /signature/i);
+    assert.throws(() => new Webhook(SECRET).verify(ready.body.replace('camera', 'screen'), ready.headers));
+    const recordingId = ready.verified.data.recording_id;
+    assert.deepEqual(ready.verified.data, { session_id: session.session_id, recording_id: recordingId, kind: 'camera',
+      duration_ms: ready.verified.data.duration_ms, bytes: ready.verified.data.bytes, incomplete: false });
+    assert.ok(ready.verified.data.duration_ms > 5000, 'the duration of the finalized file');
+    assert.match(ready.verified.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(transcribed.verified.data.recording_id, recordingId);
+    assert.equal(transcribed.verified.data.engine, 'pocketsphinx');
+    assert.ok(transcribed.verified.data.words > 0, 'PocketSphinx heard words');
+    assert.equal(receiver.attempts.filter((a) => a.type === 'transcript.completed').length, 1);
+
+    // 410 Gone: that delivery fails for good; the admin log says so and sends it again.
+    const admin = await hrLogin(server, ADMIN.username, ADMIN.password);
+    const broken = await createSession(server, 'Bob Builder');
+    await tusUpload(server, broken, brokenUpload, { kind: 'camera' });
+    const deliveries = async () => (await admin.json('/api/v1/hr/webhooks')).deliveries;
+    const gone = await until(async () => (await deliveries()).find((d) => d.type === 'recording.failed' &&
+      d.status === 'failed'), 'the 410 delivery failing');
+    assert.equal(gone.last_error, 'HTTP 410: the receiver says the endpoint is gone');
+    assert.equal(gone.attempts, 1, 'not retried');
+    assert.equal((await deliveries()).find((d) => d.type === 'recording.ready').status, 'delivered');
+    const readyLog = (await deliveries()).find((d) => d.type === 'recording.ready');
+    assert.equal(readyLog.attempts, 3);
+    assert.equal(readyLog.event_id, ready.id);
+    receiver.attempts.length = 0;
+    await receiver.close();
+    receiver = await startReceiver(receiverPort, () => 204);
+    // On the HR page's delivery log: the failed delivery, with its answer, and a button to send it again.
+    const browser = await launchBrowser({ devices: false });
+    try {
+      const { page } = browser;
+      await page.goto(`${server.url}/hr/#webhooks`);
+      await page.fill('#login-username', ADMIN.username);
+      await page.fill('#login-password', ADMIN.password);
+      await page.click('#login-submit');
+      const row = `#deliveries tr[data-delivery-id="${gone.id}"]`;
+      await page.waitForSelector(`${row}[data-status="failed"]`, { timeout: 15_000 });
+      assert.match(await page.textContent(row), /recording\.failed.*HTTP 410/s);
+      assert.match(await page.textContent('#deliveries'), /recording\.ready[\s\S]*Delivered/);
+      await page.click(`${row} button.resend`);
+      await page.waitForFunction(() => /is sent again/.test(document.querySelector('#message').textContent));
+    } finally {
+      await browser.close();
+    }
+    const again = await until(() => delivered('recording.failed'), 'the resent recording.failed');
+    assert.equal(again.id, gone.event_id, 'resent with its webhook-id');
+    assert.match(again.verified.data.failure_reason, /.+/);
+    assert.equal((await admin.request('POST', `/api/v1/hr/webhooks/${gone.id}/resend`)).status, 409);
+    assert.equal((await admin.request('POST', '/api/v1/hr/webhooks/999999/resend')).status, 404);
+
+    // The receiver is down; the server restarts meanwhile; the message arrives once the receiver is back.
+    await receiver.close();
+    const third = await createSession(server, 'Carol Danvers');
+    await tusUpload(server, third, brokenUpload, { kind: 'camera' });
+    const failing = await until(async () => (await deliveries()).find((d) => d.type === 'recording.failed' &&
+      d.id !== gone.id && d.attempts >= 1 && d.last_error), 'a failed attempt to the receiver that is down');
+    assert.match(failing.last_error, /^no answer: /);
+    assert.equal(failing.status, 'queued');
+    await server.stop();
+    receiver = await startReceiver(receiverPort, () => 204);
+    server = await startServer({ port, dataDir, args });
+    const arrived = await until(() => receiver.attempts.find((a) => a.id === failing.event_id), 'delivery after the restart');
+    assert.ok(!arrived.verified?.error);
+    assert.equal(arrived.verified.data.session_id, third.session_id);
+    const audit = (await (await hrLogin(server, ADMIN.username, ADMIN.password)).json('/api/v1/hr/audit?limit=100')).entries;
+    assert.equal(audit.filter((e) => e.action === 'resend_webhook').length, 1);
+    server.remove();
+  } finally {
+    await receiver.close();
+    await server.stop();
+  }
+});
