@@ -45,7 +45,7 @@ export default [
   },
   {
     // Browser tests and benchmarks pass functions to page.evaluate(): they run in the page.
-    files: ['tests/js/browser_*.mjs', 'tests/js/hr_page.test.mjs', 'tests/js/lib/browser.mjs', 'tests/js/lib/engines.mjs',
+    files: ['tests/js/browser_*.mjs', 'tests/js/hr_page.test.mjs', 'tests/js/webhooks.test.mjs', 'tests/js/lib/browser.mjs', 'tests/js/lib/engines.mjs',
       'bench/browser/*.mjs'],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },

@@ -95,8 +95,14 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
     PocketSphinxOptions options;
     if (!c.pocketsphinx_model_dir.empty()) options.model_dir = c.pocketsphinx_model_dir;
     app->transcriber_ = std::make_unique<PocketSphinxTranscriber>(options);
+  } else if (c.transcriber == "http") {
+    const std::string& url = c.http_transcriber.url;
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      return InvalidArgument("--transcriber http needs --transcriber-url http(s)://…/v1/audio/transcriptions");
+    }
+    app->transcriber_ = std::make_unique<HttpTranscriber>(c.http_transcriber);
   } else if (c.transcriber != "none") {
-    return InvalidArgument("--transcriber must be pocketsphinx or none, not " + c.transcriber);
+    return InvalidArgument("--transcriber must be pocketsphinx, http or none, not " + c.transcriber);
   }
   auto webhooks = Webhooks::Create({c.webhooks, c.webhook_timeout_seconds}, clock);
   if (!webhooks.ok()) return webhooks.status();

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "ingest/ingest.h"
 #include "jobs/webhooks.h"
+#include "transcribe/http_transcriber.h"
 
 namespace recorder::server {
 
@@ -38,9 +39,11 @@ struct Config {
   // recorder holds one or two; behind a reverse proxy every client has the proxy's address.
   size_t max_connections_per_address = 64;
   int job_poll_ms = 1000;
-  // Speech-to-text engine for ready recordings: "pocketsphinx" (built in, offline) or "none".
+  // Speech-to-text engine for ready recordings: "pocketsphinx" (built in, offline), "http" (an
+  // OpenAI-compatible API: http_transcriber.url etc.) or "none".
   std::string transcriber = "pocketsphinx";
   std::string pocketsphinx_model_dir;  // empty: the pocketsphinx-en-us package's model
+  HttpTranscriberOptions http_transcriber;
   // Names this process's job leases in a queue shared by several servers; the same across
   // restarts. Empty: the host name and the data folder.
   std::string node_id;

@@ -142,9 +142,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--keep-alive-seconds", config.keep_alive_seconds, "idle keep-alive timeout")->capture_default_str();
   cli.add_option("--job-poll-ms", config.job_poll_ms, "job runner poll interval")->capture_default_str();
-  cli.add_option("--transcriber", config.transcriber, "speech-to-text for ready recordings: pocketsphinx or none")
+  cli.add_option("--transcriber", config.transcriber,
+                 "speech-to-text for ready recordings: pocketsphinx (offline), http (an OpenAI-compatible API) or none")
       ->envname("RECORDER_TRANSCRIBER")
-      ->check(CLI::IsMember({"pocketsphinx", "none"}))
+      ->check(CLI::IsMember({"pocketsphinx", "http", "none"}))
+      ->capture_default_str();
+  recorder::server::HttpTranscriberOptions& engine = config.http_transcriber;
+  cli.add_option("--transcriber-url", engine.url, "the HTTP engine: http(s)://HOST/v1/audio/transcriptions")
+      ->envname("RECORDER_TRANSCRIBER_URL");
+  cli.add_option("--transcriber-key", engine.api_key, "the HTTP engine's API key (sent as a Bearer token)")
+      ->envname("RECORDER_TRANSCRIBER_KEY");
+  cli.add_option("--transcriber-model", engine.model, "the HTTP engine's model")
+      ->envname("RECORDER_TRANSCRIBER_MODEL")
+      ->capture_default_str();
+  cli.add_option("--transcriber-language", engine.language, "ISO-639-1 language hint for the HTTP engine")
+      ->envname("RECORDER_TRANSCRIBER_LANGUAGE");
+  cli.add_option("--transcriber-timeout-seconds", engine.timeout_seconds,
+                 "an HTTP engine that has not answered by then is tried again later")
       ->capture_default_str();
   cli.add_option("--pocketsphinx-model", config.pocketsphinx_model_dir,
                  "folder with en-us/, en-us.lm.bin and cmudict-en-us.dict; default: pocketsphinx-en-us's");
