@@ -158,6 +158,19 @@ test('webhooks: signed, retried with one webhook-id through timeouts, errors, 41
     assert.equal((await admin.request('POST', `/api/v1/hr/webhooks/${gone.id}/resend`)).status, 409);
     assert.equal((await admin.request('POST', '/api/v1/hr/webhooks/999999/resend')).status, 404);
 
+    // /metrics counts each stage's runs by outcome and the queue's jobs by kind and state.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metric = (name) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(metric('recorder_job_runs_total{kind="finalize",outcome="done"}'), 1, metrics);
+    assert.equal(metric('recorder_job_runs_total{kind="finalize",outcome="failed"}'), 1);
+    assert.equal(metric('recorder_job_runs_total{kind="transcribe",outcome="done"}'), 1);
+    assert.equal(metric('recorder_job_runs_total{kind="webhook",outcome="retry"}'), 2, 'the timeout and the 500');
+    assert.equal(metric('recorder_job_runs_total{kind="webhook",outcome="failed"}'), 1, 'the 410');
+    assert.ok(metric('recorder_job_runs_total{kind="webhook",outcome="done"}') >= 3);
+    assert.ok(metric('recorder_job_run_seconds_sum{kind="transcribe"}') > 0);
+    assert.equal(metric('recorder_jobs_failed{kind="finalize"}'), 1, 'the broken upload');
+    assert.equal(metric('recorder_jobs_failed{kind="webhook"}'), 0, 'the failed delivery was sent again');
+
     // The receiver is down; the server restarts meanwhile; the message arrives once the receiver is back.
     await receiver.close();
     const third = await createSession(server, 'Carol Danvers');
