@@ -10,6 +10,8 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
+#include <utility>
 
 #include "webm/block_walker.h"
 #include "webm/ebml_writer.h"
@@ -169,10 +171,20 @@ void WriteTrackEntry(EbmlWriter& w, const Track& t) {
   w.EndMaster(entry);
 }
 
+// The frames written: those with a timestamp in [start_ns, end_ns) (a clip); Finalize's is all.
+// Written timestamps are the input's minus start_tick.
+struct Window {
+  int64_t start_ns = 0;
+  int64_t end_ns = INT64_MAX;
+  int64_t start_tick = 0;
+  bool Holds(int64_t ns) const { return ns >= start_ns && ns < end_ns; }
+};
+
 // Pass 1: every block header, checked against the limits; fills in the tracks' summaries and
-// `info`'s counts. Writes nothing.
+// `info`'s counts for the frames in `window`. Writes nothing.
 Result<internal::WalkEnd> ParsePass(WindowedSource& src, const mkvparser::Segment& in, int64_t scale,
-                                    std::vector<Track>& tracks, FinalizeInfo* info, bool* any_frame) {
+                                    std::vector<Track>& tracks, FinalizeInfo* info, bool* any_frame,
+                                    const Window& window = {}) {
   Timeline timeline(scale);
   auto on_frame = [&](const BlockFrame& f) -> Status {
     if (f.data_size > 0) *any_frame = true;
@@ -183,6 +195,7 @@ Result<internal::WalkEnd> ParsePass(WindowedSource& src, const mkvparser::Segmen
     }
     int64_t tick = 0, ns = 0;
     RETURN_IF_ERROR(timeline.Next(f, &tick, &ns));
+    if (!window.Holds(ns)) return Status::Ok();
     if (f.data_size > kMaxFrameBytes) {
       return Corrupt("a frame of " + Mib(f.data_size) + " on " + t->Name() + " at " + Seconds(ns) + ": more than the " +
                      Mib(kMaxFrameBytes) + " a recorded frame may have");
@@ -232,6 +245,7 @@ struct Plan {
   bool has_cues = false;
   int64_t duration_ns = 0;
   std::string writing_app;
+  Window window;
 };
 
 // Pass 2: writes the seekable file. Layout: EBML header, Segment { SeekHead, Info, Tracks,
@@ -293,6 +307,9 @@ Status WritePass(WindowedSource& src, const mkvparser::Segment& in, std::vector<
     if (t == nullptr || t->summary.number == 0 || f.data_size == 0) return Status::Ok();
     int64_t tick = 0, ns = 0;
     RETURN_IF_ERROR(timeline.Next(f, &tick, &ns));
+    if (!plan.window.Holds(ns)) return Status::Ok();
+    tick -= plan.window.start_tick;
+    ns -= plan.window.start_ns;
     const bool on_cue_track = t == plan.cue_track;
     const bool cue = on_cue_track && t->CueCandidate(f) && (last_cue_ns < 0 || ns - last_cue_ns >= plan.cue_spacing_ns);
     // Video keyframes start Clusters, as the WebM guidelines ask, whether or not they get a cue.
@@ -377,7 +394,36 @@ Status WritePass(WindowedSource& src, const mkvparser::Segment& in, std::vector<
   return w.Flush();
 }
 
-Result<FinalizeInfo> FinalizeImpl(RandomAccessReader& live, SeekableWriter& seekable) {
+// The start of a clip from `from_ns`: the last keyframe of the first video track at or before
+// from_ns + the slack; from_ns itself without video (every audio frame starts cleanly).
+Result<int64_t> ClipStartNs(WindowedSource& src, const mkvparser::Segment& in, int64_t scale,
+                            const std::vector<Track>& tracks, int64_t from_ns) {
+  const Track* video = nullptr;
+  for (const Track& t : tracks) {
+    if (t.summary.kind == TrackKind::kVideo && t.summary.frames > 0) {
+      video = &t;
+      break;
+    }
+  }
+  if (video == nullptr) return from_ns;
+  const int64_t limit = from_ns + kClipKeyframeSlackMs * kNsPerMs;
+  int64_t start = -1;
+  Timeline timeline(scale);
+  auto on_frame = [&](const BlockFrame& f) -> Status {
+    int64_t tick = 0, ns = 0;
+    RETURN_IF_ERROR(timeline.Next(f, &tick, &ns));
+    if (f.track == video->summary.input_number && f.key && f.data_size > 0 && ns <= limit) start = ns;
+    return Status::Ok();
+  };
+  auto end = internal::WalkClusters(src, static_cast<uint64_t>(in.m_start), in.m_size, on_frame);
+  if (!end.ok()) return end.status();
+  if (start < 0) return NotFound("no keyframe at or before the clip's start");
+  return start;
+}
+
+// Finalize, or with `clip_ms` = {from, to} a clip.
+Result<FinalizeInfo> FinalizeImpl(RandomAccessReader& live, SeekableWriter& seekable,
+                                  std::optional<std::pair<int64_t, int64_t>> clip_ms = std::nullopt) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point started = Clock::now();
   WindowedSource src(live);
@@ -405,6 +451,31 @@ Result<FinalizeInfo> FinalizeImpl(RandomAccessReader& live, SeekableWriter& seek
   bool any_frame = false;
   Result<internal::WalkEnd> end = ParsePass(src, in, plan.scale, tracks, &info, &any_frame);
   if (!end.ok()) return end.status();
+  if (clip_ms) {
+    // The whole input passed the checks; now the window's frames alone are planned.
+    int64_t input_end_ns = 0;
+    for (const Track& t : tracks) input_end_ns = std::max(input_end_ns, t.EndNs());
+    if (clip_ms->first * kNsPerMs >= input_end_ns) return NotFound("the clip starts after the end of its input");
+    auto start = ClipStartNs(src, in, plan.scale, tracks, clip_ms->first * kNsPerMs);
+    if (!start.ok()) return start.status();
+    plan.window.start_ns = *start;
+    plan.window.start_tick = *start / plan.scale;
+    plan.window.end_ns = clip_ms->second < 0 ? INT64_MAX : clip_ms->second * kNsPerMs;
+    for (Track& t : tracks) {
+      Track fresh;
+      fresh.in = t.in;
+      fresh.summary.input_number = t.summary.input_number;
+      fresh.summary.kind = t.summary.kind;
+      t = fresh;
+    }
+    info = FinalizeInfo{};
+    end = ParsePass(src, in, plan.scale, tracks, &info, &any_frame, plan.window);
+    if (!end.ok()) return end.status();
+    bool any = false;
+    for (const Track& t : tracks) any = any || t.summary.frames > 0;
+    if (!any) return NotFound("no frame of the input lies in the clip's range");
+    info.clip_start_ms = plan.window.start_ns / kNsPerMs;
+  }
 
   // Tracks without a single frame are left out: a screen share of a tab that never changed has
   // its audio and an empty video track, which nobody can play. Output tracks are numbered 1..N.
@@ -417,7 +488,7 @@ Result<FinalizeInfo> FinalizeImpl(RandomAccessReader& live, SeekableWriter& seek
   if (plan.tracks.empty()) return Corrupt(any_frame ? "no video or audio track" : "no complete frame in the input");
 
   for (const Track* t : plan.tracks) {
-    plan.duration_ns = std::max(plan.duration_ns, t->EndNs());
+    plan.duration_ns = std::max(plan.duration_ns, t->EndNs() - plan.window.start_ns);
     if (plan.cue_track == nullptr && t->summary.kind == TrackKind::kVideo) plan.cue_track = t;
   }
   if (plan.cue_track == nullptr) plan.cue_track = plan.tracks.front();
@@ -456,6 +527,15 @@ Result<FinalizeInfo> Finalize(RandomAccessReader& live, SeekableWriter& seekable
     return FinalizeImpl(live, seekable);
   } catch (const std::bad_alloc&) {  // from std containers; libwebm itself uses nothrow new
     return ResourceExhausted("out of memory finalizing a recording");
+  }
+}
+
+Result<FinalizeInfo> Clip(RandomAccessReader& input, SeekableWriter& out, int64_t from_ms, int64_t to_ms) {
+  if (from_ms < 0 || (to_ms >= 0 && to_ms <= from_ms)) return InvalidArgument("a clip needs 0 <= from < to");
+  try {
+    return FinalizeImpl(input, out, std::pair(from_ms, to_ms));
+  } catch (const std::bad_alloc&) {
+    return ResourceExhausted("out of memory cutting a clip");
   }
 }
 

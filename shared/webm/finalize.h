@@ -86,6 +86,7 @@ struct FinalizeInfo {
   // checked against the limits) and writing (the output, frame by frame). For metrics and benches.
   double parse_seconds = 0;
   double write_seconds = 0;
+  int64_t clip_start_ms = 0;  // Clip: where the clip starts in its input (its timestamps start at 0)
 };
 
 // Reads the live WebM `live` and writes a seekable WebM to `seekable` (from position 0; the
@@ -102,6 +103,17 @@ Result<FinalizeInfo> Finalize(RandomAccessReader& live, SeekableWriter& seekable
 // The same from the file at `live_path` to the file at `seekable_path` (created or replaced), which
 // is fsynced before this returns.
 Result<FinalizeInfo> Finalize(const std::string& live_path, const std::string& seekable_path);
+
+// How far after the asked start a clip may begin on a video keyframe: the recorder forces one at
+// each question's start, which the encoder emits with the next frame.
+inline constexpr int64_t kClipKeyframeSlackMs = 500;
+
+// Writes the part of `input` (any WebM Finalize takes) from `from_ms` until `to_ms` (< 0: the end)
+// as a seekable WebM of its own, without re-encoding: it starts on the last keyframe of the first
+// video track at or before from_ms + kClipKeyframeSlackMs (an audio-only input starts at from_ms),
+// and its timestamps start at 0. FinalizeInfo::clip_start_ms says where in `input` it begins.
+// Errors as Finalize's; NotFound when nothing of the input lies in the range.
+Result<FinalizeInfo> Clip(RandomAccessReader& input, SeekableWriter& out, int64_t from_ms, int64_t to_ms);
 
 // Parses `finalized` with libwebm's reader (not Finalize's own walker) and checks it is a
 // finalized recording matching `expected`: the Segment has a known size; it has a Duration

@@ -199,6 +199,68 @@ TEST(FinalizeTest, SeekingToFiveSecondsUsesCuesAndLandsOnAKeyframe) {
   EXPECT_NEAR(pts * tb, 5.0, 0.05);
 }
 
+// Video keyframe times of `path` in ms, as ffprobe reads them.
+std::vector<int64_t> KeyframesMs(const std::string& path) {
+  std::istringstream lines(
+      Shell("ffprobe -v quiet -select_streams v:0 -show_entries packet=pts_time,flags -of csv=p=0 " + path));
+  std::vector<int64_t> out;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(",K") != std::string::npos) out.push_back(std::llround(std::stod(line) * 1000));
+  }
+  return out;
+}
+
+// A clip (the answer to one question) is cut at a keyframe without re-encoding: it starts on the
+// keyframe at or just after the asked start, at 0, lasts until the asked end, and its packets are
+// the source's, bit for bit (but for their timestamps).
+TEST(ClipTest, StartsOnTheKeyframeAtTheAskedStartAndCopiesThePacketsUntilTheEnd) {
+  const std::string source = OutPath("-source");
+  ASSERT_TRUE(Finalize(LiveVp9Opus(), source).ok());
+  const std::vector<int64_t> keyframes = KeyframesMs(source);
+  ASSERT_GE(keyframes.size(), 3u);
+  const int64_t keyframe = keyframes[1];
+  // Asked 200 ms before the keyframe (a question marker the encoder answered one frame late).
+  auto input = OpenFileReader(source);
+  ASSERT_TRUE(input.ok());
+  const std::string out = OutPath();
+  auto writer = FileWriter::Create(out);
+  ASSERT_TRUE(writer.ok());
+  auto info = Clip(**input, **writer, keyframe - 200, keyframe + 2000);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  ASSERT_TRUE((*writer)->Sync().ok());
+  EXPECT_EQ(info->clip_start_ms, keyframe);
+  EXPECT_TRUE(Verify(out, *info).ok());
+  EXPECT_NEAR(ProbeDuration(out), 2.0, 0.1);
+  std::vector<int64_t> clip_keyframes = KeyframesMs(out);
+  ASSERT_FALSE(clip_keyframes.empty());
+  EXPECT_EQ(clip_keyframes[0], 0) << "the first video frame is a keyframe at 0";
+  Shell("ffmpeg -nostdin -v error -xerror -i " + out + " -f null -");  // decodes cleanly
+  // Every video packet of the clip is the source's packet from the keyframe on, same bytes.
+  auto video_md5s = [](const std::string& path) {
+    std::vector<std::string> out;
+    for (const std::string& line : PacketHashes(path)) {
+      if (line.rfind("0,", 0) == 0) out.push_back(line.substr(line.rfind(',') + 1));
+    }
+    return out;
+  };
+  const std::vector<std::string> clip = video_md5s(out), all = video_md5s(source);
+  ASSERT_GT(clip.size(), 30u);
+  auto at = std::search(all.begin(), all.end(), clip.begin(), clip.end());
+  EXPECT_NE(at, all.end()) << "the clip's video packets are a run of the source's";
+
+  // Without video, the clip starts where asked; past the end, or backwards, is refused.
+  auto audio = OpenFileReader(LiveOpusOnly());
+  auto audio_writer = FileWriter::Create(OutPath("-audio"));
+  auto audio_clip = Clip(**audio, **audio_writer, 1000, 2500);
+  ASSERT_TRUE(audio_clip.ok()) << audio_clip.status().ToString();
+  EXPECT_EQ(audio_clip->clip_start_ms, 1000);
+  EXPECT_NEAR(static_cast<double>(audio_clip->duration_ms), 1500, 30);
+  auto none_writer = FileWriter::Create(OutPath("-none"));
+  auto none = Clip(**input, **none_writer, 3600000, -1);
+  EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Clip(**input, **writer, 2000, 1000).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(FinalizeTest, UnknownSizeClustersAsMkvmuxerLiveAndMediaRecorderWriteThem) {
   const std::string in = LiveVp9OpusUnknownSizeClusters();
   ASSERT_NE(Shell("mkvinfo -a -z " + in).find("Cluster size is unknown"), std::string::npos) << "fixture not rewritten";
