@@ -54,6 +54,8 @@ constexpr Row kTable[] = {
     {Err::kStageNotFound, {"stage_not_found", 404, "the recording has no such processing stage (yet)"}},
     {Err::kStageNotFailed, {"stage_not_failed", 409, "only a failed stage can be retried; see the stage's status"}},
     {Err::kDeliveryNotFound, {"delivery_not_found", 404, "no such webhook delivery"}},
+    {Err::kAnswerNotFound,
+     {"answer_not_found", 404, "no such answer: the question was not asked, or no ready recording holds it"}},
     {Err::kDeliveryNotFailed, {"delivery_not_failed", 409, "only a failed webhook delivery can be sent again"}},
     {Err::kMissingTusResumable, {"missing_tus_resumable", 400, "Tus-Resumable header is missing"}},
     {Err::kUnsupportedTusVersion,

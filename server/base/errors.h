@@ -42,6 +42,7 @@ enum class Err {
   kStageNotFound,
   kStageNotFailed,
   kDeliveryNotFound,
+  kAnswerNotFound,
   kDeliveryNotFailed,
   // tus protocol headers.
   kMissingTusResumable,

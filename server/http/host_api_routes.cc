@@ -68,6 +68,11 @@ class HostApiRoutes {
     WriteJson(res, detail.value());
   }
 
+  void AnswerClip(const Request& req, Response& res) {
+    if (!RequireApiKey(req, res)) return;
+    ServeAnswerClip(*d_.results, req, res, "api-key");
+  }
+
   void Transcript(const Request& req, Response& res) {
     if (!RequireApiKey(req, res)) return;
     ServeTranscript(*d_.results, req, res, "api-key");
@@ -129,6 +134,7 @@ void InstallHostApiRoutes(httplib::Server& http, const HttpDeps& deps) {
   http.Get("/api/v1/sessions", bind(&HostApiRoutes::List));
   http.Get(R"(/api/v1/sessions/([^/]+))", bind(&HostApiRoutes::Session));
   http.Get(R"(/api/v1/sessions/([^/]+)/transcript)", bind(&HostApiRoutes::Transcript));
+  http.Get(R"(/api/v1/sessions/([^/]+)/answers/([^/]+)/clip)", bind(&HostApiRoutes::AnswerClip));
 }
 
 }  // namespace recorder::server

@@ -152,6 +152,12 @@ class HrRoutes {
     WriteJson(res, detail.value());
   }
 
+  void HrAnswerClip(const Request& req, Response& res) {
+    auto user = RequireUser(req, res, false);
+    if (!user) return;
+    ServeAnswerClip(*d_.results, req, res, Actor(*user));
+  }
+
   void HrTranscript(const Request& req, Response& res) {
     auto user = RequireUser(req, res, false);
     if (!user) return;
@@ -315,16 +321,7 @@ class HrRoutes {
       if (!Audit(req, res, *user, "play", target, {{"session", media->session_id}})) return plays_.Forget(*user, id);
       spdlog::info("recording {} of session {} played by {}", id, media->session_id, user->username);
     }
-    if (download) res.set_header("Content-Disposition", "attachment; filename=\"" + media->download_name + "\"");
-    res.set_header("Cache-Control", "private, no-store");
-    res.set_content_provider(
-        slice->length, "video/webm",
-        [reader = media->reader, start = slice->offset](size_t offset, size_t length, httplib::DataSink& sink) {
-          char buffer[64 * 1024];
-          size_t n = std::min(length, sizeof buffer);
-          // A failed read cuts the response short.
-          return reader->ReadAt(start + offset, buffer, n).ok() && sink.write(buffer, n);
-        });
+    WriteMedia(res, media.value(), *slice, download);
   }
 
   HttpDeps d_;
@@ -346,6 +343,7 @@ void InstallHrRoutes(httplib::Server& http, const HttpDeps& deps) {
   http.Get(R"(/api/v1/hr/sessions/([^/]+))", bind(&HrRoutes::HrSession));
   http.Get(R"(/api/v1/hr/sessions/([^/]+)/transcript)", bind(&HrRoutes::HrTranscript));
   http.Get("/api/v1/hr/search", bind(&HrRoutes::HrSearch));
+  http.Get(R"(/api/v1/hr/sessions/([^/]+)/answers/([^/]+)/clip)", bind(&HrRoutes::HrAnswerClip));
   http.Delete(R"(/api/v1/hr/sessions/([^/]+))", bind(&HrRoutes::HrDeleteSession));
   http.Delete(R"(/api/v1/hr/candidates/([^/]+))", bind(&HrRoutes::HrDeleteCandidate));
   http.Get(R"(/api/v1/hr/recordings/([^/]+)/media)", bind(&HrRoutes::HrMedia));

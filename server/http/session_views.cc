@@ -392,4 +392,34 @@ void ServeTranscript(Results& results, const Request& req, Response& res, const 
   res.set_content(TranscriptVtt(recordings, !one), "text/vtt; charset=utf-8");
 }
 
+void WriteMedia(Response& res, const MediaFile& media, const BodySlice& slice, bool download) {
+  if (download) res.set_header("Content-Disposition", "attachment; filename=\"" + media.download_name + "\"");
+  res.set_header("Cache-Control", "private, no-store");
+  if (slice.length == 0) return res.set_content("", "video/webm");  // a provider of 0 bytes would be chunked
+  res.set_content_provider(
+      slice.length, "video/webm",
+      [reader = media.reader, start = slice.offset](size_t offset, size_t length, httplib::DataSink& sink) {
+        char buffer[64 * 1024];
+        size_t n = std::min(length, sizeof buffer);
+        // A failed read cuts the response short.
+        return reader->ReadAt(start + offset, buffer, n).ok() && sink.write(buffer, n);
+      });
+}
+
+void ServeAnswerClip(Results& results, const Request& req, Response& res, const std::string& actor) {
+  int64_t number = 0;
+  if (!ParseInt(req.matches[2], 1, 100, &number)) return WriteError(req, res, Err::kAnswerNotFound);
+  auto clip = results.AnswerClip(req.matches[1], static_cast<int>(number));
+  if (!clip.ok()) return WriteError(req, res, clip.error());
+  const std::optional<BodySlice> slice = SelectRange(req, res, clip->reader->size());
+  if (!slice) return;
+  if (req.method != "HEAD") {
+    const json detail = {{"question", number}, {"bytes", clip->reader->size()}};
+    if (Status s = results.Audit(actor, "download_clip", "session:" + clip->session_id, detail.dump()); !s.ok()) {
+      return WriteError(req, res, InternalError(s));
+    }
+  }
+  WriteMedia(res, clip.value(), *slice, /*download=*/true);
+}
+
 }  // namespace recorder::server

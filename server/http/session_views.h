@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/errors.h"
+#include "http/respond.h"
 #include "index/records.h"
 #include "results/results.h"
 
@@ -50,6 +51,12 @@ nlohmann::json SearchJson(const TranscriptSearch& search);
 // delivered | failed, attempts, last_error (the last answer: "HTTP 500", "no answer: ..."),
 // created_at, updated_at, next_attempt_at}.
 nlohmann::json DeliveryJson(const JobRecord& job);
+
+// The bytes of `media` in `slice` (SelectRange's), as an attachment named after it when `download`.
+void WriteMedia(httplib::Response& res, const MediaFile& media, const BodySlice& slice, bool download);
+// GET .../sessions/{id}/answers/{n}/clip, for the host API and the results page: the answer as a
+// WebM download (Results::AnswerClip), with Range; audited as `actor`'s download_clip.
+void ServeAnswerClip(Results& results, const httplib::Request& req, httplib::Response& res, const std::string& actor);
 
 // GET .../sessions/{id}/transcript, for the host API and the results page: ?format=json (default:
 // per recording, and per question as answers) or vtt; ?recording=<id>: that recording only, on its

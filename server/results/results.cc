@@ -1,9 +1,11 @@
 #include "results/results.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -11,6 +13,7 @@
 #include "ingest/tus_protocol.h"
 #include "jobs/finalize_job.h"
 #include "jobs/webhooks.h"
+#include "webm/finalize.h"
 
 namespace recorder::server {
 
@@ -211,6 +214,57 @@ Expected<JobRecord> Results::RetryStage(int64_t recording_id, const std::string&
   job->attempts = 0;
   job->next_run_at = job->updated_at = now;
   return *job;
+}
+
+Expected<MediaFile> Results::AnswerClip(const std::string& session_id, int number) {
+  auto session = Get(session_id);
+  if (!session.ok()) return session.error();
+  auto markers = Markers(session_id);
+  if (!markers.ok()) return markers.error();
+  const std::vector<Answer> answers = SplitByQuestion(session->questions, markers.value(), {});
+  if (number < 1 || number > static_cast<int>(answers.size()) || !answers[number - 1].start_ms) {
+    return ApiError{Err::kAnswerNotFound, "question " + std::to_string(number) + " was not asked"};
+  }
+  const Answer& answer = answers[number - 1];
+  // The part of the candidate's voice (camera, else audio) that holds the answer's start.
+  const Recording* part = nullptr;
+  for (RecordingKind kind : {RecordingKind::kCamera, RecordingKind::kAudio}) {
+    for (const Recording& r : session->recordings) {
+      const auto offset = static_cast<int64_t>(RecordingMetadataNumber(r, "start_ms").value_or(0));
+      if (r.kind == kind && r.status == RecordingStatus::kReady && offset <= *answer.start_ms &&
+          *answer.start_ms < offset + r.duration_ms) {
+        part = &r;
+      }
+    }
+    if (part) break;
+  }
+  if (!part) return ApiError{Err::kAnswerNotFound, "no ready recording holds question " + std::to_string(number)};
+  const auto offset = static_cast<int64_t>(RecordingMetadataNumber(*part, "start_ms").value_or(0));
+  auto media = media_->Open(part->media_key);
+  if (!media.ok()) return InternalError(media.status());
+  std::string path = (std::filesystem::temp_directory_path() / "recorder-clip-XXXXXX").string();
+  const int fd = mkstemp(path.data());
+  if (fd < 0) return InternalError(IoError("cannot create a temporary file for a clip"));
+  close(fd);
+  auto writer = FileWriter::Create(path);
+  if (!writer.ok()) {
+    std::remove(path.c_str());
+    return InternalError(writer.status());
+  }
+  const int64_t to_ms = answer.end_ms && *answer.end_ms - offset < part->duration_ms ? *answer.end_ms - offset : -1;
+  auto clip = webm::Clip(**media, **writer, *answer.start_ms - offset, to_ms);
+  if (clip.ok()) {
+    // The writer buffers; Sync is its one way out to the file (a clip's few MB, once).
+    if (Status s = (*writer)->Sync(); !s.ok()) clip = s;
+  }
+  auto reader = clip.ok() ? OpenFileReader(path) : Result<std::unique_ptr<RandomAccessReader>>(clip.status());
+  std::remove(path.c_str());  // the open reader keeps the bytes until it closes
+  if (!reader.ok()) {
+    if (reader.status().code() == StatusCode::kNotFound) return ApiError{Err::kAnswerNotFound, clip.status().message()};
+    return InternalError(reader.status());
+  }
+  return MediaFile{session_id, std::shared_ptr<RandomAccessReader>(std::move(reader.value())),
+                   "interview_" + session_id + "_q" + std::to_string(number) + ".webm"};
 }
 
 Status Results::RemoveMedia(const std::string& key) {

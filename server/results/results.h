@@ -92,6 +92,11 @@ class Results {
   Expected<SessionTranscript> Transcripts(const std::string& session_id);
   // kRecordingNotFound, kRecordingNotReady (not finalized, or its file is gone).
   Expected<MediaFile> Media(int64_t recording_id);
+  // The answer to question `number` (1-based, as the markers count) as a WebM of its own, cut from
+  // the camera (else audio) recording that holds its start, from the keyframe at the question's
+  // start until its end, without re-encoding (webm::Clip); written to an unlinked temporary file
+  // that goes when the reader does. kSessionNotFound, kAnswerNotFound.
+  Expected<MediaFile> AnswerClip(const std::string& session_id, int number);
 
   // Transcript segments holding every word of `text` (SearchWords), best first, at most `limit`.
   // kBadRequest when `text` has no word.

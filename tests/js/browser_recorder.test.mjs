@@ -4,10 +4,12 @@
 // browser (fresh profile), so they are independent.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  alignedPsnrY, assertArrived, assertSeekable, captureStoredChunks, createSession, fakeMedia, finalizedFiles, indexDump,
+  API_KEY, alignedPsnrY, assertArrived, assertSeekable, captureStoredChunks, createSession, fakeMedia, finalizedFiles, indexDump,
   interviewUrl, launchBrowser, pageState, progress, recordings, sessionEvents, sleep, startInterview, startServer, until,
   withSetup,
 } from './lib/browser.mjs';
@@ -80,6 +82,26 @@ test('the host\'s questions are shown with their time left; markers carry their 
       const at = questionMarkers.find((e) => e.label === label).recording_time_ms;
       assert.ok(keyframesMs.some((k) => k >= at - 100 && k <= at + 500), `a keyframe at ${label} (${at} ms): ${keyframesMs}`);
     }
+
+    // The answer to question 2 as its own file, cut there without re-encoding: it starts on that
+    // keyframe, at 0, and lasts until the question's end (±0.2 s).
+    const res = await fetch(`${server.url}/api/v1/sessions/${session.session_id}/answers/2/clip`,
+      { headers: { Authorization: `Bearer ${API_KEY}` } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-disposition') ?? '', new RegExp(`interview_${session.session_id}_q2\\.webm`));
+    const clipFile = path.join(server.dataDir, '..', `${path.basename(server.dataDir)}-q2.webm`);
+    fs.writeFileSync(clipFile, Buffer.from(await res.arrayBuffer()));
+    const [q2Start, q2End] = ['question_2_start', 'question_2_end']
+      .map((label) => questionMarkers.find((e) => e.label === label).recording_time_ms);
+    const cutAt = keyframesMs.filter((k) => k <= q2Start + 500).pop();
+    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration',
+      '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-read_intervals', '%+#1', '-of', 'json',
+      clipFile], { encoding: 'utf8' }));
+    fs.rmSync(clipFile);
+    assert.deepEqual([Number(probe.packets[0].pts_time), probe.packets[0].flags[0]], [0, 'K'], 'starts on a keyframe at 0');
+    const seconds = Number(probe.format.duration);
+    assert.ok(Math.abs(seconds - (q2End - cutAt) / 1000) <= 0.2,
+      `the clip lasts ${seconds} s; question 2 ran from its keyframe at ${cutAt} ms to ${q2End} ms`);
   });
 });
 

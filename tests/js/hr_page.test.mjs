@@ -8,6 +8,7 @@
 // reviewer's view and logging out.
 // Run: node --test tests/js/hr_page.test.mjs   (RECORDER_SERVER_BIN overrides the binary)
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -234,6 +235,13 @@ test('HR page: find a session, play camera and screen in sync, jump to markers, 
     assert.deepEqual(lines, segments.map((s) => `${formatTime(s.start_ms)} ${s.text}`));
     const headings = await page.$$eval('#transcript h4', (els) => els.map((e) => e.textContent));
     assert.ok(headings.includes(`Q2: ${QUESTIONS[1].text.trim()}`), `answer headings: ${headings}`);
+    // Each answer downloads as its own WebM (cut by the server; tests/js/browser_recorder checks the cut).
+    const [clipDownload] = await Promise.all([page.waitForEvent('download'), page.click('#transcript a.clip[data-question="2"]')]);
+    assert.equal(clipDownload.suggestedFilename(), `interview_${id}_q2.webm`);
+    const clipProbe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration,format_name',
+      '-of', 'json', await clipDownload.path()], { encoding: 'utf8' })).format;
+    assert.match(clipProbe.format_name, /webm/);
+    assert.ok(Number(clipProbe.duration) > 5, `the answer runs from its keyframe to the end: ${clipProbe.duration} s`);
     await page.waitForFunction(() => document.querySelector('#camera').textTracks[0]?.cues?.length > 0, null,
       { timeout: 10_000 });
     const cues = await page.evaluate(() => [...document.querySelector('#camera').textTracks[0].cues]

@@ -127,6 +127,13 @@ test('the OpenAPI document is served and matches every response of the host API,
     assert.equal((await call(server, 'get', `/api/v1/sessions/${other.session_id}/transcript`, { query: '?format=vtt' })).status, 404);
     assert.equal((await call(server, 'get', `/api/v1/sessions/${id}/transcript`, { token: null })).status, 401);
 
+    // The answer to question 2 as a WebM of its own; question 3 was never asked.
+    const clip = await call(server, 'get', `/api/v1/sessions/${id}/answers/2/clip`);
+    assert.equal(clip.status, 200);
+    assert.ok(clip.text.length > 1000, 'a clip came');
+    assert.equal((await call(server, 'get', `/api/v1/sessions/${id}/answers/3/clip`)).status, 404);
+    assert.equal((await call(server, 'get', `/api/v1/sessions/${id}/answers/2/clip`, { token: null })).status, 401);
+
     // Every documented operation answered with its success status at least once.
     for (const [template, item] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(item)) {

@@ -612,6 +612,8 @@ TEST_F(ResultsTest, GuessedOrMalformedIdsReachTheHandlerAndAre404) {
     for (const Case& c : std::vector<Case>{
              {"GET", "/api/v1/hr/sessions/" + id, "session_not_found", As(login)},
              {"GET", "/api/v1/hr/sessions/" + id + "/transcript", "session_not_found", As(login)},
+             {"GET", "/api/v1/hr/sessions/" + id + "/answers/1/clip", "session_not_found", As(login)},
+             {"GET", "/api/v1/hr/sessions/" + s.id + "/answers/" + id + "/clip", "answer_not_found", As(login)},
              {"POST", "/api/v1/hr/recordings/" + id + "/stages/finalize/retry", "recording_not_found", As(login, true)},
              {"DELETE", "/api/v1/hr/sessions/" + id, "session_not_found", As(login, true)},
              {"DELETE", "/api/v1/hr/candidates/" + id, "candidate_not_found", As(login, true)},

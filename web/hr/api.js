@@ -162,6 +162,11 @@ export function captionsUrl(session, id) {
   return `${API}/sessions/${encodeURIComponent(session)}/transcript?format=vtt&recording=${encodeURIComponent(id)}`;
 }
 
+/** One answer as its own WebM, cut at its question's keyframe. @param {string} session @param {number} question */
+export function answerClipUrl(session, question) {
+  return `${API}/sessions/${encodeURIComponent(session)}/answers/${encodeURIComponent(question)}/clip`;
+}
+
 /** The same file as an attachment with its download name. @param {number} id */
 export function downloadUrl(id) {
   return `${API}/recordings/${encodeURIComponent(id)}/download`;

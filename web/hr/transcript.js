@@ -1,6 +1,7 @@
 // The transcript panel beside the players: what the candidate said, line by line on the session
-// clock, under the question it answers. A click on a line plays from there; while the video plays,
+// clock, under the question it answers (with a download of that answer as its own file). A click on a line plays from there; while the video plays,
 // the line being said is highlighted and kept in view.
+import { answerClipUrl } from './api.js';
 import { $, el, formatTime } from './dom.js';
 
 /**
@@ -47,6 +48,8 @@ export function renderTranscript(transcript, { seek, pending }) {
       heading = answer;
       const text = answer.question_text?.trim();
       nodes.push(el('h4', { title: text || null }, `Q${answer.question}${text ? `: ${text}` : ''}`));
+      nodes.push(el('a', { className: 'clip small', href: answerClipUrl(transcript?.session_id ?? '', answer.question),
+        download: '', dataset: { question: answer.question } }, `Download answer ${answer.question}`));
     }
     const node = el('button', { type: 'button', className: 'line', disabled: !seek,
       'aria-label': `${formatTime(s.startS * 1000)}: ${s.text}`, onclick: () => seek?.(s.startS) },
