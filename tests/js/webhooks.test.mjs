@@ -9,10 +9,27 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
 
+import fs from 'node:fs';
+import path from 'node:path';
+
+import Ajv2020 from 'ajv/dist/2020.js';
 import { Webhook } from 'standardwebhooks';
 
 import { API_KEY, freePort, launchBrowser, sleep, startServer } from './lib/browser.mjs';
 import { createAccount, hrLogin, speechRecording, tusUpload } from './lib/hr.mjs';
+import { repoDir } from './lib/media.mjs';
+
+// Every event body must match its schema in the OpenAPI document's webhooks.
+const doc = JSON.parse(fs.readFileSync(path.join(repoDir, 'web/openapi.json'), 'utf8'));
+const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+ajv.addVocabulary(['components']);
+ajv.addSchema({ $id: 'api', components: doc.components }, undefined, undefined, false);
+function assertDocumented(message) {
+  const schema = doc.webhooks[message.type]?.post.requestBody.content['application/json'].schema;
+  assert.ok(schema, `${message.type} is in the document's webhooks`);
+  const validate = ajv.getSchema(`api${schema.$ref}`);
+  assert.ok(validate(message), `${message.type}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(message)}`);
+}
 
 const SECRET = `whsec_${Buffer.from('a signing key of 32 bytes, test!').toString('base64')}`;
 const ADMIN = { username: 'hr-admin', password: 'correct horse battery staple' };
@@ -101,7 +118,10 @@ test('webhooks: signed, retried with one webhook-id through timeouts, errors, 41
     const transcribed = await until(() => delivered('transcript.completed'), 'transcript.completed');
 
     // Every attempt is signed for the secret and carries the message's one id.
-    for (const a of receiver.attempts) assert.ok(!a.verified?.error, `verified: ${JSON.stringify(a.verified)}`);
+    for (const a of receiver.attempts) {
+      assert.ok(!a.verified?.error, `verified: ${JSON.stringify(a.verified)}`);
+      assertDocumented(a.verified);
+    }
     const readyAttempts = receiver.attempts.filter((a) => a.type === 'recording.ready');
     assert.deepEqual(readyAttempts.map((a) => a.answered), ['hang', 500, 204]);
     assert.equal(new Set(readyAttempts.map((a) => a.id)).size, 1, 'one webhook-id for every attempt');
@@ -155,6 +175,7 @@ test('webhooks: signed, retried with one webhook-id through timeouts, errors, 41
     const again = await until(() => delivered('recording.failed'), 'the resent recording.failed');
     assert.equal(again.id, gone.event_id, 'resent with its webhook-id');
     assert.match(again.verified.data.failure_reason, /.+/);
+    assertDocumented(again.verified);
     assert.equal((await admin.request('POST', `/api/v1/hr/webhooks/${gone.id}/resend`)).status, 409);
     assert.equal((await admin.request('POST', '/api/v1/hr/webhooks/999999/resend')).status, 404);
 
