@@ -58,9 +58,13 @@ JobResult TranscribeJob::Run(const Job& job) {
     if (s.code() == StatusCode::kNotFound) return {};  // deleted meanwhile
     return JobResult::Retry(s.ToString());
   }
+  // The pipeline's one summary line: each stage's share of the time from the upload's start.
+  const int64_t now = clock_->NowSeconds();
   spdlog::info(
-      "recording {} transcribed by {}: {:.1f} s of audio, {} segments, {} words in {:.1f} s (real-time factor {:.2f})",
-      recording_id, transcript->engine, transcript->audio_seconds, transcript->segments.size(), words, seconds,
+      "recording {} pipeline completed: {} s from upload start to ready, {} s from ready to transcript; transcribed "
+      "by {}: {:.1f} s of audio, {} segments, {} words in {:.1f} s (real-time factor {:.2f})",
+      recording_id, recording->finalized_at - recording->created_at, now - recording->finalized_at, transcript->engine,
+      transcript->audio_seconds, transcript->segments.size(), words, seconds,
       transcript->audio_seconds > 0 ? seconds / transcript->audio_seconds : 0.0);
   return {};
 }

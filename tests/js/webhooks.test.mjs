@@ -138,6 +138,10 @@ test('webhooks: signed, retried with one webhook-id through timeouts, errors, 41
     assert.equal(transcribed.verified.data.engine, 'pocketsphinx');
     assert.ok(transcribed.verified.data.words > 0, 'PocketSphinx heard words');
     assert.equal(receiver.attempts.filter((a) => a.type === 'transcript.completed').length, 1);
+    // One log line sums the recording's pipeline up.
+    assert.match(fs.readFileSync(server.logFile, 'utf8'), new RegExp(`recording ${recordingId} pipeline completed: \\d+ s from ` +
+      'upload start to ready, \\d+ s from ready to transcript; transcribed by pocketsphinx: \\d+\\.\\d s of audio, \\d+ ' +
+      'segments, [1-9]\\d* words in \\d+\\.\\d s \\(real-time factor \\d\\.\\d\\d\\)'));
 
     // 410 Gone: that delivery fails for good; the admin log says so and sends it again.
     const admin = await hrLogin(server, ADMIN.username, ADMIN.password);
