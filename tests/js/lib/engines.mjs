@@ -237,7 +237,15 @@ class WebDriverPage {
     return Object.values(found)[0];
   }
 
+  // As Playwright's click does, waits (up to 10 s) for the element to be shown before clicking it:
+  // WebDriver refuses a click on an element not rendered yet ("element not interactable").
   async click(selector) {
+    try {
+      await this.waitForFunction((s) => document.querySelector(s)?.checkVisibility(), selector, { timeout: 10_000 });
+    } catch (err) {
+      const state = await this.evaluate(() => window.interviewPage?.state ?? null).catch(() => null);
+      throw new Error(`${selector} is not shown (page state ${state}): ${err.message}`, { cause: err });
+    }
     await this.call('POST', `/element/${await this.element(selector)}/click`, {});
   }
 
