@@ -123,7 +123,8 @@ TEST(CrashTest, KilledServerRestartsAndEveryAcknowledgedByteIsInTheFinalFiles) {
     return n;
   };
   ASSERT_TRUE(WaitFor([&] { return final_files().size() == kUploads && parts() == 0; }, std::chrono::seconds(120)))
-      << final_files().size() << " final files, " << parts() << " parts";
+      << final_files().size() << " final files, " << parts() << " parts; server log:\n"
+      << ReadFile(dir.path() / "server.log");
   std::cerr << "finalized after " << elapsed() << " s\n";
   // Decode every final file completely (no ffmpeg errors, every frame of the input), two at a time.
   const std::string expected_frames = DecodedFrames(LiveWebm());
