@@ -268,6 +268,13 @@ Expected<Upload> Ingest::Append(const Session& session, const std::string& uploa
     spdlog::warn("upload {}: {} at offset {} ({} bytes)", upload.id, Spec(mismatch->err).code, offset, body.size());
     return *mismatch;
   }
+  // A length declared with these bytes goes to the index first: killed after the bytes are durable
+  // but before the index update, the upload is then whole on disk with its length known, and the
+  // restart finishes it (Reconcile), where the client, finding its last bytes stored, sends no more.
+  if (!upload.length && length) {
+    Status declared = index_->SetUploadProgress(upload.id, upload.offset, length, upload.expires_at, false);
+    if (!declared.ok()) return InternalError(declared);
+  }
   // Durability order: bytes on disk (write + fdatasync), then the index, then the reply.
   if (!body.empty()) {
     Status written = spool_->Append(upload.media_key, offset, body);
