@@ -105,7 +105,7 @@ json SessionJson(const SessionSummary& s) {
   uint64_t bytes = 0;
   for (const Recording& r : s.recordings) {
     recordings.push_back(RecordingJson(r));
-    int64_t start_ms = static_cast<int64_t>(RecordingMetadataNumber(r, "start_ms").value_or(0));
+    int64_t start_ms = SessionOffsetMs(r);
     duration_ms = std::max(duration_ms, start_ms + r.duration_ms);
     bytes += r.bytes;
   }
@@ -225,10 +225,6 @@ Expected<json> SessionDetailJson(Results& results, const std::string& session_id
 
 namespace {
 
-int64_t OffsetMs(const Recording& recording) {
-  return static_cast<int64_t>(RecordingMetadataNumber(recording, "start_ms").value_or(0));
-}
-
 // "hh:mm:ss.ttt", as WebVTT wants it.
 std::string VttTime(int64_t ms) {
   ms = std::max<int64_t>(ms, 0);
@@ -295,7 +291,7 @@ nlohmann::json TranscriptJson(const std::string& session_id, const SessionTransc
     }
     out["recordings"].push_back({{"recording_id", item.recording.id},
                                  {"kind", Name(item.recording.kind)},
-                                 {"offset_ms", OffsetMs(item.recording)},
+                                 {"offset_ms", SessionOffsetMs(item.recording)},
                                  {"transcript", std::move(transcript)}});
   }
   for (const Answer& answer : session.answers) {
@@ -327,7 +323,7 @@ std::string TranscriptVtt(const std::vector<RecordingTranscript>& recordings, bo
   std::vector<Cue> cues;
   for (const RecordingTranscript& item : recordings) {
     if (!item.transcript) continue;
-    const int64_t offset = session_clock ? OffsetMs(item.recording) : 0;
+    const int64_t offset = session_clock ? SessionOffsetMs(item.recording) : 0;
     for (const TranscriptSegment& segment : item.transcript->segments) {
       if (segment.text.find_first_not_of(" \t\r\n") == std::string::npos) continue;  // nothing to caption
       cues.push_back({segment.start_ms + offset, segment.end_ms + offset, &segment.text});

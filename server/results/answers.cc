@@ -66,7 +66,7 @@ std::vector<Answer> SplitByQuestion(const std::vector<Question>& questions, cons
   }
   for (const RecordingTranscript& item : recordings) {
     if (!item.transcript) continue;
-    const int64_t offset = static_cast<int64_t>(RecordingMetadataNumber(item.recording, "start_ms").value_or(0));
+    const int64_t offset = SessionOffsetMs(item.recording);
     for (const TranscriptSegment& segment : item.transcript->segments) {
       const int64_t middle = offset + (segment.start_ms + segment.end_ms) / 2;
       for (Answer& answer : answers) {

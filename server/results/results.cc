@@ -26,6 +26,10 @@ std::optional<uint64_t> RecordingMetadataNumber(const Recording& recording, cons
   return value;
 }
 
+int64_t SessionOffsetMs(const Recording& recording) {
+  return static_cast<int64_t>(RecordingMetadataNumber(recording, "start_ms").value_or(0));
+}
+
 Expected<SessionPage> Results::List(const SessionFilter& filter) {
   auto page = index_->ListSessions(filter);
   if (!page.ok()) return InternalError(page.status());
@@ -143,7 +147,7 @@ Expected<TranscriptSearch> Results::SearchTranscripts(const std::string& text, i
       it->second = {session->candidate_name, out.answers.size(), answers.size()};
       std::move(answers.begin(), answers.end(), std::back_inserter(out.answers));
     }
-    const int64_t offset = static_cast<int64_t>(RecordingMetadataNumber(*recording, "start_ms").value_or(0));
+    const int64_t offset = SessionOffsetMs(*recording);
     out.hits.push_back({recording->session_id, it->second.candidate_name, hit.recording_id, recording->kind,
                         offset + hit.segment.start_ms, offset + hit.segment.end_ms, hit.segment.text, std::nullopt});
   }
@@ -230,7 +234,7 @@ Expected<MediaFile> Results::AnswerClip(const std::string& session_id, int numbe
   const Recording* part = nullptr;
   for (RecordingKind kind : {RecordingKind::kCamera, RecordingKind::kAudio}) {
     for (const Recording& r : session->recordings) {
-      const auto offset = static_cast<int64_t>(RecordingMetadataNumber(r, "start_ms").value_or(0));
+      const auto offset = SessionOffsetMs(r);
       if (r.kind == kind && r.status == RecordingStatus::kReady && offset <= *answer.start_ms &&
           *answer.start_ms < offset + r.duration_ms) {
         part = &r;
@@ -239,7 +243,7 @@ Expected<MediaFile> Results::AnswerClip(const std::string& session_id, int numbe
     if (part) break;
   }
   if (!part) return ApiError{Err::kAnswerNotFound, "no ready recording holds question " + std::to_string(number)};
-  const auto offset = static_cast<int64_t>(RecordingMetadataNumber(*part, "start_ms").value_or(0));
+  const auto offset = SessionOffsetMs(*part);
   auto media = media_->Open(part->media_key);
   if (!media.ok()) return InternalError(media.status());
   std::string path = (std::filesystem::temp_directory_path() / "recorder-clip-XXXXXX").string();

@@ -38,6 +38,8 @@ struct MediaFile {
 // A number the recorder put in the upload's metadata ("part", "start_ms": where the file's time
 // zero sits on the session clock); nullopt when absent or not a number (e.g. another tus client).
 std::optional<uint64_t> RecordingMetadataNumber(const Recording& recording, const char* key);
+// Where the recording's time zero sits on the session clock: its "start_ms", else 0.
+int64_t SessionOffsetMs(const Recording& recording);
 
 // Every recording of a session with its transcript (when it has one), and the transcript by
 // question.
