@@ -1,6 +1,6 @@
 # Every third-party library as one target name that is the same for the native and the WASM build:
 #   deps::vpx deps::opus deps::yuv deps::webm          (both builds)
-#   deps::httplib deps::argon2 deps::pocketsphinx deps::sqlite + find_package targets   (native only)
+#   deps::httplib deps::argon2 deps::pocketsphinx deps::pq + find_package targets   (native only)
 # Native builds use Debian's -dev packages; WASM builds use what toolchains/wasm-deps.sh built.
 # libwebm is compiled here from Debian's source for both, because Debian ships no mkvmuxer headers.
 
@@ -41,6 +41,8 @@ pkg_check_modules(argon2 REQUIRED IMPORTED_TARGET libargon2)
 add_library(deps::vpx ALIAS PkgConfig::vpx)
 add_library(deps::opus ALIAS PkgConfig::opus)
 add_library(deps::argon2 ALIAS PkgConfig::argon2)
+pkg_check_modules(libpq REQUIRED IMPORTED_TARGET libpq)  # the shared index (PostgreSQL)
+add_library(deps::pq ALIAS PkgConfig::libpq)
 # The built-in transcription engine and its US English model (pocketsphinx-en-us).
 # Debian's pocketsphinx.pc names /usr/include/sphinxbase, which libsphinxbase-dev does not install
 # (its headers are in the multiarch folder), and CMake refuses an imported target with a missing

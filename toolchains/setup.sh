@@ -17,6 +17,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libargon2-dev
   libpocketsphinx-dev pocketsphinx-en-us                  # built-in transcription engine
   libcurl4-openssl-dev                                    # webhook deliveries (HTTP client)
+  libpq-dev postgresql-15 postgresql-contrib              # the shared index; tests run a throw-away cluster
   libgtest-dev libbenchmark-dev                           # tests and benchmarks
   clang libclang-rt-14-dev clang-format                   # sanitizers, fuzzers, C++ format check
   ffmpeg mkvtoolnix sqlite3                               # verification tools used by tests

@@ -11,6 +11,8 @@
 
 #include "base/crypto.h"
 #include "http/routes.h"
+#include "index/postgres/postgres_index.h"
+#include "index/sqlite/sqlite_index.h"
 #include "transcribe/pocketsphinx_transcriber.h"
 
 namespace recorder::server {
@@ -66,7 +68,7 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   RETURN_IF_ERROR(CheckWritable(c.data_dir));
   std::error_code ec;
   c.data_dir = fs::canonical(c.data_dir, ec).string();
-  auto index = OpenIndex(c.data_dir);
+  auto index = OpenIndex(c.data_dir, c.index_url);
   if (!index.ok()) return index.status();
   app->index_ = std::move(index.value());
   Index* idx = app->index_.get();
@@ -202,15 +204,25 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   return app;
 }
 
-Result<std::unique_ptr<SqliteIndex>> App::OpenIndex(const std::string& data_dir) {
+Result<std::unique_ptr<Index>> App::OpenIndex(const std::string& data_dir, const std::string& index_url) {
   fs::path folder = fs::path(data_dir) / kPrivateFolder;
   std::error_code ec;
-  // The index holds candidates' data: the folder is the server user's only, whatever the umask
-  // (and whatever an older version left).
+  // The private folder (the SQLite index, the API key, the spool) holds candidates' data: it is
+  // the server user's only, whatever the umask (and whatever an older version left).
   fs::create_directories(folder, ec);
   if (!ec) fs::permissions(folder, fs::perms::owner_all, fs::perm_options::replace, ec);
   if (ec) return FailedPrecondition("cannot create " + folder.string() + ": " + ec.message());
-  return SqliteIndex::Open((folder / "index.sqlite3").string());
+  if (index_url.starts_with("postgres://") || index_url.starts_with("postgresql://")) {
+    auto index = PostgresIndex::Open(index_url);
+    if (!index.ok()) return index.status();
+    return std::unique_ptr<Index>(std::move(index.value()));
+  }
+  if (!index_url.empty() && index_url != "sqlite") {
+    return InvalidArgument("--index must be \"sqlite\" or a postgres:// URL");
+  }
+  auto index = SqliteIndex::Open((folder / "index.sqlite3").string());
+  if (!index.ok()) return index.status();
+  return std::unique_ptr<Index>(std::move(index.value()));
 }
 
 void App::SweepRetention() {

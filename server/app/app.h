@@ -11,7 +11,7 @@
 
 #include "app/config.h"
 #include "base/metrics.h"
-#include "index/sqlite/sqlite_index.h"
+#include "index/index.h"
 #include "ingest/ingest.h"
 #include "jobs/finalize_job.h"
 #include "jobs/finalizer.h"
@@ -52,10 +52,11 @@ class App {
   Results& results() { return *results_; }
   Ingest& ingest() { return *ingest_; }
 
-  // Opens the data folder's index (DATA/.recorder/index.sqlite3), creating the folders when they
-  // do not exist yet; alone (no HTTP, no jobs) for the `admin` sub-commands, which may run beside a
-  // serving process (SQLite WAL) or before the first start.
-  static Result<std::unique_ptr<SqliteIndex>> OpenIndex(const std::string& data_dir);
+  // Opens the index: PostgreSQL when `index_url` names it ("postgres://..." or "postgresql://..."),
+  // else the data folder's SQLite file (DATA/.recorder/index.sqlite3), creating the folders when
+  // they do not exist yet. Alone (no HTTP, no jobs) for the `admin` sub-commands, which may run
+  // beside a serving process or before the first start.
+  static Result<std::unique_ptr<Index>> OpenIndex(const std::string& data_dir, const std::string& index_url = "");
 
  private:
   explicit App(Config config) : config_(std::move(config)) {}
@@ -67,7 +68,7 @@ class App {
   std::atomic<int> listen_fd_{-1};
   std::string api_key_;
   std::shared_ptr<const Clock> clock_;
-  std::unique_ptr<SqliteIndex> index_;
+  std::unique_ptr<Index> index_;
   PosixFileSystem posix_;
   FileSystem* fs_ = &posix_;
   std::unique_ptr<FileUploadStore> spool_;

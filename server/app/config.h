@@ -17,6 +17,9 @@ struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port (tests)
   std::string data_dir = "data";
+  // The index: "sqlite" (or empty) for DATA/.recorder/index.sqlite3, the embedded default; a
+  // libpq URL ("postgres://user@host/db") for PostgreSQL shared by several servers.
+  std::string index_url;
   std::string web_dir;  // static pages; empty: none
   std::string api_key;  // empty: read DATA/api-key, or generate it there at first start
   std::vector<std::string> allowed_origins = {"*"};

@@ -53,14 +53,14 @@ bool ReadPassword(std::string* password) {
   return ok;
 }
 
-// `recorder-server admin create`: adds an HR account to the data folder's index. Safe while the
-// server runs (SQLite WAL); the server reads accounts at each login.
-int CreateAccount(const std::string& data_dir, const std::string& username, const std::string& role) {
+// `recorder-server admin create`: adds an HR account to the index. Safe while the server runs
+// (SQLite WAL, or PostgreSQL); the server reads accounts at each login.
+int CreateAccount(const std::string& data_dir, const std::string& index_url, const std::string& username,
+                  const std::string& role) {
   using namespace recorder::server;
-  auto index = App::OpenIndex(data_dir);
+  auto index = App::OpenIndex(data_dir, index_url);
   if (!index.ok()) {
-    std::fprintf(stderr, "recorder-server: cannot open the index in %s: %s\n", data_dir.c_str(),
-                 index.status().message().c_str());
+    std::fprintf(stderr, "recorder-server: cannot open the index: %s\n", index.status().message().c_str());
     return 1;
   }
   std::string password;
@@ -101,6 +101,11 @@ int main(int argc, char** argv) {
   cli.add_option("--data", config.data_dir, "data folder (recordings, index, API key)")
       ->envname("RECORDER_DATA")
       ->capture_default_str();
+  cli.add_option("--index", config.index_url,
+                 "the index: sqlite (DATA/.recorder/index.sqlite3) or a PostgreSQL URL postgres://user@host/db "
+                 "shared by several servers (a password goes in PGPASSWORD or ~/.pgpass, not here)")
+      ->envname("RECORDER_INDEX")
+      ->default_str("sqlite");
   config.web_dir = RECORDER_DEFAULT_WEB_DIR;
   cli.add_option("--web", config.web_dir, "static pages folder served at /; empty: none")
       ->envname("RECORDER_WEB")
@@ -208,7 +213,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
   if (create->parsed()) {
     spdlog::set_level(spdlog::level::warn);
-    return CreateAccount(config.data_dir, username, role);
+    return CreateAccount(config.data_dir, config.index_url, username, role);
   }
   config.ingest.token_ttl_seconds = token_ttl_hours * 3600;
   if (!webhook.url.empty() || !webhook.secret.empty()) config.webhooks.push_back(webhook);

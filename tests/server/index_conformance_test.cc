@@ -1,5 +1,6 @@
-// The contracts of the index's roles (index/*.h), held against every implementation: a new index
-// (PostgreSQL) adds its factory to IndexTypes and must pass the same tests, races included.
+// The contracts of the index's roles (index/*.h), held against every implementation: SQLite and
+// PostgreSQL pass the same tests, races included. PostgreSQL is the throw-away cluster that ctest
+// starts (tests/services/postgres.sh); each test gets a schema of its own in it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,7 +8,9 @@
 #include <set>
 #include <thread>
 
+#include "index/postgres/postgres_index.h"
 #include "index/sqlite/sqlite_index.h"
+#include "postgres_test_db.h"
 #include "test_util.h"
 
 namespace recorder::server {
@@ -18,6 +21,16 @@ using testing::TempDir;
 struct SqliteFactory {
   static std::unique_ptr<Index> Make(const std::filesystem::path& dir) {
     auto index = SqliteIndex::Open((dir / "index.sqlite3").string());
+    EXPECT_TRUE(index.ok()) << index.status().ToString();
+    return index.ok() ? std::move(index.value()) : nullptr;
+  }
+};
+
+struct PostgresFactory {
+  static std::unique_ptr<Index> Make(const std::filesystem::path&) {
+    const std::string url = testing::NewPostgresTestSchema();
+    if (url.empty()) return nullptr;
+    auto index = PostgresIndex::Open(url);
     EXPECT_TRUE(index.ok()) << index.status().ToString();
     return index.ok() ? std::move(index.value()) : nullptr;
   }
@@ -71,7 +84,7 @@ class IndexConformanceTest : public ::testing::Test {
   int64_t candidate_id_ = 0;
 };
 
-using IndexTypes = ::testing::Types<SqliteFactory>;
+using IndexTypes = ::testing::Types<SqliteFactory, PostgresFactory>;
 TYPED_TEST_SUITE(IndexConformanceTest, IndexTypes);
 
 TYPED_TEST(IndexConformanceTest, AnsweredPing) { EXPECT_TRUE(this->index_->Ping().ok()); }

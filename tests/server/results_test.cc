@@ -7,6 +7,7 @@
 
 #include "base/crypto.h"
 #include "http/session_views.h"
+#include "index/sqlite/sqlite_index.h"
 #include "server_fixture.h"
 #include "server_process.h"
 
@@ -98,9 +99,17 @@ class ResultsTest : public ServerTest {
     return actions;
   }
 
-  // Runs SQL on the server's index file (as another process would) and returns the first column
-  // of the first row (-1 when there is none); an SQL error fails the test.
+  // Runs SQL on the server's index (as another process would) and returns the first column of
+  // the first row (-1 when there is none); an SQL error fails the test.
   int64_t Sql(const std::string& sql) {
+    if (!config_.index_url.empty()) {
+      auto db = pg::Connect(config_.index_url);
+      EXPECT_TRUE(db.ok()) << db.status().ToString();
+      if (!db.ok()) return -1;
+      auto rows = (*db)->Exec(sql);
+      EXPECT_TRUE(rows.ok()) << sql << ": " << rows.status().ToString();
+      return rows.ok() && !rows->empty() ? rows->Int(0, 0) : -1;
+    }
     sqlite3* db = nullptr;
     int64_t value = -1;
     EXPECT_EQ(sqlite3_open((fs::path(config_.data_dir) / ".recorder/index.sqlite3").c_str(), &db), SQLITE_OK);

@@ -11,6 +11,7 @@
 #include "app/app.h"
 #include "ingest/names.h"
 #include "ingest/tus_protocol.h"
+#include "postgres_test_db.h"
 #include "test_util.h"
 
 namespace recorder::server::testing {
@@ -47,6 +48,7 @@ class ServerTest : public ::testing::Test {
     config_.ingest.max_upload_size = 1 << 20;
     config_.max_request_bytes = 256 << 10;
     config_.transcriber = "none";  // the bytes most tests upload are not speech; transcribe_test.cc turns it on
+    if (UsePostgresIndex()) config_.index_url = NewPostgresTestSchema();
   }
   void TearDown() override { Stop(); }
 

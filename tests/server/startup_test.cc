@@ -38,6 +38,22 @@ TEST(StartupTest, UnopenableDatabaseIsRefused) {
   EXPECT_NE(app.status().message().find("database"), std::string::npos) << app.status().ToString();
 }
 
+TEST(StartupTest, AnUnreachablePostgresIndexIsRefusedWithTheReasonAndAWrongIndexKindNamesTheChoices) {
+  TempDir dir;
+  Config config;
+  config.data_dir = dir.path().string();
+  config.index_url = "postgresql:///recorder?host=" + (dir.path() / "no-server").string() + "&user=recorder";
+  auto app = App::Open(config);
+  ASSERT_FALSE(app.ok());
+  EXPECT_NE(app.status().message().find("cannot connect to PostgreSQL"), std::string::npos) << app.status().ToString();
+  EXPECT_NE(app.status().message().find("no-server"), std::string::npos) << "names the server it tried";
+
+  config.index_url = "mysql://db/recorder";
+  app = App::Open(config);
+  ASSERT_FALSE(app.ok());
+  EXPECT_NE(app.status().message().find("postgres://"), std::string::npos) << app.status().ToString();
+}
+
 TEST(StartupTest, BinaryExitsNonZeroWithOneLineOnAnUnwritableDataFolder) {
   TempDir dir;
   WriteFile(dir.path() / "file", "x");

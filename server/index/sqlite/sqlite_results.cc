@@ -1,6 +1,5 @@
 // SqliteIndex, results role: the session list with derived status, and deletion.
-#include <cctype>
-
+#include "index/sql_text.h"
 #include "index/sqlite/impl.h"
 
 namespace recorder::server {
@@ -8,16 +7,6 @@ namespace recorder::server {
 using sqlite::Stmt;
 
 namespace {
-
-// Escapes LIKE's wildcards so user text matches literally (ESCAPE '\').
-std::string LikePattern(const std::string& text) {
-  std::string out = "%";
-  for (char c : text) {
-    if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
-    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  }
-  return out + "%";
-}
 
 // Sessions with their derived status, filtered by ?1..?5 (text pattern, job pattern, from, to, status).
 constexpr const char* kSessionsWithStatus = R"sql(

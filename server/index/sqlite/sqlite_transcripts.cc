@@ -1,4 +1,5 @@
 // SqliteIndex, transcript role.
+#include "index/sql_text.h"
 #include "index/sqlite/impl.h"
 
 namespace recorder::server {
@@ -96,8 +97,7 @@ Result<std::vector<SegmentHit>> SqliteIndex::SearchTranscripts(const std::vector
   // Each word quoted (FTS5 syntax cannot be injected) as a prefix: "shor" finds "shortener".
   std::string query;
   for (const std::string& word : words) {
-    if (word.empty() || word.find('"') != std::string::npos)
-      return InvalidArgument("search words are letters and digits");
+    if (!IsSearchWord(word)) return InvalidArgument("search words are letters and digits");
     query += (query.empty() ? "\"" : " \"") + word + "\"*";
   }
   if (query.empty()) return std::vector<SegmentHit>{};
