@@ -98,6 +98,10 @@ Result<std::unique_ptr<Conn>> Connect(const std::string& conninfo) {
     PQfinish(raw);
     return IoError("cannot connect to PostgreSQL: " + OneLine(message));
   }
+  // NOTICEs ("relation ... already exists, skipping") are for people at a psql prompt; libpq
+  // would print them to stderr, past the log.
+  PQsetNoticeProcessor(
+      raw, [](void*, const char*) {}, nullptr);
   return std::make_unique<Conn>(raw);
 }
 
