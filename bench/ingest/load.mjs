@@ -13,7 +13,9 @@
 //   node bench/ingest/load.mjs [--recordings 1000] [--seconds 30] [--chunk-kb 40]
 //        [--uploads 64] [--burst-seconds 20] [--only streaming|throughput]
 //        [--server-arg=--keep-alive-seconds=1 ...]   (extra flags for recorder-server)
-import { spawn } from 'node:child_process';
+//        [--postgres]   (also recorder-server with its index on a throw-away PostgreSQL 15 cluster,
+//                        durable like the SQLite one: the cost of the shared index per chunk)
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -33,6 +35,7 @@ const { values: opt } = parseArgs({
     only: { type: 'string' },
     server: { type: 'string', default: path.join(repoDir, 'build/native/server/recorder-server') },
     'server-arg': { type: 'string', multiple: true, default: [] },
+    postgres: { type: 'boolean', default: false },
   },
 });
 
@@ -80,18 +83,18 @@ async function waitForHttp(url, child) {
 
 // A target is a running server: how to start it, where its tus endpoint is, how to get
 // credentials for one recording.
-async function startOurs() {
+async function startOurs(extraArgs = [], name = 'recorder-server (fdatasync)') {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-ours-'));
   const apiKey = 'bench-api-key-0123456789';
   // Every simulated recorder connects from 127.0.0.1: no per-address connection limit.
   const child = spawn(opt.server, ['--listen', `127.0.0.1:${port}`, '--data', dir, '--api-key', apiKey,
-    '--log-level', 'warn', '--max-connections-per-address', '0', ...opt['server-arg']],
+    '--log-level', 'warn', '--max-connections-per-address', '0', ...extraArgs, ...opt['server-arg']],
   { stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/files/`, child);
   return {
-    name: 'recorder-server (fdatasync)', child, dir, tusUrl: `${base}/files/`,
+    name, child, dir, tusUrl: `${base}/files/`,
     async credentials(i) {
       const r = await new Promise((resolve, reject) => {
         const req = http.request(`${base}/api/v1/sessions`, { method: 'POST', headers: {
@@ -120,10 +123,22 @@ async function startReference() {
     credentials: async () => ({}) };
 }
 
+// The same server with its index in PostgreSQL (fsync on, as a real deployment runs it).
+async function startOursOnPostgres() {
+  const script = path.join(repoDir, 'tests/services/postgres.sh');
+  const cluster = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-pg-'));
+  execFileSync(script, ['start', cluster, 'durable'], { stdio: 'inherit' });
+  const url = fs.readFileSync(path.join(cluster, 'env'), 'utf8').match(/^RECORDER_TEST_POSTGRES=(.*)$/m)[1];
+  const target = await startOurs(['--index', url], 'recorder-server, PostgreSQL index (fdatasync)');
+  target.cleanup = () => execFileSync(script, ['stop', cluster], { stdio: 'inherit' });
+  return target;
+}
+
 async function stopTarget(target) {
   target.child.kill('SIGTERM');
   await new Promise((r) => (target.child.exitCode !== null ? r() : target.child.once('exit', r)));
   fs.rmSync(target.dir, { recursive: true, force: true });
+  target.cleanup?.();
 }
 
 const metadata = `kind ${Buffer.from('camera').toString('base64')},filename ${Buffer.from('bench.webm').toString('base64')}`;
@@ -220,7 +235,7 @@ const scenarios = { streaming, throughput };
 const rows = [];
 for (const [name, run] of Object.entries(scenarios)) {
   if (opt.only && opt.only !== name) continue;
-  for (const start of [startOurs, startReference]) {
+  for (const start of [startOurs, startReference, ...(opt.postgres ? [startOursOnPostgres] : [])]) {
     const target = await start();
     try {
       rows.push({ scenario: name, server: target.name, ...(await run(target)) });
@@ -241,9 +256,13 @@ for (const r of rows) {
     `${f(r.clientCpuPercent, 0)} |`);
 }
 for (const name of Object.keys(scenarios)) {
-  const [ours, ref] = rows.filter((r) => r.scenario === name);
+  const [ours, ref, onPostgres] = rows.filter((r) => r.scenario === name);
   if (!ours || !ref) continue;
   console.log(`${name}: p99 ours/reference ${f(ours.p99 / ref.p99, 2)}, ` +
     `MB/s ours/reference ${f(ours.mbPerSecond / ref.mbPerSecond, 2)}`);
+  if (onPostgres) {
+    console.log(`${name}: p99 PostgreSQL/SQLite index ${f(onPostgres.p99 / ours.p99, 2)}, ` +
+      `CPU % PostgreSQL/SQLite index ${f(onPostgres.cpuPercent / ours.cpuPercent, 2)} (the server process only)`);
+  }
 }
 console.log(JSON.stringify(rows));

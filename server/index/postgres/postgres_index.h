@@ -16,7 +16,7 @@ class PostgresIndex : public Index {
   static constexpr int kLatestSchemaVersion = 1;
   // Connects with `conninfo` (a libpq URI "postgresql://user@host/db" or "key=value" string) and
   // migrates the schema; several servers may start at once (the migration holds an advisory lock).
-  static Result<std::unique_ptr<PostgresIndex>> Open(const std::string& conninfo, int max_connections = 8);
+  static Result<std::unique_ptr<PostgresIndex>> Open(const std::string& conninfo, int max_connections = 32);
   ~PostgresIndex() override;
   Result<int> SchemaVersion();
 
