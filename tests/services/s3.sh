@@ -47,7 +47,7 @@ stop() {
       kill -9 "$pid" 2>/dev/null || true
     fi
   done <"$dir/pids"
-  rm -f "$dir/pids"
+  rm -f "$dir/pids" "$dir/env"  # no server, no env file: tests run by hand then skip
 }
 
 free_port() {
