@@ -12,6 +12,7 @@
 #include <random>
 
 #include "base/crypto.h"
+#include "s3_test_env.h"
 #include "test_util.h"
 
 // Prints the Status when it fails.
@@ -25,21 +26,10 @@ namespace recorder::server {
 namespace {
 
 using testing::CommandResult;
+using testing::ReadEnvFile;
 using testing::ReadFile;
 using testing::RunCommand;
 using testing::TempDir;
-
-// KEY=VALUE lines; empty when the file is missing.
-std::map<std::string, std::string> ReadEnvFile(const std::string& path) {
-  std::map<std::string, std::string> env;
-  std::istringstream lines(ReadFile(path));
-  std::string line;
-  while (std::getline(lines, line)) {
-    const size_t eq = line.find('=');
-    if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return env;
-}
 
 std::string RandomBytes(size_t n, unsigned seed) {
   std::mt19937 random(seed);
@@ -64,16 +54,7 @@ int ClosedPort() {
 class S3MediaStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // Under ctest RECORDER_S3_ENV is set and the server must be there; run by hand without a
-    // server (tests/services/s3.sh start DIR, then RECORDER_S3_ENV=DIR/env), the tests skip.
-    const char* env_path = std::getenv("RECORDER_S3_ENV");
-    const std::string path = env_path ? env_path : RECORDER_S3_ENV_FILE;
-    env_ = ReadEnvFile(path);
-    if (env_.empty()) {
-      if (env_path) FAIL() << "no S3 server: " << path << " is missing (the ctest fixture s3_start should write it)";
-      GTEST_SKIP() << "no S3 server: " << path << " is missing; run through ctest, or tests/services/s3.sh start "
-                   << "DIR and RECORDER_S3_ENV=DIR/env";
-    }
+    LOAD_S3_ENV_OR_SKIP(env_);
     config_ = ConfigFor(env_);
     store_ = NewStore(config_);
   }

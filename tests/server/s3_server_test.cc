@@ -1,0 +1,108 @@
+// The real recorder-server with --media-store s3 against the fixture's S3 server: it refuses to
+// start on a bucket it cannot use, and a recording uploaded over tus is finalized into the bucket
+// (nothing left in the data folder) and decodes as the upload did.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/crypto.h"
+#include "s3_test_env.h"
+#include "server_process.h"
+#include "storage/s3_media_store.h"
+
+namespace recorder::server::testing {
+namespace {
+
+class S3ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LOAD_S3_ENV_OR_SKIP(env_);
+    setenv("AWS_ACCESS_KEY_ID", env_.at("AWS_ACCESS_KEY_ID").c_str(), 1);
+    setenv("AWS_SECRET_ACCESS_KEY", env_.at("AWS_SECRET_ACCESS_KEY").c_str(), 1);
+    setenv("AWS_REGION", env_.at("S3_REGION").c_str(), 1);
+    prefix_ = "server-" + RandomHex(8) + "/";
+  }
+
+  std::vector<std::string> Flags() const {
+    return {"--media-store",      "s3",          "--s3-endpoint", env_.at("S3_ENDPOINT"), "--s3-bucket",
+            env_.at("S3_BUCKET"), "--s3-prefix", prefix_,         "--s3-path-style"};
+  }
+
+  std::map<std::string, std::string> env_;
+  std::string prefix_;
+  TempDir dir_;
+};
+
+TEST_F(S3ServerTest, RefusesToStartWhenTheCredentialsAreRejected) {
+  std::string command = "AWS_SECRET_ACCESS_KEY=wrong " + std::string(RECORDER_SERVER_BIN) +
+                        " --listen 127.0.0.1:0 --transcriber none --data " + dir_.path().string();
+  for (const std::string& flag : Flags()) command += " '" + flag + "'";
+  CommandResult r = RunCommand(command);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot start: S3 bucket " + env_.at("S3_BUCKET")), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the credentials were rejected"), std::string::npos) << r.output;
+}
+
+TEST_F(S3ServerTest, FinalizesAnUploadIntoTheBucket) {
+  const std::string media = ReadFile(LiveWebm());
+  const fs::path data = dir_.path() / "data";
+  const int port = FreePort();
+  std::vector<std::string> args = {"--api-key", "s3-key", "--transcriber", "none", "--job-poll-ms", "100"};
+  for (const std::string& flag : Flags()) args.push_back(flag);
+  ServerProcess server(data.string(), port, (dir_.path() / "server.log").string(), args);
+  server.Start();
+
+  httplib::Client http("127.0.0.1", port);
+  auto session = http.Post("/api/v1/sessions", {{"Authorization", "Bearer s3-key"}},
+                           nlohmann::json{{"candidate_name", "Jane Doe"}}.dump(), "application/json");
+  ASSERT_TRUE(session && session->status == 201);
+  const std::string session_id = nlohmann::json::parse(session->body)["session_id"];
+  const std::string token = nlohmann::json::parse(session->body)["upload_token"];
+  httplib::Headers headers = {{"Tus-Resumable", "1.0.0"},
+                              {"Authorization", "Bearer " + token},
+                              {"Upload-Length", std::to_string(media.size())},
+                              {"Upload-Metadata", "kind Y2FtZXJh,filename eC53ZWJt"}};  // camera, x.webm
+  auto created = http.Post("/files/", headers, media, "application/offset+octet-stream");
+  ASSERT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
+
+  std::string status;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto res = http.Get("/api/v1/sessions/" + session_id, {{"Authorization", "Bearer s3-key"}});
+        if (!res || res->status != 200) return false;
+        status = nlohmann::json::parse(res->body)["recordings"][0]["status"];
+        return status == "ready";
+      },
+      std::chrono::seconds(60)))
+      << status << "\n"
+      << ReadFile(dir_.path() / "server.log");
+
+  // The object is in the bucket under the prefix; no recording stays in the data folder.
+  S3Config config;
+  config.endpoint = env_.at("S3_ENDPOINT");
+  config.bucket = env_.at("S3_BUCKET");
+  config.prefix = prefix_;
+  config.path_style = true;
+  FillS3ConfigFromEnvironment(&config);
+  auto store = S3MediaStore::Create(config);
+  ASSERT_TRUE(store.ok());
+  auto listed = (*store)->List("");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].key.rfind("Jane_Doe/interview_video_", 0), 0u) << (*listed)[0].key;
+  for (const auto& e : fs::recursive_directory_iterator(data)) {
+    EXPECT_NE(e.path().extension(), ".webm") << e.path();
+    EXPECT_NE(e.path().extension(), ".part") << e.path();
+  }
+  auto reader = (*store)->Open((*listed)[0].key);
+  ASSERT_TRUE(reader.ok());
+  std::string stored((*reader)->size(), '\0');
+  ASSERT_TRUE((*reader)->ReadAt(0, stored.data(), stored.size()).ok());
+  const fs::path copy = dir_.path() / "stored.webm";
+  WriteFile(copy, stored);
+  EXPECT_EQ(DecodedFrames(copy.string()), DecodedFrames(LiveWebm()));
+  server.Kill(SIGTERM);
+}
+
+}  // namespace
+}  // namespace recorder::server::testing
