@@ -17,6 +17,11 @@ class S3ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     LOAD_S3_ENV_OR_SKIP(env_);
+    UseEnv();
+  }
+
+  // The server's credentials go through the environment, as in production.
+  void UseEnv() {
     setenv("AWS_ACCESS_KEY_ID", env_.at("AWS_ACCESS_KEY_ID").c_str(), 1);
     setenv("AWS_SECRET_ACCESS_KEY", env_.at("AWS_SECRET_ACCESS_KEY").c_str(), 1);
     setenv("AWS_REGION", env_.at("S3_REGION").c_str(), 1);
@@ -102,6 +107,85 @@ TEST_F(S3ServerTest, FinalizesAnUploadIntoTheBucket) {
   WriteFile(copy, stored);
   EXPECT_EQ(DecodedFrames(copy.string()), DecodedFrames(LiveWebm()));
   server.Kill(SIGTERM);
+}
+
+TEST_F(S3ServerTest, AnOutageDelaysTheFinalizeWhichRetriesAndIsReadyOnlyOnceStored) {
+  // An S3 server of its own, stopped and restarted with its data, ports and key.
+  const std::string script = std::string(RECORDER_SOURCE_DIR) + "/tests/services/s3.sh";
+  const std::string s3_dir = RECORDER_S3_OUTAGE_DIR;
+  CommandResult started = RunCommand(script + " start " + s3_dir);
+  ASSERT_EQ(started.exit_code, 0) << started.output;
+  env_ = ReadEnvFile(s3_dir + "/env");
+  UseEnv();
+
+  const std::string media = ReadFile(LiveWebm());
+  const fs::path data = dir_.path() / "data";
+  const int port = FreePort();
+  std::vector<std::string> args = {"--api-key", "s3-key", "--transcriber", "none", "--job-poll-ms", "100"};
+  for (const std::string& flag : Flags()) args.push_back(flag);
+  ServerProcess server(data.string(), port, (dir_.path() / "server.log").string(), args);
+  server.Start();
+  CommandResult stopped = RunCommand(script + " stop " + s3_dir);
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.output;
+
+  httplib::Client http("127.0.0.1", port);
+  auto session = http.Post("/api/v1/sessions", {{"Authorization", "Bearer s3-key"}},
+                           nlohmann::json{{"candidate_name", "Jane Doe"}}.dump(), "application/json");
+  ASSERT_TRUE(session && session->status == 201);
+  const std::string session_id = nlohmann::json::parse(session->body)["session_id"];
+  const std::string token = nlohmann::json::parse(session->body)["upload_token"];
+  httplib::Headers headers = {{"Tus-Resumable", "1.0.0"},
+                              {"Authorization", "Bearer " + token},
+                              {"Upload-Length", std::to_string(media.size())},
+                              {"Upload-Metadata", "kind Y2FtZXJh,filename eC53ZWJt"}};
+  auto created = http.Post("/files/", headers, media, "application/offset+octet-stream");
+  ASSERT_TRUE(created && created->status == 201);
+  nlohmann::json recording;
+  auto poll = [&] {
+    auto res = http.Get("/api/v1/sessions/" + session_id, {{"Authorization", "Bearer s3-key"}});
+    if (res && res->status == 200) recording = nlohmann::json::parse(res->body)["recordings"][0];
+  };
+
+  // While S3 is down the finalize fails and is retried; the recording is never ready meanwhile.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        poll();
+        EXPECT_NE(recording.value("status", ""), "ready") << recording.dump();
+        const nlohmann::json& stages = recording["pipeline"]["stages"];
+        return stages.is_array() && !stages.empty() && stages[0]["attempts"].get<int>() >= 2;
+      },
+      std::chrono::seconds(30)))
+      << recording.dump() << "\n"
+      << ReadFile(dir_.path() / "server.log");
+  EXPECT_NE(recording["pipeline"]["stages"][0]["status"], "failed") << recording.dump();
+  EXPECT_NE(recording["pipeline"]["stages"][0]["last_error"].get<std::string>().find("S3"), std::string::npos)
+      << recording.dump();
+
+  CommandResult restarted = RunCommand(script + " restart " + s3_dir);
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        poll();
+        return recording.value("status", "") == "ready";
+      },
+      std::chrono::seconds(90)))
+      << recording.dump() << "\n"
+      << ReadFile(dir_.path() / "server.log");
+
+  S3Config config;
+  config.endpoint = env_.at("S3_ENDPOINT");
+  config.bucket = env_.at("S3_BUCKET");
+  config.prefix = prefix_;
+  config.path_style = true;
+  FillS3ConfigFromEnvironment(&config);
+  auto store = S3MediaStore::Create(config);
+  ASSERT_TRUE(store.ok());
+  auto listed = (*store)->List("");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].size, recording["bytes"].get<uint64_t>());
+  server.Kill(SIGTERM);
+  EXPECT_EQ(RunCommand(script + " stop " + s3_dir).exit_code, 0);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #                                    DIR/env (S3_ENDPOINT, S3_REGION, S3_BUCKET, AWS_ACCESS_KEY_ID,
 #                                    AWS_SECRET_ACCESS_KEY), which it also prints
 #   tests/services/s3.sh stop DIR    stops every process it started there; safe to run again
+#   tests/services/s3.sh restart DIR starts a stopped one again with its objects, ports and key
+#                                    (for tests of an outage)
 #
 # Why Swift and not Ceph's radosgw: Swift is four plain WSGI processes over a folder (no cluster to
 # bootstrap: no monitor quorum, keyrings, manager or OSD to format), it runs as the current user
@@ -16,7 +18,7 @@
 # nothing outside DIR is read or written. The S3 access key is tempauth's "account:user".
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|restart DIR" >&2; exit 2; }
 (($# == 2)) || usage
 cmd=$1
 dir=$2
@@ -139,17 +141,29 @@ use = egg:swift#slo
 use = egg:swift#dlo
 EOF
 
+  echo "$secret" >"$etc/secret"
+  chmod 600 "$etc/secret"
+  launch create
+  echo "s3.sh: Swift s3api up in $((SECONDS - started)) s" >&2
+}
+
+# launch create|reuse: starts the four servers of DIR/etc, waits until the bucket answers (creating
+# it first), then writes DIR/env.
+launch() {
+  local etc=$dir/etc server secret
+  secret=$(cat "$etc/secret")
   local launcher='import sys
 from swift.common import utils, wsgi
 utils.set_swift_dir(sys.argv[1])
 sys.exit(wsgi.run_wsgi(sys.argv[2], sys.argv[3], verbose=True))'
   for server in account container object proxy; do
     setsid "$python" -c "$launcher" "$etc" "$etc/$server-server.conf" "$server-server" \
-      >"$dir/log/$server.log" 2>&1 </dev/null &
+      >>"$dir/log/$server.log" 2>&1 </dev/null &
     echo $! >>"$dir/pids"
   done
 
-  local endpoint=http://127.0.0.1:${port[proxy]} up=0 proxy_pid=$!
+  local endpoint up=0 proxy_pid=$!
+  endpoint=http://127.0.0.1:$(sed -n 's/^bind_port = //p' "$etc/proxy-server.conf")
   for _ in $(seq 600); do
     if curl -sf "$endpoint/healthcheck" >/dev/null 2>&1; then up=1; break; fi
     kill -0 "$proxy_pid" 2>/dev/null || break
@@ -161,18 +175,20 @@ sys.exit(wsgi.run_wsgi(sys.argv[2], sys.argv[3], verbose=True))'
     stop
     exit 1
   fi
-  # The bucket; the account behind it is created at the first request (account_autocreate), and
-  # the other servers may still be binding their ports, so a few tries.
-  local code=
+  # The bucket (or, when reused, a HEAD on it); the account behind it is created at the first
+  # request (account_autocreate), and the other servers may still be binding their ports, so a
+  # few tries.
+  local code= method=(-X PUT)
+  [[ $1 == reuse ]] && method=(--head)
   for _ in $(seq 100); do
-    code=$(curl -s -o "$dir/log/bucket-answer.xml" -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:$region:s3" \
+    code=$(curl -s -o "$dir/log/bucket-answer.xml" -w '%{http_code}' "${method[@]}" --aws-sigv4 "aws:amz:$region:s3" \
       -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" --netrc-file <(printf 'machine 127.0.0.1 login test:tester password %s\n' "$secret") \
       "$endpoint/$bucket" || true)
     [[ $code == 200 ]] && break
     sleep 0.1
   done
   if [[ $code != 200 ]]; then
-    echo "s3.sh: creating bucket $bucket answered $code: $(cat "$dir/log/bucket-answer.xml" 2>/dev/null)" >&2
+    echo "s3.sh: ${method[*]} on bucket $bucket answered $code: $(cat "$dir/log/bucket-answer.xml" 2>/dev/null)" >&2
     tail -n 20 "$dir"/log/*.log >&2
     stop
     exit 1
@@ -186,7 +202,6 @@ AWS_SECRET_ACCESS_KEY=$secret
 EOF
   chmod 600 "$dir/env"
   cat "$dir/env"
-  echo "s3.sh: Swift s3api up in $((SECONDS - started)) s" >&2
 }
 
 case $cmd in
@@ -195,6 +210,14 @@ case $cmd in
     [[ -d $dir ]] || exit 0
     dir=$(cd "$dir" && pwd)
     stop
+    ;;
+  restart)
+    [[ -d $dir ]] && dir=$(cd "$dir" && pwd)
+    [[ -f $dir/etc/secret ]] || { echo "s3.sh: nothing was started in $dir" >&2; exit 1; }
+    stop
+    launched=$SECONDS
+    launch reuse
+    echo "s3.sh: Swift s3api up again in $((SECONDS - launched)) s" >&2
     ;;
   *) usage ;;
 esac
