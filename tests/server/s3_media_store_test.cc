@@ -149,6 +149,25 @@ TEST_F(S3MediaStoreTest, KeysWithAnyBytesPerSegmentRoundTrip) {
   EXPECT_EQ((*listed)[0].key, "Zoë Ångström/a b+c&d=e%f?g#h.webm");
 }
 
+TEST_F(S3MediaStoreTest, VirtualHostStyleNamesTheBucketInTheHostName) {
+  // The fixture's server takes BUCKET.localhost:PORT as virtual-host style (s3.sh: storage_domain).
+  S3Config virtual_host = config_;
+  virtual_host.path_style = false;
+  const size_t host = virtual_host.endpoint.find("127.0.0.1");
+  ASSERT_NE(host, std::string::npos) << virtual_host.endpoint;
+  virtual_host.endpoint.replace(host, 9, "localhost");
+  auto store = NewStore(virtual_host);
+  ASSERT_OK(store->Check());
+  auto scratch = Scratch("virtual");
+  ASSERT_OK(store->Put("v/1.webm", *scratch));
+  auto listed = store->List("v/");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(ReadAll("v/1.webm"), "virtual");  // through the path-style store: the same object
+  ASSERT_OK(store->Delete("v/1.webm"));
+  EXPECT_EQ(store_->Size("v/1.webm").status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(S3MediaStoreTest, ListFollowsContinuationTokensWithinAPrefix) {
   store_->set_list_page_size_for_testing(3);
   for (int i = 0; i < 8; ++i) {

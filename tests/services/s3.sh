@@ -117,6 +117,9 @@ account_autocreate = true
 [filter:s3api]
 use = egg:swift#s3api
 location = $region
+# BUCKET.localhost:PORT addresses a bucket in the host name (virtual-host style; curl resolves
+# *.localhost to the loopback address itself).
+storage_domain = localhost
 [filter:tempauth]
 use = egg:swift#tempauth
 user_test_tester = $secret .admin
