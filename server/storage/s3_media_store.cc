@@ -86,6 +86,16 @@ class XmlWalker {
   std::string text_;
 };
 
+// What a browser is told the object is, should it ever fetch it directly (presigned URLs).
+std::string ContentType(const std::string& key) {
+  auto ends_with = [&](std::string_view suffix) {
+    return key.size() >= suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends_with(".webm")) return "video/webm";
+  if (ends_with(".vtt")) return "text/vtt";
+  return "application/octet-stream";
+}
+
 // "2026-12-07T00:23:03.000Z" as Unix seconds; 0 when it does not parse.
 int64_t ParseIsoTime(const std::string& text) {
   std::tm tm{};
@@ -324,6 +334,9 @@ class S3Client {
     }
     const CURLcode code = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &call.status);
+    // The handle outlives this call (a reader keeps it): no pointers into this frame stay set.
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
     if (code != CURLE_OK) {
       std::string why = error[0] ? error : curl_easy_strerror(code);
       if (call.overflow) why = "the answer was larger than expected";
@@ -493,7 +506,7 @@ Status S3MediaStore::Put(const std::string& key, ScratchFile& file) {
     call.length = size;
     // S3 refuses the object (400 BadDigest) when the bytes it got have another MD5.
     call.headers.push_back("Content-MD5: " + Base64Encode(*md5));
-    call.headers.push_back("Content-Type: video/webm");
+    call.headers.push_back("Content-Type: " + ContentType(key));
     RETURN_IF_ERROR(client.Perform(curl.get(), call));
     if (call.status != 200) return S3Client::HttpError(what, call);
     expected_etag = "\"" + HexEncode(*md5) + "\"";
@@ -524,7 +537,7 @@ Status S3MediaStore::PutMultipart(const S3Client& client, CURL* curl, const std:
   create.method = "POST";
   create.url = client.ObjectUrl(key, "uploads=");
   create.has_body = true;  // empty
-  create.headers.push_back("Content-Type: video/webm");
+  create.headers.push_back("Content-Type: " + ContentType(key));
   RETURN_IF_ERROR(client.Perform(curl, create));
   if (create.status != 200) return S3Client::HttpError(what + " (create)", create);
   std::string upload_id;
