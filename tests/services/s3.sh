@@ -93,12 +93,19 @@ pipeline = $server-server
 [app:$server-server]
 use = egg:swift#$server
 EOF
-    # One partition power of 0: one copy on one device is all a test needs.
-    swift-ring-builder "$etc/$server.builder" create 0 1 1 >/dev/null
-    swift-ring-builder "$etc/$server.builder" add --region 1 --zone 1 --ip 127.0.0.1 \
-      --port "${port[$server]}" --device d1 --weight 1 >/dev/null
-    swift-ring-builder "$etc/$server.builder" rebalance >/dev/null || true
   done
+  # The rings: one partition, one copy, one device each; built in one Python process (nine runs
+  # of swift-ring-builder took 7 of the 12 s the start took).
+  "$python" -c '
+import sys
+from swift.common.ring import RingBuilder
+for server, port in zip(("account", "container", "object"), sys.argv[2:5]):
+    builder = RingBuilder(0, 1, 1)
+    builder.add_dev({"id": 0, "region": 1, "zone": 1, "ip": "127.0.0.1", "port": int(port),
+                     "device": "d1", "weight": 1})
+    builder.rebalance()
+    builder.get_ring().save("%s/%s.ring.gz" % (sys.argv[1], server))
+' "$etc" "${port[account]}" "${port[container]}" "${port[object]}"
   # s3api before tempauth (it turns the S3 signature into tempauth's check); slo for multipart
   # uploads; memcache is required by tempauth, and works (as a miss) without a memcached.
   cat >"$etc/proxy-server.conf" <<EOF
