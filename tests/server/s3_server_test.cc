@@ -48,10 +48,13 @@ TEST_F(S3ServerTest, RefusesToStartWhenTheCredentialsAreRejected) {
   EXPECT_NE(r.output.find("the credentials were rejected"), std::string::npos) << r.output;
 }
 
-TEST_F(S3ServerTest, FinalizesAnUploadIntoTheBucket) {
+TEST_F(S3ServerTest, FinalizesAnUploadIntoTheBucketWhereHrPlaysAndDeletesIt) {
   const std::string media = ReadFile(LiveWebm());
   const fs::path data = dir_.path() / "data";
   const int port = FreePort();
+  CommandResult admin = RunCommand("echo 'a long password' | " + std::string(RECORDER_SERVER_BIN) +
+                                   " admin create --data " + data.string() + " --username boss --role admin");
+  ASSERT_EQ(admin.exit_code, 0) << admin.output;
   std::vector<std::string> args = {"--api-key", "s3-key", "--transcriber", "none", "--job-poll-ms", "100"};
   for (const std::string& flag : Flags()) args.push_back(flag);
   ServerProcess server(data.string(), port, (dir_.path() / "server.log").string(), args);
@@ -71,11 +74,14 @@ TEST_F(S3ServerTest, FinalizesAnUploadIntoTheBucket) {
   ASSERT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
 
   std::string status;
+  int64_t recording_id = 0;
   ASSERT_TRUE(WaitFor(
       [&] {
         auto res = http.Get("/api/v1/sessions/" + session_id, {{"Authorization", "Bearer s3-key"}});
         if (!res || res->status != 200) return false;
-        status = nlohmann::json::parse(res->body)["recordings"][0]["status"];
+        const nlohmann::json recording = nlohmann::json::parse(res->body)["recordings"][0];
+        status = recording["status"];
+        recording_id = recording["id"];
         return status == "ready";
       },
       std::chrono::seconds(60)))
@@ -106,6 +112,31 @@ TEST_F(S3ServerTest, FinalizesAnUploadIntoTheBucket) {
   const fs::path copy = dir_.path() / "stored.webm";
   WriteFile(copy, stored);
   EXPECT_EQ(DecodedFrames(copy.string()), DecodedFrames(LiveWebm()));
+
+  // HR plays it (a Range through the server: ranged GETs on the object) and downloads it.
+  auto login =
+      http.Post("/api/v1/hr/login", nlohmann::json{{"username", "boss"}, {"password", "a long password"}}.dump(),
+                "application/json");
+  ASSERT_TRUE(login && login->status == 200) << (login ? login->body : "no answer");
+  const std::string set_cookie = login->get_header_value("Set-Cookie");
+  const httplib::Headers hr = {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))},
+                               {"X-CSRF-Token", nlohmann::json::parse(login->body)["csrf_token"]}};
+  const std::string media_url = "/api/v1/hr/recordings/" + std::to_string(recording_id);
+  httplib::Headers ranged = hr;
+  ranged.emplace("Range", "bytes=1000-50999");
+  auto played = http.Get(media_url + "/media", ranged);
+  ASSERT_TRUE(played && played->status == 206) << (played ? played->body : "no answer");
+  EXPECT_TRUE(played->body == stored.substr(1000, 50000));
+  auto downloaded = http.Get(media_url + "/download", hr);
+  ASSERT_TRUE(downloaded && downloaded->status == 200);
+  EXPECT_TRUE(downloaded->body == stored);
+
+  // Deleting the session deletes the object.
+  auto deleted = http.Delete("/api/v1/hr/sessions/" + session_id, hr);
+  ASSERT_TRUE(deleted && deleted->status / 100 == 2) << (deleted ? deleted->body : "no answer");
+  listed = (*store)->List("");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
   server.Kill(SIGTERM);
 }
 
