@@ -85,7 +85,8 @@ target_compile_definitions(deps_httplib PUBLIC CPPHTTPLIB_USE_POLL "CPPHTTPLIB_R
 target_link_libraries(deps_httplib PUBLIC Threads::Threads)
 add_library(deps::httplib ALIAS deps_httplib)
 find_package(OpenSSL REQUIRED)
-find_package(CURL REQUIRED)  # webhook deliveries
+find_package(CURL REQUIRED)  # webhook deliveries, the S3 media store
+find_package(EXPAT REQUIRED)  # the S3 media store (ListObjectsV2 and error XML)
 if(RECORDER_TESTS)
   find_package(GTest REQUIRED)
 endif()

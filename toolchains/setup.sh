@@ -16,8 +16,11 @@ packages=(
   libspdlog-dev libsqlite3-dev libssl-dev                 # server (cpp-httplib comes from source)
   nlohmann-json3-dev libcli11-dev libargon2-dev
   libpocketsphinx-dev pocketsphinx-en-us                  # built-in transcription engine
-  libcurl4-openssl-dev                                    # webhook deliveries (HTTP client)
+  libcurl4-openssl-dev                                    # webhook deliveries, S3 media store (HTTP client, SigV4)
   libpq-dev postgresql-15 postgresql-contrib              # the shared index; tests run a throw-away cluster
+  libexpat1-dev                                           # S3 media store: ListObjectsV2 and error XML
+  swift-proxy swift-account swift-container swift-object  # tests/services/s3.sh: a real S3 server (Swift's
+  python3-swift                                           #   s3api), started and stopped by the tests
   libgtest-dev libbenchmark-dev                           # tests and benchmarks
   clang libclang-rt-14-dev clang-format                   # sanitizers, fuzzers, C++ format check
   ffmpeg mkvtoolnix sqlite3                               # verification tools used by tests

@@ -91,7 +91,20 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   const Clock* clock = app->clock_.get();
   if (file_system) app->fs_ = file_system;
   app->spool_ = std::make_unique<FileUploadStore>(c.data_dir, app->fs_);
-  app->media_ = std::make_unique<FileMediaStore>(c.data_dir, app->fs_);
+  if (c.media_store == "s3") {
+    S3Config s3 = c.s3;
+    FillS3ConfigFromEnvironment(&s3);
+    auto store = S3MediaStore::Create(std::move(s3));
+    if (!store.ok()) return store.status();
+    // A wrong bucket, key or endpoint stops the server now with the reason, not at the first
+    // finalize.
+    RETURN_IF_ERROR((*store)->Check());
+    app->media_ = std::move(store.value());
+  } else if (c.media_store == "file") {
+    app->media_ = std::make_unique<FileMediaStore>(c.data_dir, app->fs_);
+  } else {
+    return InvalidArgument("unknown media store " + c.media_store + " (file or s3)");
+  }
   app->finalizer_ = finalizer ? std::move(finalizer) : std::make_unique<WebmFinalizer>();
   if (c.transcriber == "pocketsphinx") {
     PocketSphinxOptions options;

@@ -72,7 +72,7 @@ class App {
   PosixFileSystem posix_;
   FileSystem* fs_ = &posix_;
   std::unique_ptr<FileUploadStore> spool_;
-  std::unique_ptr<FileMediaStore> media_;
+  std::unique_ptr<MediaStore> media_;
   std::unique_ptr<Finalizer> finalizer_;
   Metrics metrics_;
   std::unique_ptr<Ingest> ingest_;

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "ingest/ingest.h"
 #include "jobs/webhooks.h"
+#include "storage/s3_media_store.h"
 #include "transcribe/http_transcriber.h"
 
 namespace recorder::server {
@@ -42,6 +43,10 @@ struct Config {
   // recorder holds one or two; behind a reverse proxy every client has the proxy's address.
   size_t max_connections_per_address = 64;
   int job_poll_ms = 1000;
+  // Where finalized recordings are kept: "file" (the data folder) or "s3" (an S3-compatible
+  // store: s3; empty fields come from the AWS_* environment, credentials only from there).
+  std::string media_store = "file";
+  S3Config s3;
   // Speech-to-text engine for ready recordings: "pocketsphinx" (built in, offline), "http" (an
   // OpenAI-compatible API: http_transcriber.url etc.) or "none".
   std::string transcriber = "pocketsphinx";

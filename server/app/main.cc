@@ -147,6 +147,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--keep-alive-seconds", config.keep_alive_seconds, "idle keep-alive timeout")->capture_default_str();
   cli.add_option("--job-poll-ms", config.job_poll_ms, "job runner poll interval")->capture_default_str();
+  // S3 credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY only: a flag would show
+  // them in ps.
+  cli.add_option("--media-store", config.media_store,
+                 "where finalized recordings are kept: file (the data folder) or s3 (--s3-*, AWS_* credentials)")
+      ->check(CLI::IsMember({"file", "s3"}))
+      ->capture_default_str();
+  cli.add_option("--s3-endpoint", config.s3.endpoint,
+                 "http(s)://HOST[:PORT]; default: AWS_ENDPOINT_URL, else AWS's endpoint for the region");
+  cli.add_option("--s3-region", config.s3.region, "signing region; default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1");
+  cli.add_option("--s3-bucket", config.s3.bucket, "the bucket (it must exist)");
+  cli.add_option("--s3-prefix", config.s3.prefix, "prepended to every object key, e.g. recordings/");
+  cli.add_flag("--s3-path-style", config.s3.path_style,
+               "address ENDPOINT/BUCKET/KEY (MinIO, Ceph, Swift) instead of BUCKET.HOST/KEY");
   cli.add_option("--transcriber", config.transcriber,
                  "speech-to-text for ready recordings: pocketsphinx (offline), http (an OpenAI-compatible API) or none")
       ->envname("RECORDER_TRANSCRIBER")

@@ -1,0 +1,223 @@
+// The real recorder-server with --media-store s3 against the fixture's S3 server: it refuses to
+// start on a bucket it cannot use, and a recording uploaded over tus is finalized into the bucket
+// (nothing left in the data folder) and decodes as the upload did.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/crypto.h"
+#include "s3_test_env.h"
+#include "server_process.h"
+#include "storage/s3_media_store.h"
+
+namespace recorder::server::testing {
+namespace {
+
+class S3ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LOAD_S3_ENV_OR_SKIP(env_);
+    UseEnv();
+  }
+
+  // The server's credentials go through the environment, as in production.
+  void UseEnv() {
+    setenv("AWS_ACCESS_KEY_ID", env_.at("AWS_ACCESS_KEY_ID").c_str(), 1);
+    setenv("AWS_SECRET_ACCESS_KEY", env_.at("AWS_SECRET_ACCESS_KEY").c_str(), 1);
+    setenv("AWS_REGION", env_.at("S3_REGION").c_str(), 1);
+    prefix_ = "server-" + RandomHex(8) + "/";
+  }
+
+  std::vector<std::string> Flags() const {
+    return {"--media-store",      "s3",          "--s3-endpoint", env_.at("S3_ENDPOINT"), "--s3-bucket",
+            env_.at("S3_BUCKET"), "--s3-prefix", prefix_,         "--s3-path-style"};
+  }
+
+  std::map<std::string, std::string> env_;
+  std::string prefix_;
+  TempDir dir_;
+};
+
+TEST_F(S3ServerTest, RefusesToStartWhenTheCredentialsAreRejected) {
+  std::string command = "AWS_SECRET_ACCESS_KEY=wrong " + std::string(RECORDER_SERVER_BIN) +
+                        " --listen 127.0.0.1:0 --transcriber none --data " + dir_.path().string();
+  for (const std::string& flag : Flags()) command += " '" + flag + "'";
+  CommandResult r = RunCommand(command);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot start: S3 bucket " + env_.at("S3_BUCKET")), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the credentials were rejected"), std::string::npos) << r.output;
+}
+
+TEST_F(S3ServerTest, FinalizesAnUploadIntoTheBucketWhereHrPlaysAndDeletesIt) {
+  const std::string media = ReadFile(LiveWebm());
+  const fs::path data = dir_.path() / "data";
+  const int port = FreePort();
+  CommandResult admin = RunCommand("echo 'a long password' | " + std::string(RECORDER_SERVER_BIN) +
+                                   " admin create --data " + data.string() + " --username boss --role admin");
+  ASSERT_EQ(admin.exit_code, 0) << admin.output;
+  std::vector<std::string> args = {"--api-key", "s3-key", "--transcriber", "none", "--job-poll-ms", "100"};
+  for (const std::string& flag : Flags()) args.push_back(flag);
+  ServerProcess server(data.string(), port, (dir_.path() / "server.log").string(), args);
+  server.Start();
+
+  httplib::Client http("127.0.0.1", port);
+  auto session = http.Post("/api/v1/sessions", {{"Authorization", "Bearer s3-key"}},
+                           nlohmann::json{{"candidate_name", "Jane Doe"}}.dump(), "application/json");
+  ASSERT_TRUE(session && session->status == 201);
+  const std::string session_id = nlohmann::json::parse(session->body)["session_id"];
+  const std::string token = nlohmann::json::parse(session->body)["upload_token"];
+  httplib::Headers headers = {{"Tus-Resumable", "1.0.0"},
+                              {"Authorization", "Bearer " + token},
+                              {"Upload-Length", std::to_string(media.size())},
+                              {"Upload-Metadata", "kind Y2FtZXJh,filename eC53ZWJt"}};  // camera, x.webm
+  auto created = http.Post("/files/", headers, media, "application/offset+octet-stream");
+  ASSERT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
+
+  std::string status;
+  int64_t recording_id = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto res = http.Get("/api/v1/sessions/" + session_id, {{"Authorization", "Bearer s3-key"}});
+        if (!res || res->status != 200) return false;
+        const nlohmann::json recording = nlohmann::json::parse(res->body)["recordings"][0];
+        status = recording["status"];
+        recording_id = recording["id"];
+        return status == "ready";
+      },
+      std::chrono::seconds(60)))
+      << status << "\n"
+      << ReadFile(dir_.path() / "server.log");
+
+  // The object is in the bucket under the prefix; no recording stays in the data folder.
+  S3Config config;
+  config.endpoint = env_.at("S3_ENDPOINT");
+  config.bucket = env_.at("S3_BUCKET");
+  config.prefix = prefix_;
+  config.path_style = true;
+  FillS3ConfigFromEnvironment(&config);
+  auto store = S3MediaStore::Create(config);
+  ASSERT_TRUE(store.ok());
+  auto listed = (*store)->List("");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].key.rfind("Jane_Doe/interview_video_", 0), 0u) << (*listed)[0].key;
+  for (const auto& e : fs::recursive_directory_iterator(data)) {
+    EXPECT_NE(e.path().extension(), ".webm") << e.path();
+    EXPECT_NE(e.path().extension(), ".part") << e.path();
+  }
+  auto reader = (*store)->Open((*listed)[0].key);
+  ASSERT_TRUE(reader.ok());
+  std::string stored((*reader)->size(), '\0');
+  ASSERT_TRUE((*reader)->ReadAt(0, stored.data(), stored.size()).ok());
+  const fs::path copy = dir_.path() / "stored.webm";
+  WriteFile(copy, stored);
+  EXPECT_EQ(DecodedFrames(copy.string()), DecodedFrames(LiveWebm()));
+
+  // HR plays it (a Range through the server: ranged GETs on the object) and downloads it.
+  auto login =
+      http.Post("/api/v1/hr/login", nlohmann::json{{"username", "boss"}, {"password", "a long password"}}.dump(),
+                "application/json");
+  ASSERT_TRUE(login && login->status == 200) << (login ? login->body : "no answer");
+  const std::string set_cookie = login->get_header_value("Set-Cookie");
+  const httplib::Headers hr = {{"Cookie", set_cookie.substr(0, set_cookie.find(';'))},
+                               {"X-CSRF-Token", nlohmann::json::parse(login->body)["csrf_token"]}};
+  const std::string media_url = "/api/v1/hr/recordings/" + std::to_string(recording_id);
+  httplib::Headers ranged = hr;
+  ranged.emplace("Range", "bytes=1000-50999");
+  auto played = http.Get(media_url + "/media", ranged);
+  ASSERT_TRUE(played && played->status == 206) << (played ? played->body : "no answer");
+  EXPECT_TRUE(played->body == stored.substr(1000, 50000));
+  auto downloaded = http.Get(media_url + "/download", hr);
+  ASSERT_TRUE(downloaded && downloaded->status == 200);
+  EXPECT_TRUE(downloaded->body == stored);
+
+  // Deleting the session deletes the object.
+  auto deleted = http.Delete("/api/v1/hr/sessions/" + session_id, hr);
+  ASSERT_TRUE(deleted && deleted->status / 100 == 2) << (deleted ? deleted->body : "no answer");
+  listed = (*store)->List("");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+  server.Kill(SIGTERM);
+}
+
+TEST_F(S3ServerTest, AnOutageDelaysTheFinalizeWhichRetriesAndIsReadyOnlyOnceStored) {
+  // An S3 server of its own, stopped and restarted with its data, ports and key.
+  const std::string script = std::string(RECORDER_SOURCE_DIR) + "/tests/services/s3.sh";
+  const std::string s3_dir = RECORDER_S3_OUTAGE_DIR;
+  CommandResult started = RunCommand(script + " start " + s3_dir);
+  ASSERT_EQ(started.exit_code, 0) << started.output;
+  env_ = ReadEnvFile(s3_dir + "/env");
+  UseEnv();
+
+  const std::string media = ReadFile(LiveWebm());
+  const fs::path data = dir_.path() / "data";
+  const int port = FreePort();
+  std::vector<std::string> args = {"--api-key", "s3-key", "--transcriber", "none", "--job-poll-ms", "100"};
+  for (const std::string& flag : Flags()) args.push_back(flag);
+  ServerProcess server(data.string(), port, (dir_.path() / "server.log").string(), args);
+  server.Start();
+  CommandResult stopped = RunCommand(script + " stop " + s3_dir);
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.output;
+
+  httplib::Client http("127.0.0.1", port);
+  auto session = http.Post("/api/v1/sessions", {{"Authorization", "Bearer s3-key"}},
+                           nlohmann::json{{"candidate_name", "Jane Doe"}}.dump(), "application/json");
+  ASSERT_TRUE(session && session->status == 201);
+  const std::string session_id = nlohmann::json::parse(session->body)["session_id"];
+  const std::string token = nlohmann::json::parse(session->body)["upload_token"];
+  httplib::Headers headers = {{"Tus-Resumable", "1.0.0"},
+                              {"Authorization", "Bearer " + token},
+                              {"Upload-Length", std::to_string(media.size())},
+                              {"Upload-Metadata", "kind Y2FtZXJh,filename eC53ZWJt"}};
+  auto created = http.Post("/files/", headers, media, "application/offset+octet-stream");
+  ASSERT_TRUE(created && created->status == 201);
+  nlohmann::json recording;
+  auto poll = [&] {
+    auto res = http.Get("/api/v1/sessions/" + session_id, {{"Authorization", "Bearer s3-key"}});
+    if (res && res->status == 200) recording = nlohmann::json::parse(res->body)["recordings"][0];
+  };
+
+  // While S3 is down the finalize fails and is retried; the recording is never ready meanwhile.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        poll();
+        EXPECT_NE(recording.value("status", ""), "ready") << recording.dump();
+        const nlohmann::json& stages = recording["pipeline"]["stages"];
+        return stages.is_array() && !stages.empty() && stages[0]["attempts"].get<int>() >= 2;
+      },
+      std::chrono::seconds(30)))
+      << recording.dump() << "\n"
+      << ReadFile(dir_.path() / "server.log");
+  EXPECT_NE(recording["pipeline"]["stages"][0]["status"], "failed") << recording.dump();
+  EXPECT_NE(recording["pipeline"]["stages"][0]["last_error"].get<std::string>().find("S3"), std::string::npos)
+      << recording.dump();
+
+  CommandResult restarted = RunCommand(script + " restart " + s3_dir);
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        poll();
+        return recording.value("status", "") == "ready";
+      },
+      std::chrono::seconds(90)))
+      << recording.dump() << "\n"
+      << ReadFile(dir_.path() / "server.log");
+
+  S3Config config;
+  config.endpoint = env_.at("S3_ENDPOINT");
+  config.bucket = env_.at("S3_BUCKET");
+  config.prefix = prefix_;
+  config.path_style = true;
+  FillS3ConfigFromEnvironment(&config);
+  auto store = S3MediaStore::Create(config);
+  ASSERT_TRUE(store.ok());
+  auto listed = (*store)->List("");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].size, recording["bytes"].get<uint64_t>());
+  server.Kill(SIGTERM);
+  EXPECT_EQ(RunCommand(script + " stop " + s3_dir).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace recorder::server::testing
