@@ -33,6 +33,17 @@ class S3ServerTest : public ::testing::Test {
             env_.at("S3_BUCKET"), "--s3-prefix", prefix_,         "--s3-path-style"};
   }
 
+  // The bucket under this test's prefix, as the server sees it.
+  Result<std::unique_ptr<S3MediaStore>> Store() const {
+    S3Config config;
+    config.endpoint = env_.at("S3_ENDPOINT");
+    config.bucket = env_.at("S3_BUCKET");
+    config.prefix = prefix_;
+    config.path_style = true;
+    FillS3ConfigFromEnvironment(&config);
+    return S3MediaStore::Create(config);
+  }
+
   std::map<std::string, std::string> env_;
   std::string prefix_;
   TempDir dir_;
@@ -89,14 +100,8 @@ TEST_F(S3ServerTest, FinalizesAnUploadIntoTheBucketWhereHrPlaysAndDeletesIt) {
       << ReadFile(dir_.path() / "server.log");
 
   // The object is in the bucket under the prefix; no recording stays in the data folder.
-  S3Config config;
-  config.endpoint = env_.at("S3_ENDPOINT");
-  config.bucket = env_.at("S3_BUCKET");
-  config.prefix = prefix_;
-  config.path_style = true;
-  FillS3ConfigFromEnvironment(&config);
-  auto store = S3MediaStore::Create(config);
-  ASSERT_TRUE(store.ok());
+  auto store = Store();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto listed = (*store)->List("");
   ASSERT_TRUE(listed.ok()) << listed.status().ToString();
   ASSERT_EQ(listed->size(), 1u);
@@ -203,14 +208,8 @@ TEST_F(S3ServerTest, AnOutageDelaysTheFinalizeWhichRetriesAndIsReadyOnlyOnceStor
       << recording.dump() << "\n"
       << ReadFile(dir_.path() / "server.log");
 
-  S3Config config;
-  config.endpoint = env_.at("S3_ENDPOINT");
-  config.bucket = env_.at("S3_BUCKET");
-  config.prefix = prefix_;
-  config.path_style = true;
-  FillS3ConfigFromEnvironment(&config);
-  auto store = S3MediaStore::Create(config);
-  ASSERT_TRUE(store.ok());
+  auto store = Store();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto listed = (*store)->List("");
   ASSERT_TRUE(listed.ok()) << listed.status().ToString();
   ASSERT_EQ(listed->size(), 1u);
