@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <ctime>
-#include <mutex>
 
 #include "base/crypto.h"
+#include "base/curl_ready.h"
 #include "base/printable.h"
 
 namespace recorder::server {
@@ -38,8 +38,7 @@ const std::vector<std::string>& Webhooks::EventTypes() {
 }
 
 Result<std::unique_ptr<Webhooks>> Webhooks::Create(Options options, const Clock* clock) {
-  static std::once_flag curl_ready;
-  std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  EnsureCurlReady();
   std::vector<Endpoint> endpoints;
   for (const WebhookEndpoint& e : options.endpoints) {
     const std::string which = "webhook " + Printable(e.url.substr(0, 200));

@@ -12,11 +12,11 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
-#include <mutex>
 #include <string_view>
 #include <utility>
 
 #include "base/crypto.h"
+#include "base/curl_ready.h"
 #include "base/printable.h"
 
 namespace recorder::server {
@@ -408,8 +408,7 @@ struct Head {
 }  // namespace
 
 Result<std::unique_ptr<S3MediaStore>> S3MediaStore::Create(S3Config config) {
-  static std::once_flag curl_ready;
-  std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  EnsureCurlReady();
   while (!config.endpoint.empty() && config.endpoint.back() == '/') config.endpoint.pop_back();
   const std::string& e = config.endpoint;
   const size_t scheme = e.find("://");

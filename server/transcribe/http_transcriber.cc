@@ -7,9 +7,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <vector>
+
+#include "base/curl_ready.h"
 
 namespace recorder::server {
 
@@ -175,8 +176,7 @@ Result<std::vector<TranscriptSegment>> ReadSegments(const json& answer, double a
 }  // namespace
 
 Result<Transcript> HttpTranscriber::Transcribe(const AudioSource& audio) {
-  static std::once_flag curl_ready;
-  std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  EnsureCurlReady();
   auto wav = TempWav::Create();
   if (!wav.ok()) return wav.status();
   TempWav& file = **wav;
