@@ -4,24 +4,26 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
+
+#include "base/printable.h"
 
 namespace recorder::server::pg {
 namespace {
 
-// libpq's multi-line messages ("...failed: No such file\n\tIs the server running...") as one
-// line for the log.
-std::string OneLine(std::string message) {
-  for (char& c : message) {
-    if (c == '\n' || c == '\t' || c == '\r') c = ' ';
-  }
-  while (!message.empty() && message.back() == ' ') message.pop_back();
-  return message;
+// libpq's messages span lines ("...failed: No such file\n\tIs the server running...") and may
+// quote row values that came from users ("DETAIL: Key (media_key)=(...) already exists"): they
+// reach the log only through Printable, like every other untrusted text.
+std::string LogSafe(const char* message) {
+  std::string_view text = message ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  return Printable(text, 1000);
 }
 
 // SQLSTATE classes that callers act on: a taken unique key, a lost race, a gone connection.
 Status ErrorOf(PGconn* conn, const PGresult* result, const std::string& sql) {
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  const std::string message = OneLine(result ? PQresultErrorMessage(result) : PQerrorMessage(conn));
+  const std::string message = LogSafe(result ? PQresultErrorMessage(result) : PQerrorMessage(conn));
   const std::string code = state ? state : "";
   if (code == "23505") return AlreadyExists(message);
   if (code == "40001" || code == "40P01") return Conflict(message);
@@ -94,9 +96,9 @@ Result<std::unique_ptr<Conn>> Connect(const std::string& conninfo) {
   if (PQstatus(raw) != CONNECTION_OK) {
     // libpq's message names the server and the reason ("connection to server on socket ...
     // failed: FATAL: password authentication failed for user ...").
-    std::string message = raw ? PQerrorMessage(raw) : "out of memory";
+    const std::string message = raw ? LogSafe(PQerrorMessage(raw)) : "out of memory";
     PQfinish(raw);
-    return IoError("cannot connect to PostgreSQL: " + OneLine(message));
+    return IoError("cannot connect to PostgreSQL: " + message);
   }
   // NOTICEs ("relation ... already exists, skipping") are for people at a psql prompt; libpq
   // would print them to stderr, past the log.
