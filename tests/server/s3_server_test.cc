@@ -33,6 +33,31 @@ class S3ServerTest : public ::testing::Test {
             env_.at("S3_BUCKET"), "--s3-prefix", prefix_,         "--s3-path-style"};
   }
 
+  // The server's flags: the fixture's bucket, no transcription, jobs polled often.
+  std::vector<std::string> ServerArgs() const {
+    std::vector<std::string> args = {"--api-key", "s3-key", "--transcriber", "none", "--job-poll-ms", "100"};
+    for (const std::string& flag : Flags()) args.push_back(flag);
+    return args;
+  }
+
+  // A new session with `media` uploaded whole (tus creation-with-upload, as a camera recording);
+  // its id, or "" (and a failure) when the server refused either.
+  static std::string UploadWhole(httplib::Client& http, const std::string& media) {
+    auto session = http.Post("/api/v1/sessions", {{"Authorization", "Bearer s3-key"}},
+                             nlohmann::json{{"candidate_name", "Jane Doe"}}.dump(), "application/json");
+    EXPECT_TRUE(session && session->status == 201);
+    if (!session || session->status != 201) return "";
+    const std::string token = nlohmann::json::parse(session->body)["upload_token"];
+    httplib::Headers headers = {{"Tus-Resumable", "1.0.0"},
+                                {"Authorization", "Bearer " + token},
+                                {"Upload-Length", std::to_string(media.size())},
+                                {"Upload-Metadata", "kind Y2FtZXJh,filename eC53ZWJt"}};  // camera, x.webm
+    auto created = http.Post("/files/", headers, media, "application/offset+octet-stream");
+    EXPECT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
+    if (!created || created->status != 201) return "";
+    return nlohmann::json::parse(session->body)["session_id"];
+  }
+
   // The bucket under this test's prefix, as the server sees it.
   Result<std::unique_ptr<S3MediaStore>> Store() const {
     S3Config config;
@@ -66,23 +91,12 @@ TEST_F(S3ServerTest, FinalizesAnUploadIntoTheBucketWhereHrPlaysAndDeletesIt) {
   CommandResult admin = RunCommand("echo 'a long password' | " + std::string(RECORDER_SERVER_BIN) +
                                    " admin create --data " + data.string() + " --username boss --role admin");
   ASSERT_EQ(admin.exit_code, 0) << admin.output;
-  std::vector<std::string> args = {"--api-key", "s3-key", "--transcriber", "none", "--job-poll-ms", "100"};
-  for (const std::string& flag : Flags()) args.push_back(flag);
-  ServerProcess server(data.string(), port, (dir_.path() / "server.log").string(), args);
+  ServerProcess server(data.string(), port, (dir_.path() / "server.log").string(), ServerArgs());
   server.Start();
 
   httplib::Client http("127.0.0.1", port);
-  auto session = http.Post("/api/v1/sessions", {{"Authorization", "Bearer s3-key"}},
-                           nlohmann::json{{"candidate_name", "Jane Doe"}}.dump(), "application/json");
-  ASSERT_TRUE(session && session->status == 201);
-  const std::string session_id = nlohmann::json::parse(session->body)["session_id"];
-  const std::string token = nlohmann::json::parse(session->body)["upload_token"];
-  httplib::Headers headers = {{"Tus-Resumable", "1.0.0"},
-                              {"Authorization", "Bearer " + token},
-                              {"Upload-Length", std::to_string(media.size())},
-                              {"Upload-Metadata", "kind Y2FtZXJh,filename eC53ZWJt"}};  // camera, x.webm
-  auto created = http.Post("/files/", headers, media, "application/offset+octet-stream");
-  ASSERT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
+  const std::string session_id = UploadWhole(http, media);
+  ASSERT_FALSE(session_id.empty());
 
   std::string status;
   int64_t recording_id = 0;
@@ -157,25 +171,14 @@ TEST_F(S3ServerTest, AnOutageDelaysTheFinalizeWhichRetriesAndIsReadyOnlyOnceStor
   const std::string media = ReadFile(LiveWebm());
   const fs::path data = dir_.path() / "data";
   const int port = FreePort();
-  std::vector<std::string> args = {"--api-key", "s3-key", "--transcriber", "none", "--job-poll-ms", "100"};
-  for (const std::string& flag : Flags()) args.push_back(flag);
-  ServerProcess server(data.string(), port, (dir_.path() / "server.log").string(), args);
+  ServerProcess server(data.string(), port, (dir_.path() / "server.log").string(), ServerArgs());
   server.Start();
   CommandResult stopped = RunCommand(script + " stop " + s3_dir);
   ASSERT_EQ(stopped.exit_code, 0) << stopped.output;
 
   httplib::Client http("127.0.0.1", port);
-  auto session = http.Post("/api/v1/sessions", {{"Authorization", "Bearer s3-key"}},
-                           nlohmann::json{{"candidate_name", "Jane Doe"}}.dump(), "application/json");
-  ASSERT_TRUE(session && session->status == 201);
-  const std::string session_id = nlohmann::json::parse(session->body)["session_id"];
-  const std::string token = nlohmann::json::parse(session->body)["upload_token"];
-  httplib::Headers headers = {{"Tus-Resumable", "1.0.0"},
-                              {"Authorization", "Bearer " + token},
-                              {"Upload-Length", std::to_string(media.size())},
-                              {"Upload-Metadata", "kind Y2FtZXJh,filename eC53ZWJt"}};
-  auto created = http.Post("/files/", headers, media, "application/offset+octet-stream");
-  ASSERT_TRUE(created && created->status == 201);
+  const std::string session_id = UploadWhole(http, media);
+  ASSERT_FALSE(session_id.empty());
   nlohmann::json recording;
   auto poll = [&] {
     auto res = http.Get("/api/v1/sessions/" + session_id, {{"Authorization", "Bearer s3-key"}});
