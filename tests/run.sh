@@ -28,7 +28,7 @@ mkdir -p "$logs"
 # tests/static-checks.sh closes with "static checks: N passed, N failed".
 run_static_checks() {
   local log=$logs/static.log
-  echo "== static checks"
+  echo "== static checks (${SECONDS} s into the run)"
   tests/static-checks.sh 2>&1 | tee "$log"
   local line
   line=$(grep -E '^static checks: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
@@ -44,7 +44,7 @@ run_static_checks() {
 # (listed as "(Skipped)") among the passed ones.
 run_ctest() {
   local name=$1 dir=$2 log=$logs/$1.log
-  echo "== C++ tests ($name)"
+  echo "== C++ tests ($name) (${SECONDS} s into the run)"
   (cd "$dir" && ctest --output-on-failure -j2 --timeout 900) 2>&1 | tee "$log"
   local line total failed
   line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n1)
@@ -63,7 +63,7 @@ run_ctest() {
 # tests/fuzz.sh prints "fuzz <target>: passed (...)" or "fuzz <target>: failed (...)" per target.
 run_fuzz() {
   local log=$logs/fuzz.log
-  echo "== fuzzers"
+  echo "== fuzzers (${SECONDS} s into the run)"
   tests/fuzz.sh 2>&1 | tee "$log"
   local passed failed
   passed=$(grep -cE '^fuzz [^ ]+: passed' "$log")
@@ -76,7 +76,7 @@ run_fuzz() {
 # node's TAP reporter closes with "# pass N", "# fail N", "# skipped N" and "# todo N".
 run_node_tests() {
   local log=$logs/node.log
-  echo "== JS, WASM and browser tests"
+  echo "== JS, WASM and browser tests (${SECONDS} s into the run)"
   RECORDER_BUILD_DIR=$repo/build/native node --test --test-reporter=tap tests/js/ 2>&1 | tee "$log"
   local passed failed
   passed=$(grep -E '^# pass [0-9]+' "$log" | tail -n1 | awk '{print $3}')
@@ -100,5 +100,6 @@ run_ctest native build/native
 run_fuzz
 run_node_tests
 
+echo "== done in ${SECONDS} s"
 echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
 ((total_failed == 0))

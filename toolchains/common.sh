@@ -3,7 +3,7 @@
 # Where built dependencies are cached. Git ignores it; delete it to force a rebuild.
 cache_dir=${RECORDER_CACHE:-$repo/.cache}
 
-log() { printf '[setup] %s\n' "$*" >&2; }
+log() { printf '[setup %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 as_root() {
   if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi
