@@ -21,6 +21,8 @@ packages=(
   libexpat1-dev                                           # S3 media store: ListObjectsV2 and error XML
   swift-proxy swift-account swift-container swift-object  # tests/services/s3.sh: a real S3 server (Swift's
   python3-swift                                           #   s3api), started and stopped by the tests
+  nginx                                                   # load balancer of toolchains/cluster.sh (tests/services/nginx.sh;
+                                                          #   under systemd Debian also starts its own nginx.service on :80)
   libgtest-dev libbenchmark-dev                           # tests and benchmarks
   clang libclang-rt-14-dev clang-format                   # sanitizers, fuzzers, C++ format check
   ffmpeg mkvtoolnix sqlite3                               # verification tools used by tests

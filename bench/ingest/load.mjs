@@ -15,6 +15,9 @@
 //        [--server-arg=--keep-alive-seconds=1 ...]   (extra flags for recorder-server)
 //        [--postgres]   (also recorder-server with its index on a throw-away PostgreSQL 15 cluster,
 //                        durable like the SQLite one: the cost of the shared index per chunk)
+//        [--cluster]    (also 1, 2 and 3 recorder-servers behind nginx sharing PostgreSQL and an S3
+//                        server, toolchains/cluster.sh: every chunk an object plus an index row;
+//                        CPU is the nodes' sum, without nginx, PostgreSQL and S3)
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -36,6 +39,7 @@ const { values: opt } = parseArgs({
     server: { type: 'string', default: path.join(repoDir, 'build/native/server/recorder-server') },
     'server-arg': { type: 'string', multiple: true, default: [] },
     postgres: { type: 'boolean', default: false },
+    cluster: { type: 'boolean', default: false },
   },
 });
 
@@ -93,8 +97,14 @@ async function startOurs(extraArgs = [], name = 'recorder-server (fdatasync)') {
   { stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/files/`, child);
+  return { ...(await targetAt(base, apiKey)), name, child, pids: [child.pid], dir };
+}
+
+// A recorder-server (or a load balancer in front of several) at `base`: its tus endpoint, and
+// upload credentials for one recording through the host API.
+async function targetAt(base, apiKey) {
   return {
-    name, child, dir, tusUrl: `${base}/files/`,
+    tusUrl: `${base}/files/`,
     async credentials(i) {
       const r = await new Promise((resolve, reject) => {
         const req = http.request(`${base}/api/v1/sessions`, { method: 'POST', headers: {
@@ -119,7 +129,7 @@ async function startReference() {
     '--port', String(port), '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/files`, child);
-  return { name: '@tus/server FileStore (no fsync)', child, dir, tusUrl: `${base}/files`,
+  return { name: '@tus/server FileStore (no fsync)', child, pids: [child.pid], dir, tusUrl: `${base}/files`,
     credentials: async () => ({}) };
 }
 
@@ -134,9 +144,30 @@ async function startOursOnPostgres() {
   return target;
 }
 
+// `nodes` recorder-servers behind nginx on PostgreSQL + S3 (toolchains/cluster.sh).
+function startCluster(nodes) {
+  return async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-cluster-'));
+    const script = path.join(repoDir, 'toolchains/cluster.sh');
+    execFileSync(script, ['start', dir, String(nodes), '--', '--log-level', 'warn', ...opt['server-arg']], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, RECORDER_SERVER_BIN: opt.server, RECORDER_CLUSTER_PORT: '0' },
+    });
+    const env = Object.fromEntries(fs.readFileSync(path.join(dir, 'env'), 'utf8').trim().split('\n')
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    const pids = Array.from({ length: nodes }, (_, n) => Number(env[`NODE_${n + 1}_PID`]));
+    const target = await targetAt(env.URL, env.RECORDER_API_KEY);
+    return { ...target, name: `${nodes} node${nodes > 1 ? 's' : ''} behind nginx, PostgreSQL + S3 (shared spool)`,
+      pids, dir, stop: () => execFileSync(script, ['stop', dir], { stdio: 'inherit' }) };
+  };
+}
+
 async function stopTarget(target) {
-  target.child.kill('SIGTERM');
-  await new Promise((r) => (target.child.exitCode !== null ? r() : target.child.once('exit', r)));
+  if (target.child) {
+    target.child.kill('SIGTERM');
+    await new Promise((r) => (target.child.exitCode !== null ? r() : target.child.once('exit', r)));
+  }
+  target.stop?.();
   fs.rmSync(target.dir, { recursive: true, force: true });
   target.cleanup?.();
 }
@@ -179,17 +210,19 @@ function percentile(sorted, p) {
 // Runs `send(upload, tally)` for every upload at once while measuring the server process, and
 // sums up acknowledged chunks, latencies, failures, CPU and memory.
 async function measure(target, uploads, chunkBytes, send) {
-  const before = processUsage(target.child.pid);
+  const usage = () => target.pids.map(processUsage).reduce((a, b) => ({ cpuSeconds: a.cpuSeconds + b.cpuSeconds,
+    peakRssMb: Math.max(a.peakRssMb, b.peakRssMb) }));
+  const before = usage();
   const clientBefore = process.cpuUsage();
-  const tally = { latencies: [], failures: 0, late: 0 };
+  const tally = { latencies: [], failures: 0, late: 0, statuses: {} };
   const t0 = performance.now();
   await Promise.all(uploads.map((u, i) => send(u, i, tally)));
   const wall = (performance.now() - t0) / 1000;
-  const after = processUsage(target.child.pid);
+  const after = usage();
   const client = process.cpuUsage(clientBefore);
   uploads.forEach((u) => u.agent.destroy());
   const sorted = tally.latencies.sort((a, b) => a - b);
-  return { accepted: sorted.length, failures: tally.failures, late: tally.late,
+  return { accepted: sorted.length, failures: tally.failures, failedStatuses: tally.statuses, late: tally.late,
     p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1),
     cpuPercent: (100 * (after.cpuSeconds - before.cpuSeconds)) / wall, peakRssMb: after.peakRssMb,
     clientCpuPercent: (client.user + client.system) / 1e4 / wall,
@@ -203,6 +236,7 @@ async function appendChunk(u, chunk, tally) {
     tally.latencies.push(r.ms);
   } else {
     tally.failures++;
+    tally.statuses[r.status] = (tally.statuses[r.status] ?? 0) + 1;
   }
 }
 
@@ -235,7 +269,9 @@ const scenarios = { streaming, throughput };
 const rows = [];
 for (const [name, run] of Object.entries(scenarios)) {
   if (opt.only && opt.only !== name) continue;
-  for (const start of [startOurs, startReference, ...(opt.postgres ? [startOursOnPostgres] : [])]) {
+  const starts = [startOurs, startReference, ...(opt.postgres ? [startOursOnPostgres] : []),
+    ...(opt.cluster ? [1, 2, 3].map(startCluster) : [])];
+  for (const start of starts) {
     const target = await start();
     try {
       rows.push({ scenario: name, server: target.name, ...(await run(target)) });
@@ -256,13 +292,18 @@ for (const r of rows) {
     `${f(r.clientCpuPercent, 0)} |`);
 }
 for (const name of Object.keys(scenarios)) {
-  const [ours, ref, onPostgres] = rows.filter((r) => r.scenario === name);
+  const [ours, ref] = rows.filter((r) => r.scenario === name);
+  const onPostgres = rows.find((r) => r.scenario === name && r.server.includes('PostgreSQL index'));
   if (!ours || !ref) continue;
   console.log(`${name}: p99 ours/reference ${f(ours.p99 / ref.p99, 2)}, ` +
     `MB/s ours/reference ${f(ours.mbPerSecond / ref.mbPerSecond, 2)}`);
   if (onPostgres) {
     console.log(`${name}: p99 PostgreSQL/SQLite index ${f(onPostgres.p99 / ours.p99, 2)}, ` +
       `CPU % PostgreSQL/SQLite index ${f(onPostgres.cpuPercent / ours.cpuPercent, 2)} (the server process only)`);
+  }
+  for (const r of rows.filter((x) => x.scenario === name && x.server.includes('behind nginx'))) {
+    console.log(`${name}: ${r.server}: p99 ${f(r.p99 / ours.p99, 2)}x and CPU ${f(r.cpuPercent / ours.cpuPercent, 2)}x ` +
+      'the embedded default');
   }
 }
 console.log(JSON.stringify(rows));

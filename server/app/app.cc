@@ -13,6 +13,7 @@
 #include "http/routes.h"
 #include "index/postgres/postgres_index.h"
 #include "index/sqlite/sqlite_index.h"
+#include "ingest/shared_spool.h"
 #include "transcribe/pocketsphinx_transcriber.h"
 
 namespace recorder::server {
@@ -90,7 +91,6 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   app->clock_ = c.clock ? c.clock : std::make_shared<SystemClock>();
   const Clock* clock = app->clock_.get();
   if (file_system) app->fs_ = file_system;
-  app->spool_ = std::make_unique<FileUploadStore>(c.data_dir, app->fs_);
   if (c.media_store == "s3") {
     S3Config s3 = c.s3;
     FillS3ConfigFromEnvironment(&s3);
@@ -105,6 +105,18 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   } else {
     return InvalidArgument("unknown media store " + c.media_store + " (file or s3)");
   }
+  const bool postgres = c.index_url.starts_with("postgres://") || c.index_url.starts_with("postgresql://");
+  const bool shared = c.spool == "shared" || (c.spool == "auto" && c.media_store == "s3" && postgres);
+  if (shared && c.media_store != "s3") return InvalidArgument("--spool shared needs --media-store s3");
+  if (c.spool != "auto" && c.spool != "file" && c.spool != "shared") {
+    return InvalidArgument("--spool must be auto, file or shared, not " + c.spool);
+  }
+  if (shared) {
+    app->spool_ = std::make_unique<SharedSpool>(app->media_.get(), idx, c.data_dir, app->fs_);
+  } else {
+    app->spool_ = std::make_unique<FileUploadStore>(c.data_dir, app->fs_);
+  }
+  spdlog::info("spool: {}", shared ? "shared (chunks as objects, any server takes any PATCH)" : "file");
   app->finalizer_ = finalizer ? std::move(finalizer) : std::make_unique<WebmFinalizer>();
   if (c.transcriber == "pocketsphinx") {
     PocketSphinxOptions options;
@@ -194,7 +206,8 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
     httplib::default_socket_options(sock);
     self->listen_fd_ = sock;
   });
-  HttpDeps deps{HttpOptions{c.allowed_origins, c.web_dir, c.secure_cookies, c.max_request_bytes, c.max_json_bytes},
+  HttpDeps deps{HttpOptions{c.allowed_origins, c.web_dir, c.secure_cookies, c.trusted_proxies, c.max_request_bytes,
+                            c.max_json_bytes},
                 app->api_key_,
                 app->ingest_.get(),
                 app->results_.get(),
@@ -209,10 +222,11 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
                  c.retention_days, c.retention_sweep_seconds);
   }
   if (auto count = idx->CountAccounts(); count.ok() && *count == 0) {
+    // The index URL may hold a password: named, not printed.
     spdlog::warn(
-        "no HR account yet; create the first admin with: recorder-server admin create --data {} "
+        "no HR account yet; create the first admin with: recorder-server admin create --data {}{} "
         "--username NAME --role admin (password on stdin)",
-        c.data_dir);
+        c.data_dir, postgres ? " --index URL (this server's PostgreSQL URL)" : "");
   }
   return app;
 }

@@ -71,7 +71,7 @@ class App {
   std::unique_ptr<Index> index_;
   PosixFileSystem posix_;
   FileSystem* fs_ = &posix_;
-  std::unique_ptr<FileUploadStore> spool_;
+  std::unique_ptr<UploadStore> spool_;
   std::unique_ptr<MediaStore> media_;
   std::unique_ptr<Finalizer> finalizer_;
   Metrics metrics_;

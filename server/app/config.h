@@ -24,6 +24,9 @@ struct Config {
   std::string web_dir;  // static pages; empty: none
   std::string api_key;  // empty: read DATA/api-key, or generate it there at first start
   std::vector<std::string> allowed_origins = {"*"};
+  // Load balancers in front of this server: their X-Forwarded-For names the client (login
+  // throttling per address, logs). Empty: the peer is the client.
+  std::vector<std::string> trusted_proxies;
   IngestOptions ingest;
   // cpp-httplib serves one keep-alive connection per pool thread for the connection's lifetime,
   // so the pool bounds concurrent recordings (1000 recordings x 1 chunk/s keep ~1000 connections
@@ -47,6 +50,10 @@ struct Config {
   // store: s3; empty fields come from the AWS_* environment, credentials only from there).
   std::string media_store = "file";
   S3Config s3;
+  // Where uploads in progress are kept: "file" (the data folder), "shared" (chunks as objects in
+  // the media store, recorded in the index: several servers behind a load balancer) or "auto"
+  // (shared when the media store is s3 and the index PostgreSQL).
+  std::string spool = "auto";
   // Speech-to-text engine for ready recordings: "pocketsphinx" (built in, offline), "http" (an
   // OpenAI-compatible API: http_transcriber.url etc.) or "none".
   std::string transcriber = "pocketsphinx";

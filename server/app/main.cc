@@ -115,6 +115,9 @@ int main(int argc, char** argv) {
   cli.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("RECORDER_LOG_LEVEL")
       ->capture_default_str();
+  cli.add_option("--trusted-proxies", config.trusted_proxies,
+                 "addresses of load balancers in front of this server, whose X-Forwarded-For names the client")
+      ->delimiter(',');
   cli.add_option("--allowed-origins", config.allowed_origins, "CORS origins allowed ('*': any)")
       ->envname("RECORDER_ALLOWED_ORIGINS")
       ->delimiter(',')
@@ -152,6 +155,12 @@ int main(int argc, char** argv) {
   cli.add_option("--media-store", config.media_store,
                  "where finalized recordings are kept: file (the data folder) or s3 (--s3-*, AWS_* credentials)")
       ->check(CLI::IsMember({"file", "s3"}))
+      ->capture_default_str();
+  cli.add_option("--spool", config.spool,
+                 "where uploads in progress are kept: file (the data folder, fdatasync) or shared (one object per "
+                 "acknowledged PATCH in the s3 store, recorded in the index: any server takes any PATCH); auto: "
+                 "shared with --media-store s3 and a PostgreSQL index, else file")
+      ->check(CLI::IsMember({"auto", "file", "shared"}))
       ->capture_default_str();
   cli.add_option("--s3-endpoint", config.s3.endpoint,
                  "http(s)://HOST[:PORT]; default: AWS_ENDPOINT_URL, else AWS's endpoint for the region");

@@ -80,7 +80,7 @@ class HrRoutes {
     if (body.is_discarded() || !body.is_object() || !body["username"].is_string() || !body["password"].is_string()) {
       return WriteError(req, res, {Err::kInvalidJson, "expected {username, password}"});
     }
-    auto login = d_.accounts->Login(body["username"], body["password"], req.remote_addr);
+    auto login = d_.accounts->Login(body["username"], body["password"], ClientAddress(req, d_.options.trusted_proxies));
     if (!login.ok()) return WriteError(req, res, login.error());
     std::string cookie =
         std::string(kCookieName) + "=" + login->cookie_token +

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "base/printable.h"
 #include "http/byte_ranges.h"
 #include "ingest/tus_protocol.h"
@@ -54,6 +56,32 @@ std::optional<BodySlice> SelectRange(const httplib::Request& req, httplib::Respo
 }
 
 std::string LoggedRequest(const httplib::Request& req) { return Printable(req.method) + " " + Printable(req.path); }
+
+std::string ClientAddress(const httplib::Request& req, const std::vector<std::string>& trusted_proxies) {
+  auto trusted = [&](std::string_view address) {
+    return std::find(trusted_proxies.begin(), trusted_proxies.end(), address) != trusted_proxies.end();
+  };
+  if (!trusted(req.remote_addr)) return req.remote_addr;
+  // Each proxy appends the address it got the request from: read from the right, past our own.
+  std::string forwarded;
+  for (size_t i = 0, n = req.get_header_value_count("X-Forwarded-For"); i < n; ++i) {
+    forwarded += (forwarded.empty() ? "" : ",") + req.get_header_value("X-Forwarded-For", i);
+  }
+  std::string_view rest = forwarded;
+  while (!rest.empty()) {
+    size_t comma = rest.rfind(',');
+    std::string_view entry = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    // An address is hex digits, dots and colons; anything else is not one (and not logged as one).
+    const bool address = !entry.empty() && entry.size() <= 45 &&
+                         entry.find_first_not_of("0123456789abcdefABCDEF.:") == std::string_view::npos;
+    if (!address) break;
+    if (!trusted(entry)) return std::string(entry);
+  }
+  return req.remote_addr;
+}
 
 std::string BearerToken(const httplib::Request& req) {
   std::string value = req.get_header_value("Authorization");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/errors.h"
 
@@ -30,6 +31,10 @@ std::optional<BodySlice> SelectRange(const httplib::Request& req, httplib::Respo
 // "METHOD path" for a log line, escaped (base/printable.h): cpp-httplib has percent-decoded the
 // path, so "%0a" in a URL would otherwise start a forged line.
 std::string LoggedRequest(const httplib::Request& req);
+// The client's address: the peer's, unless the peer is one of `trusted_proxies` (a load balancer
+// in front of several servers); then the last X-Forwarded-For entry that is not a trusted proxy.
+// An untrusted peer's X-Forwarded-For is ignored: it could name any address to dodge a limit.
+std::string ClientAddress(const httplib::Request& req, const std::vector<std::string>& trusted_proxies);
 // "Bearer <secret>" -> secret; empty when absent or another scheme.
 std::string BearerToken(const httplib::Request& req);
 // A JSON object from the body; kInvalidJson otherwise.

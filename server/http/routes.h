@@ -25,6 +25,8 @@ struct HttpOptions {
   std::vector<std::string> allowed_origins = {"*"};  // CORS origins ('*': any)
   std::string web_dir;                               // static pages; empty: none
   bool secure_cookies = false;  // HR cookies get Secure (also when a proxy says X-Forwarded-Proto: https)
+  // Peers (load balancers) whose X-Forwarded-For names the client, for per-address limits and logs.
+  std::vector<std::string> trusted_proxies;
   size_t max_tus_body_bytes = size_t{64} << 20;  // PATCH /files/ID and POST /files (creation-with-upload)
   size_t max_json_bytes = size_t{64} << 10;      // every other body
 };

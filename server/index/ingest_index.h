@@ -41,6 +41,14 @@ class IngestIndex {
   // `checksum_verified`: the bytes just appended matched their Upload-Checksum.
   virtual Status SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
                                    int64_t expires_at, bool checksum_verified) = 0;
+  // For a spool shared by several servers (chunks as objects): records `chunk` and moves the
+  // upload's offset to chunk.end (with SetUploadProgress's other fields), in one transaction, only
+  // if the upload is still receiving at chunk.offset. FailedPrecondition otherwise: another server
+  // took these bytes first (or the upload finished), and `chunk` is not the upload's.
+  virtual Status AddUploadChunk(const std::string& upload_id, const UploadChunk& chunk, std::optional<uint64_t> length,
+                                int64_t expires_at, bool checksum_verified) = 0;
+  // The chunks recorded for the upload of `media_key`, in offset order (empty when none).
+  virtual Result<std::vector<UploadChunk>> UploadChunks(const std::string& media_key) = 0;
   // Moves a receiving upload to `state` (complete | expired) with its recording to finalizing,
   // and enqueues `finalize`, in one transaction. `incomplete` marks a recording whose upload never
   // reached its end. FailedPrecondition when the upload is not receiving.

@@ -97,6 +97,16 @@ struct Upload {
   bool checksum_verified = false;  // some PATCH carried an Upload-Checksum that matched
 };
 
+// Bytes [offset, end) of an upload, stored as one object of the shared spool (several servers:
+// any of them may take the next PATCH, so each acknowledged PATCH is an object, listed here).
+struct UploadChunk {
+  uint64_t offset = 0;
+  uint64_t end = 0;
+  std::string object;  // the spool's name for it
+
+  bool operator==(const UploadChunk&) const = default;
+};
+
 struct Recording {
   int64_t id = 0;
   std::string session_id;

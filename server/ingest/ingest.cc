@@ -181,8 +181,9 @@ Expected<Upload> Ingest::NewUpload(const Session& session, std::optional<uint64_
       return indexed.value();
     }
     // Also removes the candidate's folder when this left it empty: a creation that lost the race
-    // with the session's deletion leaves nothing behind.
-    (void)spool_->Remove(upload.media_key);
+    // with the session's deletion leaves nothing behind. (A shared spool created nothing, and the
+    // key's chunks may be another upload's.)
+    if (!spool_->shared()) (void)spool_->Remove(upload.media_key);
     if (indexed.status().code() == StatusCode::kFailedPrecondition) {
       spdlog::warn("upload for session {} refused: the session is being deleted", session.id);
       return ApiError{Err::kInvalidUploadToken, "the session was deleted"};
@@ -268,32 +269,13 @@ Expected<Upload> Ingest::Append(const Session& session, const std::string& uploa
     spdlog::warn("upload {}: {} at offset {} ({} bytes)", upload.id, Spec(mismatch->err).code, offset, body.size());
     return *mismatch;
   }
-  // A length declared with these bytes goes to the index first: killed after the bytes are durable
-  // but before the index update, the upload is then whole on disk with its length known, and the
-  // restart finishes it (Reconcile), where the client, finding its last bytes stored, sends no more.
-  if (!upload.length && length) {
-    Status declared = index_->SetUploadProgress(upload.id, upload.offset, length, upload.expires_at, false);
-    if (!declared.ok()) return InternalError(declared);
-  }
-  // Durability order: bytes on disk (write + fdatasync), then the index, then the reply.
-  if (!body.empty()) {
-    Status written = spool_->Append(upload.media_key, offset, body);
-    if (!written.ok()) {
-      spdlog::error("upload {}: write at offset {} failed: {}", upload.id, offset, written.ToString());
-      return InternalError(written);
-    }
-  }
   int64_t now = clock_->NowSeconds();
-  Status indexed = index_->SetUploadProgress(upload.id, end, effective_length, now + options_.upload_expiry_seconds,
-                                             checksum.has_value());
-  if (!indexed.ok()) {
-    // Not acknowledged, so not kept: the client sends these bytes again from the index's offset.
-    // (Should the cut fail too, the next append at that offset cuts them.)
-    spdlog::error("upload {}: index update to offset {} failed: {}", upload.id, end, indexed.ToString());
-    if (Status cut = spool_->Truncate(upload.media_key, offset); !cut.ok()) {
-      spdlog::error("upload {}: cannot cut back to offset {}: {}", upload.id, offset, cut.ToString());
-    }
-    return InternalError(indexed);
+  if (spool_->shared() && !body.empty()) {
+    auto committed =
+        AppendChunk(upload, body, effective_length, now + options_.upload_expiry_seconds, checksum.has_value());
+    if (!committed.ok()) return committed.error();
+  } else if (Status s = AppendToFile(upload, length, body, effective_length, now, checksum.has_value()); !s.ok()) {
+    return InternalError(s);
   }
   upload.offset = end;
   upload.length = effective_length;
@@ -307,6 +289,65 @@ Expected<Upload> Ingest::Append(const Session& session, const std::string& uploa
     upload.state = UploadState::kComplete;
   }
   return upload;
+}
+
+Expected<bool> Ingest::AppendChunk(const Upload& upload, std::string_view body, std::optional<uint64_t> length,
+                                   int64_t expires_at, bool checksum_verified) {
+  // Durability order: the object stored, then recorded by the index (which moves the offset only
+  // if no other server did first), then the reply.
+  auto chunk = spool_->PutChunk(upload.media_key, upload.offset, body);
+  if (!chunk.ok()) {
+    spdlog::error("upload {}: storing {} bytes at offset {} failed: {}", upload.id, body.size(), upload.offset,
+                  chunk.status().ToString());
+    return InternalError(chunk.status());
+  }
+  const UploadChunk record{upload.offset, upload.offset + body.size(), *chunk};
+  Status recorded = index_->AddUploadChunk(upload.id, record, length, expires_at, checksum_verified);
+  if (recorded.ok()) return true;
+  if (Status s = spool_->DiscardChunk(*chunk); !s.ok()) {
+    spdlog::warn("upload {}: an unrecorded chunk stays until the upload goes: {}", upload.id, s.ToString());
+  }
+  if (recorded.code() == StatusCode::kFailedPrecondition) {
+    // Another server took this offset (the client sent the same PATCH twice), or the upload ended.
+    spdlog::warn("upload {}: offset {} was taken meanwhile", upload.id, upload.offset);
+    return ApiError{Err::kOffsetMismatch, "the upload moved past offset " + std::to_string(upload.offset) +
+                                              " meanwhile; ask HEAD for its offset"};
+  }
+  spdlog::error("upload {}: recording the chunk at offset {} failed: {}", upload.id, upload.offset,
+                recorded.ToString());
+  return InternalError(recorded);
+}
+
+Status Ingest::AppendToFile(const Upload& upload, std::optional<uint64_t> length, std::string_view body,
+                            std::optional<uint64_t> effective_length, int64_t now, bool checksum_verified) {
+  const uint64_t offset = upload.offset;
+  const uint64_t end = offset + body.size();
+  // A length declared with these bytes goes to the index first: killed after the bytes are durable
+  // but before the index update, the upload is then whole on disk with its length known, and the
+  // restart finishes it (Reconcile), where the client, finding its last bytes stored, sends no more.
+  if (!upload.length && length) {
+    RETURN_IF_ERROR(index_->SetUploadProgress(upload.id, upload.offset, length, upload.expires_at, false));
+  }
+  // Durability order: bytes on disk (write + fdatasync), then the index, then the reply.
+  if (!body.empty()) {
+    Status written = spool_->Append(upload.media_key, offset, body);
+    if (!written.ok()) {
+      spdlog::error("upload {}: write at offset {} failed: {}", upload.id, offset, written.ToString());
+      return written;
+    }
+  }
+  Status indexed = index_->SetUploadProgress(upload.id, end, effective_length, now + options_.upload_expiry_seconds,
+                                             checksum_verified);
+  if (!indexed.ok()) {
+    // Not acknowledged, so not kept: the client sends these bytes again from the index's offset.
+    // (Should the cut fail too, the next append at that offset cuts them.)
+    spdlog::error("upload {}: index update to offset {} failed: {}", upload.id, end, indexed.ToString());
+    if (Status cut = spool_->Truncate(upload.media_key, offset); !cut.ok()) {
+      spdlog::error("upload {}: cannot cut back to offset {}: {}", upload.id, offset, cut.ToString());
+    }
+    return indexed;
+  }
+  return Status::Ok();
 }
 
 Status Ingest::FinishUpload(const Upload& upload, UploadState state, bool incomplete) {
@@ -379,6 +420,16 @@ Status Ingest::Reconcile() {
   auto uploads = index_->UploadsInState(UploadState::kReceiving);
   if (!uploads.ok()) return uploads.status();
   for (Upload& upload : *uploads) {
+    if (spool_->shared()) {
+      // The index is the truth (a chunk counts once it records it). What a server that died after
+      // recording the last chunk did not do: hand the upload to finalize.
+      if (upload.length && upload.offset >= *upload.length) {
+        Status finished = FinishUpload(upload, UploadState::kComplete, false);
+        // Another server starting at the same time may have done it first.
+        if (!finished.ok() && finished.code() != StatusCode::kFailedPrecondition) return finished;
+      }
+      continue;
+    }
     auto size = spool_->Size(upload.media_key);
     if (!size.ok()) {
       spdlog::error("upload {} of recording {}: its spool file is gone; finalize will mark it failed", upload.id,
@@ -426,7 +477,10 @@ void Ingest::FinalizeExpired() {
     if (!upload.ok() || upload->state != UploadState::kReceiving || upload->expires_at > clock_->NowSeconds()) continue;
     spdlog::info("upload {} expired at offset {}; finalizing what arrived", upload->id, upload->offset);
     Status s = FinishUpload(*upload, UploadState::kExpired, true);
-    if (!s.ok()) spdlog::error("upload {}: cannot hand to finalize: {}", upload->id, s.ToString());
+    // FailedPrecondition: another server sharing the index finished it first.
+    if (!s.ok() && s.code() != StatusCode::kFailedPrecondition) {
+      spdlog::error("upload {}: cannot hand to finalize: {}", upload->id, s.ToString());
+    }
   }
 }
 

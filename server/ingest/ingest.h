@@ -138,6 +138,14 @@ class Ingest {
   // Loads the upload and checks ownership, termination and expiry.
   Expected<Upload> Load(const Session& session, const std::string& upload_id);
   Status FinishUpload(const Upload& upload, UploadState state, bool incomplete);
+  // Append's write for a shared spool: `body` at upload.offset as a chunk the index records; 409
+  // when another server took that offset first.
+  Expected<bool> AppendChunk(const Upload& upload, std::string_view body, std::optional<uint64_t> length,
+                             int64_t expires_at, bool checksum_verified);
+  // Append's write for a file spool: `body` at upload.offset, durable, then the index's offset.
+  // `length`: a length this PATCH declares; `effective_length`: the upload's length after it.
+  Status AppendToFile(const Upload& upload, std::optional<uint64_t> length, std::string_view body,
+                      std::optional<uint64_t> effective_length, int64_t now, bool checksum_verified);
   Expected<Upload> NewUpload(const Session& session, std::optional<uint64_t> length, RecordingKind kind,
                              const std::string& raw_metadata);
   // The checks of a body that need no upload: 413 when bytes [offset, offset + size) pass the

@@ -14,6 +14,22 @@ Status FileMediaStore::Put(const std::string& key, ScratchFile& file) {
   return fs_->Rename(file.local_path(), *path);
 }
 
+Status FileMediaStore::PutBytes(const std::string& key, std::string_view bytes) {
+  auto path = ResolveInside(root_, key);
+  if (!path.ok()) return path.status();
+  // Written beside its name and renamed over it: a reader never sees half an object.
+  fs::path partial = *path;
+  partial += ".putting";
+  auto writer = fs_->CreateWriter(partial);
+  if (!writer.ok()) return writer.status();
+  Status written = (*writer)->Write(bytes.data(), bytes.size());
+  if (written.ok()) written = (*writer)->Sync();
+  writer->reset();
+  if (written.ok()) written = fs_->Rename(partial, *path);
+  if (!written.ok()) (void)fs_->Remove(partial, root_);
+  return written;
+}
+
 Result<std::unique_ptr<RandomAccessReader>> FileMediaStore::Open(const std::string& key) {
   auto path = ResolveInside(root_, key);
   if (!path.ok()) return path.status();

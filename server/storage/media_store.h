@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/io.h"
@@ -30,6 +31,9 @@ class MediaStore {
   // Stores the synced scratch file under `key`, replacing what was there; durable when Ok. The
   // scratch file is consumed (moved or copied and then dropped).
   virtual Status Put(const std::string& key, ScratchFile& file) = 0;
+  // Stores `bytes` (a spool chunk, at most a request body) under `key`; durable and verified
+  // (the store checked their checksum) when Ok.
+  virtual Status PutBytes(const std::string& key, std::string_view bytes) = 0;
   // For ranged reads. NotFound when there is no such object.
   virtual Result<std::unique_ptr<RandomAccessReader>> Open(const std::string& key) = 0;
   virtual Result<uint64_t> Size(const std::string& key) = 0;  // NotFound
@@ -46,6 +50,7 @@ class FileMediaStore : public MediaStore {
   FileMediaStore(const fs::path& root, FileSystem* fs);
 
   Status Put(const std::string& key, ScratchFile& file) override;
+  Status PutBytes(const std::string& key, std::string_view bytes) override;
   Result<std::unique_ptr<RandomAccessReader>> Open(const std::string& key) override;
   Result<uint64_t> Size(const std::string& key) override;
   Status Delete(const std::string& key) override;

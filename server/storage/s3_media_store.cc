@@ -12,8 +12,11 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
+#include <mutex>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/crypto.h"
 #include "base/curl_ready.h"
@@ -115,6 +118,14 @@ struct Fd {
   }
 };
 
+// The raw MD5 of `bytes`.
+Result<std::string> Md5(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &size, EVP_md5(), nullptr) != 1) return Internal("MD5 failed");
+  return std::string(reinterpret_cast<char*>(md), size);
+}
+
 // The raw MD5 of [offset, offset + length) of `fd`, read a megabyte at a time.
 Result<std::string> FileMd5(int fd, uint64_t offset, uint64_t length) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
@@ -147,6 +158,7 @@ struct Call {
   uint64_t offset = 0;
   uint64_t length = 0;
   std::string text;
+  std::string_view bytes;  // instead of `text`: a body the caller keeps alive
   uint64_t sent = 0;
   // Answer.
   char* out = nullptr;
@@ -165,7 +177,8 @@ size_t ReadBody(char* buffer, size_t size, size_t count, void* arg) {
   const size_t want = static_cast<size_t>(std::min<uint64_t>(left, size * count));
   if (want == 0) return 0;
   if (call->fd < 0) {
-    std::memcpy(buffer, call->text.data() + call->sent, want);
+    const char* body = call->bytes.data() ? call->bytes.data() : call->text.data();
+    std::memcpy(buffer, body + call->sent, want);
     call->sent += want;
     return want;
   }
@@ -362,9 +375,53 @@ class S3Client {
 
 namespace {
 
-using CurlHandle = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
+// Idle curl handles, each with its open connection to the endpoint: a chunk's PUT (one a second
+// per recording with a shared spool) reuses one instead of opening a TCP connection. Bounded; a
+// handle past the bound is closed.
+class CurlPool {
+ public:
+  static CurlPool& Get() {
+    static CurlPool pool;
+    return pool;
+  }
+  ~CurlPool() {
+    for (CURL* curl : idle_) curl_easy_cleanup(curl);
+  }
+  CURL* Take() {
+    {
+      std::lock_guard lock(mu_);
+      if (!idle_.empty()) {
+        CURL* curl = idle_.back();
+        idle_.pop_back();
+        curl_easy_reset(curl);  // options back to defaults; the connection stays
+        return curl;
+      }
+    }
+    return curl_easy_init();
+  }
+  void Give(CURL* curl) {
+    {
+      std::lock_guard lock(mu_);
+      if (idle_.size() < kMaxIdle) {
+        idle_.push_back(curl);
+        return;
+      }
+    }
+    curl_easy_cleanup(curl);
+  }
 
-CurlHandle NewCurl() { return CurlHandle(curl_easy_init(), curl_easy_cleanup); }
+ private:
+  static constexpr size_t kMaxIdle = 64;
+  std::mutex mu_;
+  std::vector<CURL*> idle_;
+};
+
+struct GiveBackCurl {
+  void operator()(CURL* curl) const { CurlPool::Get().Give(curl); }
+};
+using CurlHandle = std::unique_ptr<CURL, GiveBackCurl>;
+
+CurlHandle NewCurl() { return CurlHandle(CurlPool::Get().Take()); }
 
 // Reads one object by ranged GETs on one connection. If-Match pins the version opened: an object
 // replaced meanwhile fails the read (412) instead of mixing bytes of two versions.
@@ -527,6 +584,26 @@ Status S3MediaStore::Put(const std::string& key, ScratchFile& file) {
     return Corrupt(what + ": stored ETag " + Printable(head->etag) + ", sent MD5 " + expected_etag);
   }
   return file.Discard();
+}
+
+Status S3MediaStore::PutBytes(const std::string& key, std::string_view bytes) {
+  if (key.empty()) return InvalidArgument("empty media key");
+  auto md5 = Md5(bytes);
+  if (!md5.ok()) return md5.status();
+  S3Client client(&config_);
+  CurlHandle curl = NewCurl();
+  if (!curl) return Internal("curl_easy_init failed");
+  Call call;
+  call.method = "PUT";
+  call.url = client.ObjectUrl(key);
+  call.has_body = true;
+  call.bytes = bytes;
+  call.length = bytes.size();
+  call.headers.push_back("Content-MD5: " + Base64Encode(*md5));
+  call.headers.push_back("Content-Type: application/octet-stream");
+  RETURN_IF_ERROR(client.Perform(curl.get(), call));
+  if (call.status != 200) return S3Client::HttpError("S3 put of " + Printable(key), call);
+  return Status::Ok();
 }
 
 Status S3MediaStore::PutMultipart(const S3Client& client, CURL* curl, const std::string& key, int fd, uint64_t size) {

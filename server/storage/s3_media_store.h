@@ -53,6 +53,8 @@ class S3MediaStore : public MediaStore {
   // after a HEAD shows the stored size (and, for a single PUT, the MD5 as ETag). The scratch file
   // is dropped only then: on any error it is kept for the retry.
   Status Put(const std::string& key, ScratchFile& file) override;
+  // One PUT with Content-MD5: the store refuses bytes that arrive changed.
+  Status PutBytes(const std::string& key, std::string_view bytes) override;
   // Each ReadAt is one ranged GET.
   Result<std::unique_ptr<RandomAccessReader>> Open(const std::string& key) override;
   Result<uint64_t> Size(const std::string& key) override;

@@ -16,6 +16,14 @@ bool FileUploadStore::IsSpoolFile(std::string_view name) {
   return name.ends_with(kSpoolSuffix) || name.ends_with(kScratchSuffix);
 }
 
+Result<std::string> UploadStore::PutChunk(const std::string&, uint64_t, std::string_view) {
+  return FailedPrecondition("this spool is not shared: bytes are appended, not put as chunks");
+}
+
+Status UploadStore::DiscardChunk(const std::string&) {
+  return FailedPrecondition("this spool is not shared: it has no chunks");
+}
+
 Status ScratchFile::Discard() {
   writer_.reset();
   return fs_->Remove(path_, path_.parent_path());

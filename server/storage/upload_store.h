@@ -64,6 +64,14 @@ class UploadStore {
   virtual Result<std::unique_ptr<ScratchFile>> CreateScratch(const std::string& key) = 0;
   // Removes the spool and scratch files of `key` (Ok when there are none).
   virtual Status Remove(const std::string& key) = 0;
+
+  // A spool that several servers share (SharedSpool: chunks as objects) answers true. Then a
+  // PATCH's bytes go to PutChunk, not Append, and the caller records the returned chunk name with
+  // IngestIndex::AddUploadChunk before acknowledging them; the index's chunks are the upload's
+  // bytes, and Size and OpenReader follow them. A chunk the index refused is DiscardChunk'ed.
+  virtual bool shared() const { return false; }
+  virtual Result<std::string> PutChunk(const std::string& key, uint64_t offset, std::string_view bytes);
+  virtual Status DiscardChunk(const std::string& chunk);
 };
 
 // Files under the data folder. Every path is proven inside it (paths.h).

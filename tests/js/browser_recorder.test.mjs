@@ -308,6 +308,56 @@ test('slow encoder: the page warns that frames are skipped and recording goes on
   });
 });
 
+test('camera frames stop while the track stays live: the page warns camera_stalled, the session notes it, the ' +
+  'sound records on and frames count again when the camera comes back', T, async () => {
+  await withSetup({}, async ({ server, session, page }) => {
+    // The camera the page gets is a canvas the test paints (a new frame per paint, none when it
+    // stops), with the fake microphone beside it: a camera that hangs without ending its track.
+    await page.addInitScript(() => {
+      const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = async (constraints) => {
+        const real = await open(constraints);
+        if (!real.getVideoTracks().length) return real;
+        const canvas = Object.assign(document.createElement('canvas'), { width: 640, height: 480 });
+        const context = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+        let n = 0;
+        setInterval(() => {
+          if (window.cameraFrozen) return;
+          n += 1;
+          context.fillStyle = `hsl(${(n * 7) % 360} 60% 50%)`;
+          context.fillRect(0, 0, 640, 480);
+        }, 33);
+        const [track] = canvas.captureStream().getVideoTracks();
+        real.getVideoTracks().forEach((t) => t.stop());
+        return new MediaStream([track, ...real.getAudioTracks()]);
+      };
+    });
+    await page.goto(interviewUrl(server, session));
+    await startInterview(page);
+    await sleep(4000);
+    await page.evaluate(() => { window.cameraFrozen = true; });
+    await until(page, () => /camera stopped sending pictures/.test(document.getElementById('warning').textContent), null, 15_000);
+    assert.equal(await pageState(page), 'recording', 'a stalled camera is a warning, not the end');
+    await page.evaluate(() => { window.cameraFrozen = false; });
+    await sleep(3000);
+    await page.click('#end');
+    await until(page, () => window.interviewPage.state === 'done', null, 45_000);
+    const [file] = await finalizedFiles(server.dataDir, 1);
+    const events = sessionEvents(server.dataDir).filter((e) => e.label === 'camera_stalled');
+    assert.equal(events.length, 1, 'one client event for the one stall');
+    const data = JSON.parse(events[0].data);
+    assert.equal(data.kind, 'camera');
+    assert.ok(data.seconds >= 3, `stalled ${data.seconds} s`);
+    // The sound went on through the stall: the file is one gap in the picture, which came back.
+    assert.ok(file.duration > 9, `recorded ${file.duration} s`);
+    const times = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time',
+      '-of', 'csv=p=0', file.file], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    assert.ok(Math.max(...gaps) >= 3, `the longest pause in the picture: ${Math.max(...gaps)} s`);
+    assert.ok(times.at(-1) > file.duration - 1.5, `last frame at ${times.at(-1)} s of ${file.duration} s`);
+  });
+});
+
 test('camera track ended: the page says the camera stopped; continuing records a new part', T, async () => {
   await withSetup({}, async ({ server, session, page }) => {
     await page.goto(interviewUrl(server, session));

@@ -205,6 +205,36 @@ TYPED_TEST(IndexConformanceTest, UploadsMoveThroughTheirStatesWithTheirRecording
   EXPECT_EQ(index.JobsOf(finalize.subject)->size(), 2u) << "the follow-up is queued with the recording's state";
 }
 
+TYPED_TEST(IndexConformanceTest, AChunkIsRecordedOnlyAtTheUploadsOffsetAndMovesItOnce) {
+  Index& index = *this->index_;
+  auto upload = this->NewUpload("u1");
+  ASSERT_TRUE(upload.ok()) << upload.status().ToString();
+  EXPECT_TRUE(index.UploadChunks(upload->media_key)->empty());
+  ASSERT_TRUE(index.AddUploadChunk("u1", {0, 100, "c0"}, std::nullopt, kNow + 60, false).ok());
+  // A second server with the same offset (its PATCH raced the first): refused, nothing changes.
+  EXPECT_EQ(index.AddUploadChunk("u1", {0, 50, "c0-other"}, std::nullopt, kNow + 90, true).code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(index.AddUploadChunk("u1", {150, 200, "gap"}, std::nullopt, kNow + 90, true).code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(index.AddUploadChunk("u1", {100, 180, "c1"}, 180, kNow + 70, true).ok());
+  auto stored = index.GetUpload("u1");
+  EXPECT_EQ(stored->offset, 180u);
+  EXPECT_EQ(stored->length, 180u);
+  EXPECT_EQ(stored->expires_at, kNow + 70);
+  EXPECT_TRUE(stored->checksum_verified);
+  EXPECT_EQ(index.UploadChunks(upload->media_key).value(),
+            (std::vector<UploadChunk>{{0, 100, "c0"}, {100, 180, "c1"}}));
+  EXPECT_TRUE(index.UploadChunks("Jane_Doe/other.webm")->empty());
+
+  // A finished upload takes no more chunks; its chunks go with it.
+  ASSERT_TRUE(index.FinishUpload("u1", UploadState::kComplete, false, this->Job("finalize"), kNow).ok());
+  EXPECT_EQ(index.AddUploadChunk("u1", {180, 190, "late"}, std::nullopt, kNow, false).code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(index.MarkRecordingReady(upload->recording_id, 180, 1000, false, {}, kNow).ok());
+  ASSERT_TRUE(index.DeleteRecording(upload->recording_id, AuditEntry{0, kNow, "api-key", "delete", "r", "{}"}).ok());
+  EXPECT_TRUE(index.UploadChunks(upload->media_key)->empty());
+}
+
 TYPED_TEST(IndexConformanceTest, TerminatedUploadFailsItsRecording) {
   auto upload = this->NewUpload("u1");
   ASSERT_TRUE(this->index_->TerminateUpload("u1", "terminated by the client", kNow).ok());

@@ -312,6 +312,25 @@ TEST_F(ResultsTest, ManyUsernamesFromOneAddressAreThrottledToo) {
   EXPECT_EQ(res->status, 429);
 }
 
+TEST_F(ResultsTest, BehindATrustedLoadBalancerLoginsAreThrottledPerForwardedClientNotForEveryone) {
+  config_.trusted_proxies = {"127.0.0.1"};
+  StartWithAccounts();
+  const httplib::Headers guesser = {{"X-Forwarded-For", "203.0.113.7, 127.0.0.1"}};
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(Login("user" + std::to_string(i), "guess guess", guesser)->status, 401);
+  EXPECT_EQ(Login("boss", kAdminPassword, guesser)->status, 429) << "the guessing client is throttled";
+  // Another candidate behind the same balancer is not.
+  EXPECT_EQ(Login("boss", kAdminPassword, {{"X-Forwarded-For", "198.51.100.4"}})->status, 200);
+}
+
+TEST_F(ResultsTest, AnUntrustedPeerCannotDodgeTheThrottleWithXForwardedFor) {
+  StartWithAccounts();  // no trusted proxies: the peer is the client
+  for (int i = 0; i < 20; ++i) {
+    const httplib::Headers forged = {{"X-Forwarded-For", "198.51.100." + std::to_string(i)}};
+    ASSERT_EQ(Login("user" + std::to_string(i), "guess guess", forged)->status, 401);
+  }
+  EXPECT_EQ(Login("boss", kAdminPassword, {{"X-Forwarded-For", "192.0.2.1"}})->status, 429);
+}
+
 TEST_F(ResultsTest, EveryHrRouteNeedsALoginAndAnExpiredOrLoggedOutCookieIsRefused) {
   StartWithAccounts();
   RecordedSession s = Record("Jane Doe");

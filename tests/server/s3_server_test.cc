@@ -3,9 +3,12 @@
 // (nothing left in the data folder) and decodes as the upload did.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "base/crypto.h"
+#include "postgres_test_db.h"
 #include "s3_test_env.h"
 #include "server_process.h"
 #include "storage/s3_media_store.h"
@@ -69,6 +72,23 @@ class S3ServerTest : public ::testing::Test {
     return S3MediaStore::Create(config);
   }
 
+  // The whole object, or "" (and a failure).
+  static std::string ReadObject(S3MediaStore& store, const std::string& key) {
+    auto reader = store.Open(key);
+    EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+    if (!reader.ok()) return "";
+    std::string bytes((*reader)->size(), '\0');
+    EXPECT_TRUE((*reader)->ReadAt(0, bytes.data(), bytes.size()).ok());
+    return bytes;
+  }
+
+  // `stored` (a finalized recording) decodes to the frames the uploaded clip decodes to.
+  void ExpectDecodesLikeTheSource(const std::string& stored) const {
+    const fs::path copy = dir_.path() / "stored.webm";
+    WriteFile(copy, stored);
+    EXPECT_EQ(DecodedFrames(copy.string()), DecodedFrames(LiveWebm()));
+  }
+
   std::map<std::string, std::string> env_;
   std::string prefix_;
   TempDir dir_;
@@ -124,13 +144,8 @@ TEST_F(S3ServerTest, FinalizesAnUploadIntoTheBucketWhereHrPlaysAndDeletesIt) {
     EXPECT_NE(e.path().extension(), ".webm") << e.path();
     EXPECT_NE(e.path().extension(), ".part") << e.path();
   }
-  auto reader = (*store)->Open((*listed)[0].key);
-  ASSERT_TRUE(reader.ok());
-  std::string stored((*reader)->size(), '\0');
-  ASSERT_TRUE((*reader)->ReadAt(0, stored.data(), stored.size()).ok());
-  const fs::path copy = dir_.path() / "stored.webm";
-  WriteFile(copy, stored);
-  EXPECT_EQ(DecodedFrames(copy.string()), DecodedFrames(LiveWebm()));
+  const std::string stored = ReadObject(**store, (*listed)[0].key);
+  ExpectDecodesLikeTheSource(stored);
 
   // HR plays it (a Range through the server: ranged GETs on the object) and downloads it.
   auto login =
@@ -219,6 +234,121 @@ TEST_F(S3ServerTest, AnOutageDelaysTheFinalizeWhichRetriesAndIsReadyOnlyOnceStor
   EXPECT_EQ((*listed)[0].size, recording["bytes"].get<uint64_t>());
   server.Kill(SIGTERM);
   EXPECT_EQ(RunCommand(script + " stop " + s3_dir).exit_code, 0);
+}
+
+// Two servers share the index (PostgreSQL) and the bucket, as behind a load balancer: one
+// upload's PATCHes alternate between them, the same PATCH sent to both at once is taken once, and
+// after one server is killed (SIGKILL) the other takes the rest and finalizes a recording that
+// holds every acknowledged byte, decoding like the source.
+TEST_F(S3ServerTest, TwoServersShareAnUploadAndOneKilledLosesNoAcknowledgedByte) {
+  const std::string index = NewPostgresTestSchema();
+  ASSERT_FALSE(index.empty());
+  const std::string media = ReadFile(LiveWebm());
+  std::vector<std::string> args = ServerArgs();
+  args.insert(args.end(), {"--index", index});
+  const int port_a = FreePort();
+  const int port_b = FreePort();
+  ServerProcess a((dir_.path() / "a").string(), port_a, (dir_.path() / "a.log").string(), args);
+  ServerProcess b((dir_.path() / "b").string(), port_b, (dir_.path() / "b.log").string(), args);
+  a.Start();
+  b.Start();
+  httplib::Client http_a("127.0.0.1", port_a);
+  httplib::Client http_b("127.0.0.1", port_b);
+  const auto logs = [&] { return ReadFile(dir_.path() / "a.log") + ReadFile(dir_.path() / "b.log"); };
+
+  auto session = http_a.Post("/api/v1/sessions", {{"Authorization", "Bearer s3-key"}},
+                             nlohmann::json{{"candidate_name", "Jane Doe"}}.dump(), "application/json");
+  ASSERT_TRUE(session && session->status == 201);
+  const std::string token = nlohmann::json::parse(session->body)["upload_token"];
+  const std::string session_id = nlohmann::json::parse(session->body)["session_id"];
+  const httplib::Headers tus = {{"Tus-Resumable", "1.0.0"}, {"Authorization", "Bearer " + token}};
+  httplib::Headers create = tus;
+  create.emplace("Upload-Length", std::to_string(media.size()));
+  create.emplace("Upload-Metadata", "kind Y2FtZXJh");
+  auto created = http_b.Post("/files/", create, "", "application/offset+octet-stream");
+  ASSERT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
+  const std::string url =
+      created->get_header_value("Location").substr(created->get_header_value("Location").find("/files/"));
+
+  const size_t chunk = media.size() / 12 + 1;
+  size_t offset = 0;
+  auto patch = [&](httplib::Client& http, size_t at) {
+    httplib::Headers headers = tus;
+    headers.emplace("Upload-Offset", std::to_string(at));
+    return http.Patch(url, headers, media.substr(at, chunk), "application/offset+octet-stream");
+  };
+  // Chunks 0-3 alternate between the servers.
+  for (int i = 0; i < 4; ++i, offset += chunk) {
+    auto res = patch(i % 2 ? http_b : http_a, offset);
+    ASSERT_TRUE(res && res->status == 204) << i << ": " << (res ? res->body : "no answer") << logs();
+    EXPECT_EQ(res->get_header_value("Upload-Offset"), std::to_string(offset + chunk));
+  }
+  // Chunk 4 sent to both at once (a retry racing the first try): one takes it, the other answers
+  // 409 and the client would ask HEAD.
+  {
+    auto other = std::async(std::launch::async, [&] { return patch(http_b, offset); });
+    httplib::Result first = patch(http_a, offset);
+    httplib::Result second = other.get();
+    ASSERT_TRUE(first && second);
+    std::multiset<int> statuses = {first->status, second->status};
+    EXPECT_EQ(statuses, (std::multiset<int>{204, 409})) << first->body << second->body;
+    offset += chunk;
+  }
+  // Chunk 5 on server A, then A dies without a word.
+  auto last_on_a = patch(http_a, offset);
+  ASSERT_TRUE(last_on_a && last_on_a->status == 204);
+  offset += chunk;
+  a.Kill(SIGKILL);
+  auto store = Store();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  // As if A had died between storing its next chunk and recording it: an object no record names,
+  // at the offset B takes next. It must not become part of the recording, and must go with it.
+  auto chunks = (*store)->List(".spool/");
+  ASSERT_TRUE(chunks.ok() && !chunks->empty()) << "the acknowledged chunks are objects";
+  EXPECT_EQ(chunks->size(), 6u) << "one per acknowledged PATCH; the refused duplicate was deleted";
+  const std::string& named = chunks->front().key;
+  const std::string orphan = named.substr(0, named.rfind('/') + 1) +
+                             std::string(20 - std::to_string(offset).size(), '0') + std::to_string(offset) +
+                             "-deadbeefdeadbeef";
+  ASSERT_TRUE((*store)->PutBytes(orphan, std::string(chunk, 'x')).ok());
+
+  // B knows where the upload is, and takes the rest.
+  auto head = http_b.Head(url, tus);
+  ASSERT_TRUE(head && head->status == 200);
+  EXPECT_EQ(head->get_header_value("Upload-Offset"), std::to_string(offset));
+  for (; offset < media.size(); offset += chunk) {
+    auto res = patch(http_b, offset);
+    ASSERT_TRUE(res && res->status == 204) << offset << ": " << (res ? res->body : "no answer") << logs();
+  }
+
+  nlohmann::json recording;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto res = http_b.Get("/api/v1/sessions/" + session_id, {{"Authorization", "Bearer s3-key"}});
+        if (res && res->status == 200) recording = nlohmann::json::parse(res->body)["recordings"][0];
+        // Ready, and the finalize job done (it removes the chunks after marking the recording ready).
+        const nlohmann::json& stages = recording["pipeline"]["stages"];
+        return recording.value("status", "") == "ready" && stages.is_array() && !stages.empty() &&
+               stages[0].value("status", "") == "completed";
+      },
+      std::chrono::seconds(60)))
+      << recording.dump() << "\n"
+      << logs();
+
+  // The bucket holds the finalized recording, which decodes like the source, and no chunk.
+  auto listed = (*store)->List("");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u) << (*listed)[0].key;
+  EXPECT_EQ((*listed)[0].key.rfind("Jane_Doe/interview_video_", 0), 0u) << (*listed)[0].key;
+  EXPECT_EQ((*listed)[0].size, recording["bytes"].get<uint64_t>());
+  const std::string stored = ReadObject(**store, (*listed)[0].key);
+  ExpectDecodesLikeTheSource(stored);
+  for (const char* node : {"a", "b"}) {
+    for (const auto& e : fs::recursive_directory_iterator(dir_.path() / node)) {
+      EXPECT_NE(e.path().extension(), ".part") << e.path();
+    }
+  }
+  b.Kill(SIGTERM);
 }
 
 }  // namespace

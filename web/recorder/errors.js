@@ -209,6 +209,18 @@ export class EncoderBehindError extends RecorderError {
   }
 }
 
+export class CameraStalledError extends RecorderError {
+  /** @param {string} kind @param {number} seconds */
+  constructor(kind, seconds) {
+    super(kind === 'screen' ? 'The shared screen stopped sending pictures; the recording goes on.'
+      : 'The camera stopped sending pictures; the sound is still recorded. If the preview is frozen, ' +
+        'close other programs that use the camera.', { code: 'camera_stalled', fatal: false,
+      detail: `no ${kind} frame for ${seconds.toFixed(1)} s of recording` });
+    this.kind = kind;
+    this.seconds = seconds;
+  }
+}
+
 export class EncoderFailedError extends RecorderError {
   /** @param {string} code @param {string} message */
   constructor(code, message) {

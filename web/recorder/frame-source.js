@@ -129,6 +129,9 @@ class CanvasSource {
       this.onEnded();
       return;
     }
+    // WebKit may pause a media element outside the document (seen after a click on the page):
+    // its picture then stops while the track is live. Playing it again resumes the frames.
+    if (this.video.paused) this.video.play().catch(() => {});
     if (this.video.readyState < 2) return;
     const us = this.stamp(nowMs());
     if (us === null || us <= this.lastUs) return;
@@ -139,8 +142,13 @@ class CanvasSource {
     this.lastUs = us;
     const sameSize = this.video.videoWidth === this.width && this.video.videoHeight === this.height;
     if (this.frames && sameSize) {
-      this.encoder.sendFrame(new VideoFrame(this.video, { timestamp: us }));
-      return;
+      try {
+        this.encoder.sendFrame(new VideoFrame(this.video, { timestamp: us }));
+        return;
+      } catch {
+        // No frame from the element itself (an engine may refuse one between two camera
+        // frames): this tick goes through the canvas, which draws the element's last picture.
+      }
     }
     this.context.drawImage(this.video, 0, 0, this.width, this.height);
     if (this.frames) {

@@ -113,8 +113,8 @@ export type ErrorCode =
   | 'permission_denied' | 'permission_revoked' | 'device_not_found' | 'device_in_use' | 'device_lost'
   | 'screen_share_denied' | 'screen_share_ended' | 'unsupported_browser' | 'server_unreachable'
   | 'upload_rejected' | 'upload_lost' | 'marker_rejected' | 'session_in_use' | 'storage_full'
-  | 'storage_slow' | 'storage_unavailable' | 'encoder_behind' | 'encoder_failed' | 'step_stalled' | 'invalid_use'
-  | 'internal';
+  | 'storage_slow' | 'storage_unavailable' | 'encoder_behind' | 'camera_stalled' | 'encoder_failed' | 'step_stalled'
+  | 'invalid_use' | 'internal';
 
 export class RecorderError extends Error {
   readonly code: ErrorCode;
@@ -155,6 +155,11 @@ export class StorageTooSlowError extends RecorderError {}
 export class StorageUnavailableError extends RecorderError {}
 export class EncoderBehindError extends RecorderError {
   readonly dropped: number;
+}
+/** A camera (or shared screen) whose frames stopped while its track stays live: a warning. */
+export class CameraStalledError extends RecorderError {
+  readonly kind: string;
+  readonly seconds: number;
 }
 export class EncoderFailedError extends RecorderError {}
 /** The steps with a deadline (Deadlines). */

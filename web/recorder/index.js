@@ -28,7 +28,7 @@ import { deviceName, openCamera, openScreen, stopStream, watchStream } from './c
 import { ChunkStore, isSettled } from './chunk-store.js';
 import { isoTime, nowMs } from './clock.js';
 import {
-  InvalidUseError, MarkerRejectedError, RecorderError, SessionInUseError, StalledError, UnsupportedBrowserError,
+  CameraStalledError, InvalidUseError, MarkerRejectedError, RecorderError, SessionInUseError, StalledError, UnsupportedBrowserError,
   UploadLostError,
 } from './errors.js';
 import { EventSender, checkedEvent } from './events.js';
@@ -502,6 +502,7 @@ export class Recorder extends EventTarget {
       : new RecorderError('Something went wrong with the recorder.', { code: 'internal', cause: err, detail: String(err?.message || err) });
     // Stalls and a browser too limited are the host's to see: client events of the session.
     if (error instanceof StalledError) this.note('step_stalled', { step: error.step, ms: error.ms, paths: this.paths });
+    if (error instanceof CameraStalledError) this.note('camera_stalled', { kind: error.kind, seconds: error.seconds, paths: this.paths });
     if (error instanceof UnsupportedBrowserError) this.note('unsupported_browser', { missing: error.detail, paths: this.paths });
     this.dispatchEvent(new CustomEvent('error', { detail: { error } }));
     return error;

@@ -11,7 +11,7 @@
 // media handed to the encoder).
 import { nowMs, toStreamUs } from './clock.js';
 import { Encoder } from './encoder.js';
-import { EncoderBehindError, RecorderError, StalledError, StorageFullError, StorageTooSlowError } from './errors.js';
+import { CameraStalledError, EncoderBehindError, RecorderError, StalledError, StorageFullError, StorageTooSlowError } from './errors.js';
 import { startAudioSource } from './audio-source.js';
 import { startFrameSource } from './frame-source.js';
 import { Uploader } from './uploader.js';
@@ -21,6 +21,9 @@ import { Uploader } from './uploader.js';
 const BEHIND_FRAMES = 5;
 const BEHIND_REPORT_MS = 10_000;
 const WARM_UP_SECONDS = 3;
+// Stream seconds (the sound goes on) without a new video frame after which the camera is reported
+// stalled: the file would otherwise hold a still picture, or none, without anyone knowing.
+const CAMERA_STALL_SECONDS = 3;
 // Chunks (about a second each) that may wait for IndexedDB; one more fails the recording with
 // StorageTooSlowError instead of holding ever more media in memory.
 const MAX_WAITING_WRITES = 4;
@@ -65,6 +68,7 @@ export class Recording {
     this.clientDropped = 0;
     this.reportedDropped = 0;
     this.lastBehindReport = -Infinity;
+    this.videoFrames = { count: 0, atSeconds: 0, stallReported: false };
     this.stats = null;
     this.mediaFrom = null;   // upload offset where the first chunk with media begins
     this.firstEncoded = false;  // the encoder reported its first video frame (audio packet if no video)
@@ -188,6 +192,7 @@ export class Recording {
     this.stats = { ...stats, videoFramesSkipped: this.clientDropped, paths: this.paths };
     this.firstEncoded ||= this.stream.getVideoTracks().length ? stats.videoFramesEncoded > 0 : stats.audioPacketsEncoded > 0;
     this.hooks.onStats(this.kind, this.stats);
+    this.watchCamera(stats);
     const dropped = stats.videoFramesDropped + this.clientDropped;
     // The encoder's first seconds (setup, first keyframe) are slow on any machine: not reported.
     if (stats.mediaSeconds < WARM_UP_SECONDS) {
@@ -198,6 +203,22 @@ export class Recording {
       this.reportedDropped = dropped;
       this.lastBehindReport = nowMs();
       this.hooks.onWarning(new EncoderBehindError(dropped));
+    }
+  }
+
+  // Reports once per stall a camera whose frames stopped while the stream goes on, and counts
+  // again from when they come back.
+  watchCamera({ videoFramesEncoded, mediaSeconds }) {
+    if (!this.stream.getVideoTracks().length) return;
+    const seen = this.videoFrames;
+    if (videoFramesEncoded !== seen.count) {
+      this.videoFrames = { count: videoFramesEncoded, atSeconds: mediaSeconds, stallReported: false };
+      return;
+    }
+    const stalledSeconds = mediaSeconds - seen.atSeconds;
+    if (stalledSeconds >= CAMERA_STALL_SECONDS && !seen.stallReported) {
+      seen.stallReported = true;
+      this.hooks.onWarning(new CameraStalledError(this.kind, stalledSeconds));
     }
   }
 

@@ -13,7 +13,7 @@ namespace recorder::server {
 
 class PostgresIndex : public Index {
  public:
-  static constexpr int kLatestSchemaVersion = 1;
+  static constexpr int kLatestSchemaVersion = 2;
   // Connects with `conninfo` (a libpq URI "postgresql://user@host/db" or "key=value" string) and
   // migrates the schema; several servers may start at once (the migration holds an advisory lock).
   static Result<std::unique_ptr<PostgresIndex>> Open(const std::string& conninfo, int max_connections = 32);
@@ -34,6 +34,9 @@ class PostgresIndex : public Index {
   Result<Upload> GetUpload(const std::string& upload_id) override;
   Status SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
                            int64_t expires_at, bool checksum_verified) override;
+  Status AddUploadChunk(const std::string& upload_id, const UploadChunk& chunk, std::optional<uint64_t> length,
+                        int64_t expires_at, bool checksum_verified) override;
+  Result<std::vector<UploadChunk>> UploadChunks(const std::string& media_key) override;
   Status FinishUpload(const std::string& upload_id, UploadState state, bool incomplete, const NewJob& finalize,
                       int64_t now) override;
   Status TerminateUpload(const std::string& upload_id, const std::string& reason, int64_t now) override;

@@ -122,6 +122,43 @@ Status PostgresIndex::SetUploadProgress(const std::string& upload_id, uint64_t o
   });
 }
 
+Status PostgresIndex::AddUploadChunk(const std::string& upload_id, const UploadChunk& chunk,
+                                     std::optional<uint64_t> length, int64_t expires_at, bool checksum_verified) {
+  return impl_->InTransaction([&](Conn& c) -> Status {
+    // The row lock this UPDATE takes orders servers racing for the same offset: the second one
+    // finds the offset moved and changes nothing.
+    auto up = c.Exec(
+        "UPDATE uploads SET upload_offset = $1, upload_length = $2, expires_at = $3, "
+        "checksum_state = CASE WHEN $4::boolean THEN 'verified' ELSE checksum_state END "
+        "WHERE id = $5 AND state = 'receiving' AND upload_offset = $6 RETURNING id",
+        {static_cast<int64_t>(chunk.end), length, expires_at, checksum_verified, upload_id,
+         static_cast<int64_t>(chunk.offset)});
+    if (!up.ok()) return up.status();
+    if (up->empty())
+      return FailedPrecondition("upload " + upload_id + " is not receiving at " + std::to_string(chunk.offset));
+    return c
+        .Exec("INSERT INTO upload_chunks(upload_id, chunk_offset, end_offset, object) VALUES ($1, $2, $3, $4)",
+              {upload_id, static_cast<int64_t>(chunk.offset), static_cast<int64_t>(chunk.end), chunk.object})
+        .status();
+  });
+}
+
+Result<std::vector<UploadChunk>> PostgresIndex::UploadChunks(const std::string& media_key) {
+  return impl_->With([&](Conn& c) -> Result<std::vector<UploadChunk>> {
+    auto rows = c.Exec(
+        "SELECT c.chunk_offset, c.end_offset, c.object FROM upload_chunks c JOIN uploads u ON u.id = c.upload_id "
+        "JOIN recordings r ON r.id = u.recording_id WHERE r.media_key = $1 ORDER BY c.chunk_offset",
+        {media_key});
+    if (!rows.ok()) return rows.status();
+    std::vector<UploadChunk> chunks;
+    for (int i = 0; i < rows->size(); ++i) {
+      chunks.push_back(
+          {static_cast<uint64_t>(rows->Int(i, 0)), static_cast<uint64_t>(rows->Int(i, 1)), rows->Text(i, 2)});
+    }
+    return chunks;
+  });
+}
+
 Status PostgresIndex::FinishUpload(const std::string& upload_id, UploadState state, bool incomplete,
                                    const NewJob& finalize, int64_t now) {
   return impl_->InTransaction([&](Conn& c) -> Status {

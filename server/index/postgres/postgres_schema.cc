@@ -146,6 +146,15 @@ CREATE TABLE transcript_words(
   PRIMARY KEY(recording_id, segment_seq, seq),
   FOREIGN KEY(recording_id, segment_seq) REFERENCES transcript_segments(recording_id, seq) ON DELETE CASCADE);
 )sql",
+    // 2: the chunks of uploads in a shared spool (IngestIndex::AddUploadChunk).
+    R"sql(
+CREATE TABLE upload_chunks(
+  upload_id TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+  chunk_offset BIGINT NOT NULL,
+  end_offset BIGINT NOT NULL,
+  object TEXT NOT NULL,
+  PRIMARY KEY(upload_id, chunk_offset));
+)sql",
 };
 static_assert(std::size(kMigrations) == PostgresIndex::kLatestSchemaVersion);
 

@@ -13,7 +13,7 @@ namespace recorder::server {
 
 class SqliteIndex : public Index {
  public:
-  static constexpr int kLatestSchemaVersion = 8;
+  static constexpr int kLatestSchemaVersion = 9;
   // Opens (creating if needed) and migrates to `schema_version`; tests pass an older version.
   static Result<std::unique_ptr<SqliteIndex>> Open(const std::string& path, int schema_version = kLatestSchemaVersion);
   ~SqliteIndex() override;
@@ -33,6 +33,9 @@ class SqliteIndex : public Index {
   Result<Upload> GetUpload(const std::string& upload_id) override;
   Status SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
                            int64_t expires_at, bool checksum_verified) override;
+  Status AddUploadChunk(const std::string& upload_id, const UploadChunk& chunk, std::optional<uint64_t> length,
+                        int64_t expires_at, bool checksum_verified) override;
+  Result<std::vector<UploadChunk>> UploadChunks(const std::string& media_key) override;
   Status FinishUpload(const std::string& upload_id, UploadState state, bool incomplete, const NewJob& finalize,
                       int64_t now) override;
   Status TerminateUpload(const std::string& upload_id, const std::string& reason, int64_t now) override;

@@ -147,6 +147,50 @@ Status SqliteIndex::SetUploadProgress(const std::string& upload_id, uint64_t off
       .Run();
 }
 
+Status SqliteIndex::AddUploadChunk(const std::string& upload_id, const UploadChunk& chunk,
+                                   std::optional<uint64_t> length, int64_t expires_at, bool checksum_verified) {
+  std::lock_guard lock(impl_->mu);
+  auto& db = impl_->db;
+  return impl_->Transaction([&]() -> Status {
+    Stmt up(db,
+            "UPDATE uploads SET upload_offset = ?, upload_length = ?, expires_at = ?, "
+            "checksum_state = CASE WHEN ? THEN 'verified' ELSE checksum_state END "
+            "WHERE id = ? AND state = 'receiving' AND upload_offset = ? RETURNING id");
+    auto row = up.Bind(1, static_cast<int64_t>(chunk.end))
+                   .Bind(2, length)
+                   .Bind(3, expires_at)
+                   .Bind(4, checksum_verified)
+                   .Bind(5, upload_id)
+                   .Bind(6, static_cast<int64_t>(chunk.offset))
+                   .Step();
+    if (!row.ok()) return row.status();
+    if (!*row)
+      return FailedPrecondition("upload " + upload_id + " is not receiving at " + std::to_string(chunk.offset));
+    RETURN_IF_ERROR(up.Run());  // finish the RETURNING statement before the next one
+    return Stmt(db, "INSERT INTO upload_chunks(upload_id, chunk_offset, end_offset, object) VALUES (?, ?, ?, ?)")
+        .Bind(1, upload_id)
+        .Bind(2, static_cast<int64_t>(chunk.offset))
+        .Bind(3, static_cast<int64_t>(chunk.end))
+        .Bind(4, chunk.object)
+        .Run();
+  });
+}
+
+Result<std::vector<UploadChunk>> SqliteIndex::UploadChunks(const std::string& media_key) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db,
+         "SELECT c.chunk_offset, c.end_offset, c.object FROM upload_chunks c JOIN uploads u ON u.id = c.upload_id "
+         "JOIN recordings r ON r.id = u.recording_id WHERE r.media_key = ? ORDER BY c.chunk_offset");
+  s.Bind(1, media_key);
+  std::vector<UploadChunk> chunks;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return chunks;
+    chunks.push_back({static_cast<uint64_t>(s.Int(0)), static_cast<uint64_t>(s.Int(1)), s.Text(2)});
+  }
+}
+
 Status SqliteIndex::FinishUpload(const std::string& upload_id, UploadState state, bool incomplete,
                                  const NewJob& finalize, int64_t now) {
   std::lock_guard lock(impl_->mu);

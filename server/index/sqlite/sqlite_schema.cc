@@ -186,6 +186,15 @@ CREATE TRIGGER transcript_segment_unindexed AFTER DELETE ON transcript_segments 
 END;
 INSERT INTO transcript_search(rowid, text) SELECT recording_id * 1000000 + seq, text FROM transcript_segments;
 )sql",
+    // 9: the chunks of uploads in a shared spool (IngestIndex::AddUploadChunk).
+    R"sql(
+CREATE TABLE upload_chunks(
+  upload_id TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+  chunk_offset INTEGER NOT NULL,
+  end_offset INTEGER NOT NULL,
+  object TEXT NOT NULL,
+  PRIMARY KEY(upload_id, chunk_offset)) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteIndex::kLatestSchemaVersion);
 

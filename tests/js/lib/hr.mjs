@@ -13,12 +13,12 @@ import { loadCore, RecorderDriver, i420Layout } from '../../../wasm/node.mjs';
 import { API_KEY, serverBinary, sleep } from './browser.mjs';
 import { mediaDir, readWav, readY4m } from './media.mjs';
 
-// `recorder-server admin create --data DIR --username NAME --role ROLE`, password on stdin.
-// Resolves to the command's output; rejects when it exits with anything but 0.
-export function createAccount(dataDir, username, password, role = 'admin') {
+// `recorder-server admin create --data DIR [--index URL] --username NAME --role ROLE`, password on
+// stdin. Resolves to the command's output; rejects when it exits with anything but 0.
+export function createAccount(dataDir, username, password, role = 'admin', index = undefined) {
   return new Promise((resolve, reject) => {
-    const child = spawn(serverBinary(), ['admin', 'create', '--data', dataDir, '--username', username, '--role', role],
-      { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(serverBinary(), ['admin', 'create', '--data', dataDir, ...(index ? ['--index', index] : []),
+      '--username', username, '--role', role], { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
     child.stderr.on('data', (d) => { output += d; });
