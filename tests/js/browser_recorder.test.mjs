@@ -348,6 +348,9 @@ test('camera frames stop while the track stays live: the page warns camera_stall
     const data = JSON.parse(events[0].data);
     assert.equal(data.kind, 'camera');
     assert.ok(data.seconds >= 3, `stalled ${data.seconds} s`);
+    // The counters say where the frames stopped: here, none came in after the encoded ones.
+    assert.ok(data.frames.encoded > 0 && data.frames.in === data.frames.encoded + data.frames.dropped,
+      JSON.stringify(data.frames));
     // The sound went on through the stall: the file is one gap in the picture, which came back.
     assert.ok(file.duration > 9, `recorded ${file.duration} s`);
     const times = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time',

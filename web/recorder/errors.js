@@ -210,14 +210,18 @@ export class EncoderBehindError extends RecorderError {
 }
 
 export class CameraStalledError extends RecorderError {
-  /** @param {string} kind @param {number} seconds */
-  constructor(kind, seconds) {
+  /**
+   * @param {string} kind @param {number} seconds
+   * @param {{ in: number, skipped: number, dropped: number, encoded: number }} frames the counters then
+   */
+  constructor(kind, seconds, frames) {
     super(kind === 'screen' ? 'The shared screen stopped sending pictures; the recording goes on.'
       : 'The camera stopped sending pictures; the sound is still recorded. If the preview is frozen, ' +
         'close other programs that use the camera.', { code: 'camera_stalled', fatal: false,
       detail: `no ${kind} frame for ${seconds.toFixed(1)} s of recording` });
     this.kind = kind;
     this.seconds = seconds;
+    this.frames = frames;
   }
 }
 

@@ -160,6 +160,8 @@ export class EncoderBehindError extends RecorderError {
 export class CameraStalledError extends RecorderError {
   readonly kind: string;
   readonly seconds: number;
+  /** The video counters when the stall was reported: frames in, skipped, dropped, encoded. */
+  readonly frames: { in: number; skipped: number; dropped: number; encoded: number };
 }
 export class EncoderFailedError extends RecorderError {}
 /** The steps with a deadline (Deadlines). */

@@ -502,7 +502,8 @@ export class Recorder extends EventTarget {
       : new RecorderError('Something went wrong with the recorder.', { code: 'internal', cause: err, detail: String(err?.message || err) });
     // Stalls and a browser too limited are the host's to see: client events of the session.
     if (error instanceof StalledError) this.note('step_stalled', { step: error.step, ms: error.ms, paths: this.paths });
-    if (error instanceof CameraStalledError) this.note('camera_stalled', { kind: error.kind, seconds: error.seconds, paths: this.paths });
+    if (error instanceof CameraStalledError) this.note('camera_stalled', { kind: error.kind, seconds: error.seconds, frames: error.frames,
+      paths: this.paths });
     if (error instanceof UnsupportedBrowserError) this.note('unsupported_browser', { missing: error.detail, paths: this.paths });
     this.dispatchEvent(new CustomEvent('error', { detail: { error } }));
     return error;

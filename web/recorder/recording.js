@@ -208,7 +208,7 @@ export class Recording {
 
   // Reports once per stall a camera whose frames stopped while the stream goes on, and counts
   // again from when they come back.
-  watchCamera({ videoFramesEncoded, mediaSeconds }) {
+  watchCamera({ videoFramesIn, videoFramesEncoded, videoFramesDropped, mediaSeconds }) {
     if (!this.stream.getVideoTracks().length) return;
     const seen = this.videoFrames;
     if (videoFramesEncoded !== seen.count) {
@@ -218,7 +218,11 @@ export class Recording {
     const stalledSeconds = mediaSeconds - seen.atSeconds;
     if (stalledSeconds >= CAMERA_STALL_SECONDS && !seen.stallReported) {
       seen.stallReported = true;
-      this.hooks.onWarning(new CameraStalledError(this.kind, stalledSeconds));
+      // Where the frames stopped, for support: at the source (none in), here (skipped: the encoder
+      // was behind) or in the encoder (in but dropped).
+      const frames = { in: videoFramesIn, skipped: this.clientDropped, dropped: videoFramesDropped,
+        encoded: videoFramesEncoded };
+      this.hooks.onWarning(new CameraStalledError(this.kind, stalledSeconds, frames));
     }
   }
 
