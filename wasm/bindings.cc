@@ -7,7 +7,7 @@
 //   r.addVideoFrame(format, w, h, offsets[3], strides[3], timestampUs)
 //   r.audioBuffer(floats) -> heap offset     a reusable float buffer for interleaved samples
 //   r.addAudio(frameCount, timestampUs)
-//   r.requestKeyframe(), r.stop(), r.stats(), r.delete()
+//   r.requestKeyframe(), r.setVideoBitrate(kbps), r.stop(), r.stats(), r.delete()
 // Every call that can fail returns null on success or {code, message}; nothing throws across the
 // boundary, so the worker turns errors into typed JS errors in one place.
 #include <emscripten/bind.h>
@@ -157,6 +157,11 @@ class WasmRecorder {
     return ToJs(recorder_->RequestKeyframe());
   }
 
+  val setVideoBitrate(int kbps) {
+    if (!recorder_) return ToJs(FailedPrecondition("init was not called"));
+    return ToJs(recorder_->SetVideoBitrate(kbps));
+  }
+
   val stop() {
     if (!recorder_) return ToJs(FailedPrecondition("init was not called"));
     return ToJs(recorder_->Stop());
@@ -199,6 +204,7 @@ EMSCRIPTEN_BINDINGS(recorder_core) {
       .function("addVideoFrame", &WasmRecorder::addVideoFrame)
       .function("addAudio", &WasmRecorder::addAudio)
       .function("requestKeyframe", &WasmRecorder::requestKeyframe)
+      .function("setVideoBitrate", &WasmRecorder::setVideoBitrate)
       .function("stop", &WasmRecorder::stop)
       .function("stats", &WasmRecorder::stats);
   emscripten::constant("maxThreads", RECORDER_MAX_THREADS);

@@ -70,6 +70,8 @@ export interface CoreRecorder {
   /** Encodes `frames` frames of the audio buffer (interleaved). */
   addAudio(frames: number, timestampUs: number): CoreError | null;
   requestKeyframe(): CoreError | null;
+  /** The video CBR target from the next frame on, without a keyframe. */
+  setVideoBitrate(kbps: number): CoreError | null;
   stop(): CoreError | null;
   stats(): CoreStats;
   delete(): void;

@@ -127,6 +127,8 @@
     }
 
     requestKeyframe() { check(this.recorder.requestKeyframe()); }
+    /** @param {number} kbps */
+    setVideoBitrate(kbps) { check(this.recorder.setVideoBitrate(kbps)); }
     stop() { check(this.recorder.stop()); }
     stats() { return this.recorder.stats(); }
     close() { this.recorder.delete(); }

@@ -12,7 +12,7 @@
 //   {type: 'video', format, width, height, data, layout?, timestampUs}
 //                                      raw planes (ArrayBuffer/Uint8Array; I420 packed by default)
 //   {type: 'audio', samples, timestampUs}   interleaved Float32Array
-//   {type: 'keyframe'} | {type: 'stop'}
+//   {type: 'keyframe'} | {type: 'bitrate', kbps} | {type: 'stop'}
 // Messages out:
 //   {type: 'started'}                  first, as soon as this script runs (the page's deadline
 //                                      for starting the worker ends here)
@@ -114,6 +114,9 @@ async function handle(msg) {
       return;
     case 'keyframe':
       requireDriver().requestKeyframe();
+      return;
+    case 'bitrate':
+      requireDriver().setVideoBitrate(msg.kbps);
       return;
     case 'stop':
       requireDriver().stop();

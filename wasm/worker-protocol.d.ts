@@ -33,6 +33,8 @@ export type ToWorker =
   /** Interleaved float32 samples; `timestampUs` is the time of the first. */
   | { type: 'audio'; samples: Float32Array; timestampUs: number }
   | { type: 'keyframe' }
+  /** The video CBR target (kbps) from the next frame on (no keyframe). */
+  | { type: 'bitrate'; kbps: number }
   | { type: 'stop' };
 
 /** The answer to 'init': the core is loaded. */

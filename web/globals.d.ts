@@ -13,6 +13,8 @@ declare global {
       slowEncoderMs?: number;
       /** Shorter deadlines for the stalled-step tests (tests/js/browser_stalls.test.mjs). */
       deadlines?: Partial<import('./recorder/index.js').Deadlines>;
+      /** The camera's video options (the uplink test records at a higher bitrate). */
+      video?: import('./recorder/index.js').VideoOptions;
     };
   }
 }

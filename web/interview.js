@@ -54,6 +54,7 @@ const config = {
   questions: Math.max(1, Number(params.get('questions')) || 3),
   screen: params.get('screen') === '1',
   slowEncoderMs: Number(testHooks.slowEncoderMs) || 0,
+  video: testHooks.video,  // the camera's VideoOptions (the uplink test records at a higher bitrate)
   deadlines: testHooks.deadlines,  // shorter deadlines for the stalled-step tests
 };
 const saved = {
@@ -110,6 +111,7 @@ async function load() {
     sessionId: config.sessionId,
     uploadToken: config.token,
     tracks: { camera: true, microphone: true, screen: config.screen },
+    video: config.video,
     debug: config.slowEncoderMs || config.deadlines
       ? { videoDelayMs: config.slowEncoderMs, deadlines: config.deadlines } : undefined,
   });

@@ -207,7 +207,7 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
     self->listen_fd_ = sock;
   });
   HttpDeps deps{HttpOptions{c.allowed_origins, c.web_dir, c.secure_cookies, c.trusted_proxies, c.max_request_bytes,
-                            c.max_json_bytes},
+                            c.max_json_bytes, c.max_live_viewers},
                 app->api_key_,
                 app->ingest_.get(),
                 app->results_.get(),

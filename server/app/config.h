@@ -45,6 +45,8 @@ struct Config {
   // Open connections from one peer address; more are answered 503 at accept. 0: no limit. A
   // recorder holds one or two; behind a reverse proxy every client has the proxy's address.
   size_t max_connections_per_address = 64;
+  // HR live views streaming at once; each holds a pool thread while it watches. Over: 503.
+  int max_live_viewers = 64;
   int job_poll_ms = 1000;
   // Where finalized recordings are kept: "file" (the data folder) or "s3" (an S3-compatible
   // store: s3; empty fields come from the AWS_* environment, credentials only from there).

@@ -136,6 +136,10 @@ int main(int argc, char** argv) {
                  "bytes the uploads of one upload token may hold (declared or received); 0: no limit")
       ->capture_default_str();
   cli.add_option("--max-json-bytes", config.max_json_bytes, "largest body of any other request")->capture_default_str();
+  cli.add_option("--max-live-viewers", config.max_live_viewers,
+                 "HR live views at once (each holds a server thread while it streams)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   cli.add_option("--max-header-count", config.max_header_count, "most header lines in one request")
       ->capture_default_str();
   cli.add_option("--max-header-bytes", config.max_header_bytes, "most header bytes in one request")

@@ -44,6 +44,10 @@ constexpr Row kTable[] = {
     {Err::kCandidateNotFound, {"candidate_not_found", 404, "no such candidate"}},
     {Err::kRecordingNotFound, {"recording_not_found", 404, "no such recording"}},
     {Err::kRecordingNotReady, {"recording_not_ready", 409, "the recording is not finalized (yet); see its status"}},
+    {Err::kRecordingNotLive,
+     {"recording_not_live", 409, "the recording is no longer being received; play it from /media once it is ready"}},
+    {Err::kTooManyLiveViewers,
+     {"too_many_live_viewers", 503, "this server serves as many live views as it may; try again later"}},
     {Err::kSessionBusy,
      {"session_busy", 409,
       "a recording of this session is still being received or finalized; end the interview (or, as an admin, delete "

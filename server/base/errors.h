@@ -36,6 +36,8 @@ enum class Err {
   kCandidateNotFound,
   kRecordingNotFound,
   kRecordingNotReady,
+  kRecordingNotLive,
+  kTooManyLiveViewers,
   kSessionBusy,
   kRangeNotSatisfiable,
   kTranscriptNotFound,

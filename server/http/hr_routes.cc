@@ -3,13 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "base/crypto.h"
+#include "base/printable.h"
 #include "http/respond.h"
 #include "http/routes.h"
 #include "http/session_views.h"
@@ -66,6 +70,25 @@ class PlaysSeen {
   };
   std::mutex mu_;
   std::map<std::string, Login> logins_;  // by the login's token hash
+};
+
+// How often a live view looks for newly acknowledged bytes: a chunk reaches the viewer at most
+// this long after its PATCH was answered.
+constexpr std::chrono::milliseconds kLivePollInterval{200};
+
+// One of the HttpOptions::max_live_viewers places, held for as long as a live view streams.
+// Thread-safe.
+class LiveViewerSlot {
+ public:
+  LiveViewerSlot(std::atomic<int>* viewers, int max) : viewers_(viewers) { taken_ = viewers_->fetch_add(1) < max; }
+  ~LiveViewerSlot() { viewers_->fetch_sub(1); }
+  LiveViewerSlot(const LiveViewerSlot&) = delete;
+  LiveViewerSlot& operator=(const LiveViewerSlot&) = delete;
+  bool taken() const { return taken_; }
+
+ private:
+  std::atomic<int>* viewers_;
+  bool taken_;
 };
 
 class HrRoutes {
@@ -200,6 +223,47 @@ class HrRoutes {
   }
 
   void HrMedia(const Request& req, Response& res) { ServeMedia(req, res, /*download=*/false); }
+
+  // A recording while it is received, as one open-ended WebM (chunked transfer): the header, the
+  // Clusters from the last keyframe, then each new Cluster as its PATCH is acknowledged (see
+  // ingest/live_view.h), until the upload ends. Every opening is audited. A viewer holds a
+  // server thread for as long as it watches, so there are at most max_live_viewers at once; one
+  // that stops reading is dropped when a write times out (cpp-httplib's write timeout).
+  void HrLive(const Request& req, Response& res) {
+    auto user = RequireUser(req, res, false);
+    if (!user) return;
+    int64_t id;
+    if (!ParseInt(req.matches[1], 1, INT64_MAX, &id)) return WriteError(req, res, Err::kRecordingNotFound);
+    auto view = d_.ingest->OpenLiveView(id);
+    if (!view.ok()) return WriteError(req, res, view.error());
+    if (req.method == "HEAD") {
+      res.set_header("Content-Type", "video/webm");
+      return;
+    }
+    auto viewer = std::make_shared<LiveViewerSlot>(&live_viewers_, d_.options.max_live_viewers);
+    if (!viewer->taken()) return WriteError(req, res, Err::kTooManyLiveViewers);
+    std::shared_ptr<LiveView> live = std::move(*view);
+    const std::string target = "recording:" + std::to_string(id);
+    if (!Audit(req, res, *user, "watch_live", target, {{"session", live->upload().session_id}})) return;
+    spdlog::info("recording {} of session {} watched live by {}", id, live->upload().session_id, user->username);
+    res.set_header("Cache-Control", "no-store");
+    res.set_chunked_content_provider("video/webm", [live, viewer, id](size_t, httplib::DataSink& sink) {
+      for (;;) {
+        Expected<LiveView::Piece> piece = live->Next();
+        if (!piece.ok()) {
+          spdlog::warn("live view of recording {} ended: {}", id, Printable(piece.error().detail));
+          return false;
+        }
+        if (!piece->bytes.empty()) return sink.write(piece->bytes.data(), piece->bytes.size());
+        if (piece->ended) {
+          sink.done();
+          return true;
+        }
+        if (!sink.is_writable()) return false;
+        std::this_thread::sleep_for(kLivePollInterval);
+      }
+    });
+  }
   void HrDownload(const Request& req, Response& res) { ServeMedia(req, res, /*download=*/true); }
 
   void HrAudit(const Request& req, Response& res) {
@@ -326,6 +390,7 @@ class HrRoutes {
 
   HttpDeps d_;
   PlaysSeen plays_;
+  std::atomic<int> live_viewers_{0};  // live views streaming now (LiveViewerSlot)
 };
 
 }  // namespace
@@ -347,6 +412,7 @@ void InstallHrRoutes(httplib::Server& http, const HttpDeps& deps) {
   http.Delete(R"(/api/v1/hr/sessions/([^/]+))", bind(&HrRoutes::HrDeleteSession));
   http.Delete(R"(/api/v1/hr/candidates/([^/]+))", bind(&HrRoutes::HrDeleteCandidate));
   http.Get(R"(/api/v1/hr/recordings/([^/]+)/media)", bind(&HrRoutes::HrMedia));
+  http.Get(R"(/api/v1/hr/recordings/([^/]+)/live)", bind(&HrRoutes::HrLive));
   http.Post(R"(/api/v1/hr/recordings/([^/]+)/stages/([^/]+)/retry)", bind(&HrRoutes::HrRetryStage));
   http.Get(R"(/api/v1/hr/recordings/([^/]+)/download)", bind(&HrRoutes::HrDownload));
   http.Get("/api/v1/hr/audit", bind(&HrRoutes::HrAudit));

@@ -29,6 +29,7 @@ struct HttpOptions {
   std::vector<std::string> trusted_proxies;
   size_t max_tus_body_bytes = size_t{64} << 20;  // PATCH /files/ID and POST /files (creation-with-upload)
   size_t max_json_bytes = size_t{64} << 10;      // every other body
+  int max_live_viewers = 64;                     // HR live views at once (each holds a pool thread)
 };
 
 struct HttpDeps {

@@ -17,6 +17,7 @@
 #include "base/errors.h"
 #include "base/metrics.h"
 #include "index/ingest_index.h"
+#include "ingest/live_view.h"
 #include "ingest/tus_protocol.h"
 #include "storage/media_store.h"
 #include "storage/upload_store.h"
@@ -133,6 +134,10 @@ class Ingest {
   Status Reconcile();
   // Hands expired receiving uploads to finalize as incomplete recordings (their bytes are kept).
   void FinalizeExpired();
+  // A viewer's read of recording `recording_id` while it is received (see live_view.h).
+  Expected<std::unique_ptr<LiveView>> OpenLiveView(int64_t recording_id) {
+    return LiveView::Open(index_, spool_, recording_id);
+  }
 
  private:
   // Loads the upload and checks ownership, termination and expiry.

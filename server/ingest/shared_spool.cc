@@ -2,8 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <iterator>
+#include <memory>
+#include <vector>
 
 #include "base/crypto.h"
 #include "base/printable.h"
@@ -81,6 +85,55 @@ Result<std::unique_ptr<RandomAccessReader>> SharedSpool::OpenReader(const std::s
     }
   }
   return local_.OpenReader(key);
+}
+
+namespace {
+
+// The chunks of an upload as one reader, each read served by the object holding it.
+class ChunksReader : public RandomAccessReader {
+ public:
+  ChunksReader(MediaStore* objects, std::vector<UploadChunk> chunks)
+      : objects_(objects), chunks_(std::move(chunks)), size_(chunks_.empty() ? 0 : chunks_.back().end) {}
+  uint64_t size() const override { return size_; }
+
+  Status ReadAt(uint64_t offset, void* out, size_t n) override {
+    if (offset > size_ || n > size_ - offset) return IoError("read past the recorded chunks");
+    auto* to = static_cast<uint8_t*>(out);
+    while (n > 0) {
+      // The chunk holding `offset`: the last one starting at or before it.
+      auto it = std::upper_bound(chunks_.begin(), chunks_.end(), offset,
+                                 [](uint64_t at, const UploadChunk& c) { return at < c.offset; });
+      if (it == chunks_.begin() || offset >= std::prev(it)->end) return Corrupt("the recorded chunks have a gap");
+      const UploadChunk& chunk = *std::prev(it);
+      if (open_name_ != chunk.object) {
+        auto object = objects_->Open(chunk.object);
+        if (!object.ok()) return object.status();
+        open_ = std::move(*object);
+        open_name_ = chunk.object;
+      }
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(n, chunk.end - offset));
+      RETURN_IF_ERROR(open_->ReadAt(offset - chunk.offset, to, take));
+      to += take;
+      offset += take;
+      n -= take;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  MediaStore* objects_;
+  const std::vector<UploadChunk> chunks_;  // in order, each starting where the one before ends
+  const uint64_t size_;
+  std::unique_ptr<RandomAccessReader> open_;
+  std::string open_name_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RandomAccessReader>> SharedSpool::OpenLiveReader(const std::string& key) {
+  auto chunks = index_->UploadChunks(key);
+  if (!chunks.ok()) return chunks.status();
+  return std::unique_ptr<RandomAccessReader>(new ChunksReader(objects_, std::move(*chunks)));
 }
 
 Result<std::unique_ptr<ScratchFile>> SharedSpool::CreateScratch(const std::string& key) {

@@ -39,6 +39,8 @@ class SharedSpool : public UploadStore {
   Status Sync(const std::string& key) override;  // Ok: a chunk is durable when PutChunk returns
   // A local copy of the recorded chunks; Corrupt when they do not follow each other from 0.
   Result<std::unique_ptr<RandomAccessReader>> OpenReader(const std::string& key) override;
+  // The recorded chunks read where they are (the objects), one open object at a time.
+  Result<std::unique_ptr<RandomAccessReader>> OpenLiveReader(const std::string& key) override;
   Result<std::unique_ptr<ScratchFile>> CreateScratch(const std::string& key) override;
   // The local files, then every object under the key's prefix.
   Status Remove(const std::string& key) override;

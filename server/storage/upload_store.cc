@@ -100,6 +100,12 @@ Result<std::unique_ptr<RandomAccessReader>> FileUploadStore::OpenReader(const st
   return fs_->OpenReader(*path);
 }
 
+Result<std::unique_ptr<RandomAccessReader>> FileUploadStore::OpenLiveReader(const std::string& key) {
+  auto path = SpoolPath(key);
+  if (!path.ok()) return path.status();
+  return OpenGrowingFileReader(path->string());
+}
+
 Result<std::unique_ptr<ScratchFile>> FileUploadStore::CreateScratch(const std::string& key) {
   auto path = ScratchPath(key);
   if (!path.ok()) return path.status();

@@ -60,6 +60,10 @@ class UploadStore {
   // Makes the whole spool file durable (fsync).
   virtual Status Sync(const std::string& key) = 0;
   virtual Result<std::unique_ptr<RandomAccessReader>> OpenReader(const std::string& key) = 0;  // NotFound
+  // A reader over the bytes stored so far, made without copying them: a live view reads a
+  // recording while it grows, reopening as it does. Its size may run ahead of the acknowledged
+  // offset (a PATCH being written): callers read no further than the index's offset.
+  virtual Result<std::unique_ptr<RandomAccessReader>> OpenLiveReader(const std::string& key) { return OpenReader(key); }
   // A fresh scratch file for finalizing `key` (an earlier one is replaced).
   virtual Result<std::unique_ptr<ScratchFile>> CreateScratch(const std::string& key) = 0;
   // Removes the spool and scratch files of `key` (Ok when there are none).
@@ -86,6 +90,9 @@ class FileUploadStore : public UploadStore {
   Status Truncate(const std::string& key, uint64_t size) override;
   Status Sync(const std::string& key) override;
   Result<std::unique_ptr<RandomAccessReader>> OpenReader(const std::string& key) override;
+  // The spool file as it grows, still readable after finalize moved it (common/io.h
+  // OpenGrowingFileReader; not through `fs`: no fault is injected into viewing).
+  Result<std::unique_ptr<RandomAccessReader>> OpenLiveReader(const std::string& key) override;
   Result<std::unique_ptr<ScratchFile>> CreateScratch(const std::string& key) override;
   Status Remove(const std::string& key) override;
 

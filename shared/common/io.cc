@@ -21,13 +21,20 @@ Status ErrnoStatus(const std::string& what, int err) {
 
 class FileReader : public RandomAccessReader {
  public:
-  FileReader(int fd, uint64_t size, std::string path) : fd_(fd), size_(size), path_(std::move(path)) {}
+  // `growing`: size() follows the file (see OpenGrowingFileReader).
+  FileReader(int fd, uint64_t size, std::string path, bool growing)
+      : fd_(fd), size_(size), path_(std::move(path)), growing_(growing) {}
   ~FileReader() override { ::close(fd_); }
-  uint64_t size() const override { return size_; }
+  uint64_t size() const override {
+    struct stat st {};
+    if (growing_ && ::fstat(fd_, &st) == 0) return static_cast<uint64_t>(st.st_size);
+    return size_;
+  }
   Status ReadAt(uint64_t offset, void* out, size_t n) override {
-    if (offset > size_ || n > size_ - offset) {
+    const uint64_t size = this->size();
+    if (offset > size || n > size - offset) {
       return IoError("read of " + std::to_string(n) + " bytes at " + std::to_string(offset) + " is past the end of " +
-                     path_ + " (" + std::to_string(size_) + " bytes)");
+                     path_ + " (" + std::to_string(size) + " bytes)");
     }
     auto* dst = static_cast<char*>(out);
     while (n > 0) {
@@ -46,6 +53,7 @@ class FileReader : public RandomAccessReader {
   int fd_;
   uint64_t size_;
   std::string path_;
+  bool growing_;
 };
 
 bool PwriteAll(int fd, const char* data, size_t n, uint64_t offset) {
@@ -96,7 +104,9 @@ Status MemoryWriter::Seek(uint64_t position) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<RandomAccessReader>> OpenFileReader(const std::string& path) {
+namespace {
+
+Result<std::unique_ptr<RandomAccessReader>> OpenReader(const std::string& path, bool growing) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
@@ -108,7 +118,17 @@ Result<std::unique_ptr<RandomAccessReader>> OpenFileReader(const std::string& pa
     ::close(fd);
     return IoError("not a regular file: " + path);
   }
-  return std::unique_ptr<RandomAccessReader>(new FileReader(fd, static_cast<uint64_t>(st.st_size), path));
+  return std::unique_ptr<RandomAccessReader>(new FileReader(fd, static_cast<uint64_t>(st.st_size), path, growing));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RandomAccessReader>> OpenFileReader(const std::string& path) {
+  return OpenReader(path, /*growing=*/false);
+}
+
+Result<std::unique_ptr<RandomAccessReader>> OpenGrowingFileReader(const std::string& path) {
+  return OpenReader(path, /*growing=*/true);
 }
 
 Result<std::unique_ptr<FileWriter>> FileWriter::Create(const std::string& path) {

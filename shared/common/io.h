@@ -62,6 +62,9 @@ class MemoryWriter : public SeekableWriter {
 
 // A regular file read with pread. NotFound when `path` does not exist, IoError otherwise.
 Result<std::unique_ptr<RandomAccessReader>> OpenFileReader(const std::string& path);
+// The same for a file that is still being appended to: size() is the file's size at each call.
+// The open descriptor keeps reading the file after it is renamed or unlinked.
+Result<std::unique_ptr<RandomAccessReader>> OpenGrowingFileReader(const std::string& path);
 
 // A file written through a buffer (a muxer writes element by element, a few bytes at a time).
 // Each megabyte written out starts going to the disk at once (sync_file_range), so that Sync waits

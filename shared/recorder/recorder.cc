@@ -21,6 +21,8 @@ namespace {
 constexpr int kMinDimension = 16;
 constexpr int kMaxDimension = 4096;
 constexpr int64_t kMaxTimestampUs = int64_t{1} << 50;  // ~35 years; keeps ns math in range
+constexpr int kMinVideoKbps = 10;
+constexpr int kMaxVideoKbps = 50000;
 constexpr int kMaxAudioBlockFrames = OpusTrackEncoder::kSampleRate * 10;
 // How long packets of one track wait for the other track before they are muxed anyway
 // (a camera that stops delivering frames must not hold the audio back for ever).
@@ -41,7 +43,7 @@ Status ValidateConfig(const RecorderConfig& c) {
     RETURN_IF_ERROR(CheckRange("video width", v->width, kMinDimension, kMaxDimension));
     RETURN_IF_ERROR(CheckRange("video height", v->height, kMinDimension, kMaxDimension));
     RETURN_IF_ERROR(CheckRange("video fps", v->fps, 1, 240));
-    RETURN_IF_ERROR(CheckRange("video kbps", v->kbps, 10, 50000));
+    RETURN_IF_ERROR(CheckRange("video kbps", v->kbps, kMinVideoKbps, kMaxVideoKbps));
     RETURN_IF_ERROR(CheckRange("keyframe_interval_ms", v->keyframe_interval_ms, 100, 600000));
     RETURN_IF_ERROR(CheckRange("video speed", v->speed, 5, SpeedController::kFastestSpeed));
     RETURN_IF_ERROR(CheckRange("video threads", v->threads, 1, 16));
@@ -91,6 +93,7 @@ class Recorder::Impl {
   Status AddVideoFrame(const VideoFrame& frame);
   Status AddAudio(const float* samples, int frame_count, int64_t timestamp_us);
   Status RequestKeyframe();
+  Status SetVideoBitrate(int kbps);
   Status Stop();
   RecorderStats stats() const;
 
@@ -288,6 +291,13 @@ Status Recorder::Impl::RequestKeyframe() {
   return Status::Ok();
 }
 
+Status Recorder::Impl::SetVideoBitrate(int kbps) {
+  RETURN_IF_ERROR(CheckUsable());
+  if (!video_) return FailedPrecondition("recorder has no video track");
+  RETURN_IF_ERROR(CheckRange("video kbps", kbps, kMinVideoKbps, kMaxVideoKbps));
+  return Fail(video_->SetBitrate(kbps));
+}
+
 Status Recorder::Impl::Stop() {
   RETURN_IF_ERROR(CheckUsable());
   stopped_ = true;
@@ -380,6 +390,7 @@ Status Recorder::AddAudio(const float* samples, int frame_count, int64_t timesta
   return impl_->AddAudio(samples, frame_count, timestamp_us);
 }
 Status Recorder::RequestKeyframe() { return impl_->RequestKeyframe(); }
+Status Recorder::SetVideoBitrate(int kbps) { return impl_->SetVideoBitrate(kbps); }
 Status Recorder::Stop() { return impl_->Stop(); }
 RecorderStats Recorder::stats() const { return impl_->stats(); }
 

@@ -142,6 +142,9 @@ class Recorder {
   Status AddAudio(const float* samples, int frame_count, int64_t timestamp_us);
   // The next video frame is encoded as a keyframe and starts a new chunk.
   Status RequestKeyframe();
+  // Changes the video CBR target (kbps, the range of VideoConfig::kbps) from the next frame on,
+  // without a keyframe: the page lowers it while its uplink cannot keep up. REQUIRES: video.
+  Status SetVideoBitrate(int kbps);
   // Flushes the encoders and delivers the last chunk. Later calls fail with kFailedPrecondition
   // (Stop itself included).
   Status Stop();

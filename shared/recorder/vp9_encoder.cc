@@ -62,7 +62,7 @@ Result<std::unique_ptr<Vp9Encoder>> Vp9Encoder::Create(const VideoConfig& config
   cfg.kf_min_dist = 0;
   cfg.kf_max_dist = 1u << 20;
 
-  std::unique_ptr<Vp9Encoder> encoder(new Vp9Encoder(config.speed));
+  std::unique_ptr<Vp9Encoder> encoder(new Vp9Encoder(config.speed, cfg));
   auto ctx = std::make_unique<vpx_codec_ctx_t>();
   if (vpx_codec_enc_init(ctx.get(), iface, &cfg, 0) != VPX_CODEC_OK) {
     Status status = VpxError(ctx.get(), "vpx_codec_enc_init");
@@ -94,6 +94,17 @@ Status Vp9Encoder::SetSpeed(int speed) {
     return VpxError(codec_.get(), "VP8E_SET_CPUUSED");
   }
   speed_ = speed;
+  return Status::Ok();
+}
+
+Status Vp9Encoder::SetBitrate(int kbps) {
+  if (cfg_.rc_target_bitrate == static_cast<unsigned>(kbps)) return Status::Ok();
+  vpx_codec_enc_cfg_t cfg = cfg_;
+  cfg.rc_target_bitrate = static_cast<unsigned>(kbps);
+  if (vpx_codec_enc_config_set(codec_.get(), &cfg) != VPX_CODEC_OK) {
+    return VpxError(codec_.get(), "vpx_codec_enc_config_set");
+  }
+  cfg_ = cfg;
   return Status::Ok();
 }
 

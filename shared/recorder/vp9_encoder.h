@@ -35,16 +35,20 @@ class Vp9Encoder {
   // cpu-used, 5..9; takes effect from the next frame.
   Status SetSpeed(int speed);
   int speed() const { return speed_; }
+  // The CBR target from the next frame on. libvpx rescales its rate-control buffer to the new
+  // rate and keeps its references: no keyframe.
+  Status SetBitrate(int kbps);
 
  private:
   struct CodecDeleter {
     void operator()(vpx_codec_ctx_t* ctx) const;
   };
-  explicit Vp9Encoder(int speed) : speed_(speed) {}
+  Vp9Encoder(int speed, const vpx_codec_enc_cfg_t& cfg) : speed_(speed), cfg_(cfg) {}
   Status Drain(std::vector<EncodedVideoFrame>* out);
 
   std::unique_ptr<vpx_codec_ctx_t, CodecDeleter> codec_;
   int speed_;
+  vpx_codec_enc_cfg_t cfg_;  // as in effect: vpx_codec_enc_config_set takes a whole one
 };
 
 }  // namespace recorder

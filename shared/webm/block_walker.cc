@@ -131,7 +131,7 @@ class Walker {
       if (h.id == libwebm::kMkvEBML) return Stop(pos, "a second EBML header");
       Step step;
       if (h.id == libwebm::kMkvCluster) {
-        Result<Step> s = WalkCluster(h, limit);
+        Result<Step> s = WalkCluster(pos, h, limit);
         if (!s.ok()) return s.status();
         step = *s;
       } else if (h.size == kUnknownSize) {
@@ -160,7 +160,7 @@ class Walker {
   }
 
   // Walks one Cluster. An unknown-size Cluster ends at the next Segment-level ID or at `limit`.
-  Result<Step> WalkCluster(const Header& cluster, uint64_t limit) {
+  Result<Step> WalkCluster(uint64_t cluster_pos, const Header& cluster, uint64_t limit) {
     const bool known = cluster.size != kUnknownSize;
     const uint64_t cluster_end =
         known && cluster.size <= limit - std::min(limit, cluster.payload) ? cluster.payload + cluster.size : limit;
@@ -187,6 +187,7 @@ class Walker {
       } else if (h.id == libwebm::kMkvSimpleBlock || h.id == libwebm::kMkvBlockGroup) {
         if (!have_timecode) return Step{true, pos, "block before cluster timecode"};
         BlockFrame frame;
+        frame.cluster_pos = cluster_pos;
         const bool simple = h.id == libwebm::kMkvSimpleBlock;
         Result<bool> parsed =
             simple ? ParseBlock(h, cluster_timecode, true, &frame) : ParseBlockGroup(h, cluster_timecode, &frame);

@@ -52,6 +52,7 @@ struct BlockFrame {
   uint64_t duration = 0;  // BlockDuration in timecode units, when has_duration
   uint64_t data_pos = 0;  // frame bytes are [data_pos, data_pos + data_size) in the file
   uint64_t data_size = 0;
+  uint64_t cluster_pos = 0;  // where the frame's Cluster element starts in the file
 };
 
 // Where and why the walk stopped.

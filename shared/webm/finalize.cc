@@ -539,6 +539,55 @@ Result<FinalizeInfo> Clip(RandomAccessReader& input, SeekableWriter& out, int64_
   }
 }
 
+namespace {
+
+// The first `size` bytes of a reader: what a live view may read of a spool file that a PATCH in
+// progress may be writing beyond.
+class PrefixReader : public RandomAccessReader {
+ public:
+  PrefixReader(RandomAccessReader& input, uint64_t size) : input_(input), size_(std::min(size, input.size())) {}
+  uint64_t size() const override { return size_; }
+  Status ReadAt(uint64_t offset, void* out, size_t n) override {
+    if (offset > size_ || n > size_ - offset) return IoError("read past the available bytes");
+    return input_.ReadAt(offset, out, n);
+  }
+
+ private:
+  RandomAccessReader& input_;
+  const uint64_t size_;
+};
+
+}  // namespace
+
+Result<LivePoints> FindLivePoints(RandomAccessReader& live, uint64_t available) {
+  PrefixReader prefix(live, available);
+  WindowedSource src(prefix);
+  internal::MkvReaderAdapter reader(src, kMaxHeaderBytes);
+  Result<std::unique_ptr<mkvparser::Segment>> parsed = internal::ParseHeaders(src, reader);
+  if (!parsed.ok()) return parsed.status();
+  const mkvparser::Segment& in = **parsed;
+  uint64_t video = 0;  // TrackNumber of the first video track; 0: none
+  const mkvparser::Tracks& tracks = *in.GetTracks();
+  for (unsigned long i = 0; i < tracks.GetTracksCount() && video == 0; ++i) {
+    const mkvparser::Track* t = tracks.GetTrackByIndex(i);
+    if (t && t->GetType() == mkvparser::Track::kVideo) video = static_cast<uint64_t>(t->GetNumber());
+  }
+  std::optional<LivePoints> points;
+  std::optional<uint64_t> last_video_cluster;  // the Cluster whose first video frame was seen last
+  auto on_frame = [&](const BlockFrame& f) {
+    if (!points) points = LivePoints{f.cluster_pos, f.cluster_pos};
+    if (video != 0 && f.track == video && last_video_cluster != f.cluster_pos) {
+      last_video_cluster = f.cluster_pos;
+      if (f.key) points->join_at = f.cluster_pos;
+    }
+    return Status::Ok();
+  };
+  Result<internal::WalkEnd> end = internal::WalkClusters(src, static_cast<uint64_t>(in.m_start), in.m_size, on_frame);
+  if (!end.ok()) return end.status();
+  if (!points) return Corrupt("no complete frame yet");
+  return *points;
+}
+
 Result<FinalizeInfo> Finalize(const std::string& live_path, const std::string& seekable_path) {
   auto live = OpenFileReader(live_path);
   if (!live.ok()) return live.status();

@@ -115,6 +115,19 @@ inline constexpr int64_t kClipKeyframeSlackMs = 500;
 // Errors as Finalize's; NotFound when nothing of the input lies in the range.
 Result<FinalizeInfo> Clip(RandomAccessReader& input, SeekableWriter& out, int64_t from_ms, int64_t to_ms);
 
+// Where a viewer of a recording still being received starts (the server's live view): the WebM
+// header, i.e. bytes [0, header_end) up to the first Cluster, then everything from `join_at`: the
+// start of the last Cluster whose first frame of the first video track is a keyframe (the
+// recorder starts a Cluster at each keyframe), so the viewer's decoder can start there. Without
+// any such Cluster yet (or without video), join_at is header_end.
+struct LivePoints {
+  uint64_t header_end = 0;
+  uint64_t join_at = 0;
+};
+// Looks only at the first `available` bytes of `live` (the acknowledged ones; a write may be in
+// progress beyond). Corrupt when they do not hold the header and a first Cluster.
+Result<LivePoints> FindLivePoints(RandomAccessReader& live, uint64_t available);
+
 // Parses `finalized` with libwebm's reader (not Finalize's own walker) and checks it is a
 // finalized recording matching `expected`: the Segment has a known size; it has a Duration
 // (within 1 ms of expected.duration_ms); the SeekHead leads to Cues with expected.cue_points cue

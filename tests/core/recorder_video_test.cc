@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 
 #include "recorder/media_io.h"
 #include "test_support.h"
@@ -26,7 +27,9 @@ struct Encoded {
 
 enum class Feed { kI420, kNV12, kRGBA, kBGRA };
 
-void EncodeY4m(const std::string& y4m, const VideoConfig& vc, Feed feed, const std::string& out, Encoded* e) {
+// `before_frame(recorder, n)`, if given, runs before frame n is added.
+void EncodeY4m(const std::string& y4m, const VideoConfig& vc, Feed feed, const std::string& out, Encoded* e,
+               const std::function<void(Recorder&, int64_t)>& before_frame = {}) {
   auto reader = Y4mReader::Open(y4m);
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   RecorderConfig config;
@@ -67,6 +70,7 @@ void EncodeY4m(const std::string& y4m, const VideoConfig& vc, Feed feed, const s
         break;
     }
     (void)ch;
+    if (before_frame) before_frame(**rec, n);
     Status s = (*rec)->AddVideoFrame(f);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
@@ -126,6 +130,31 @@ TEST_F(FourPeopleVideo, BitrateIsWithinTenPercentOfTarget) {
   std::printf("VP9 payload %.1f kbps (target %d), recorder says %.1f\n", kbps, kKbps, encoded_->stats.video_kbps);
   EXPECT_NEAR(kbps, kKbps, kKbps * 0.10);
   EXPECT_NEAR(encoded_->stats.video_kbps, kbps, 1.0);
+}
+
+// The page lowers the target while the uplink cannot keep up (web/recorder/uplink.js): the new
+// rate holds within about a second, without a keyframe, and every frame still decodes.
+TEST_F(FourPeopleVideo, LoweringTheBitrateMidStreamTakesEffectWithoutAKeyframe) {
+  Encoded e;
+  EncodeY4m(source_, CameraConfig(), Feed::kI420, "fourpeople_lowered.webm", &e, [](Recorder& r, int64_t n) {
+    if (n == 0) {
+      EXPECT_EQ(r.SetVideoBitrate(5).code(), StatusCode::kInvalidArgument);
+    }
+    if (n == kFrames / 2) {
+      EXPECT_TRUE(r.SetVideoBitrate(100).ok());
+    }
+  });
+  const double before_kbps = StreamBytes(e.webm, "v", 1, 5) * 8.0 / 4 / 1000;
+  const double after_kbps = StreamBytes(e.webm, "v", 6, 10) * 8.0 / 4 / 1000;
+  const double settled_kbps = StreamBytes(e.webm, "v", 8, 10) * 8.0 / 2 / 1000;
+  std::printf("250 kbps until 5 s: %.1f kbps in [1, 5) s; then 100 kbps: %.1f kbps in [6, 10) s, %.1f in [8, 10) s\n",
+              before_kbps, after_kbps, settled_kbps);
+  EXPECT_NEAR(before_kbps, kKbps, kKbps * 0.15);
+  // libvpx spends the rate-control buffer it had at the old rate first: about 3 s to settle.
+  EXPECT_LT(after_kbps, before_kbps * 0.65);
+  EXPECT_NEAR(settled_kbps, 100, 100 * 0.3);
+  EXPECT_EQ(e.stats.keyframes, 1);
+  EXPECT_EQ(CountFrames(e.webm, "v"), kFrames);
 }
 
 TEST_F(FourPeopleVideo, StreamIsVp9InWebmAt640x480) {

@@ -105,11 +105,14 @@ static nlohmann::json Packets(const std::string& path, const char* type) {
                    path + "'");
 }
 
-int64_t StreamBytes(const std::string& path, const char* type) {
+int64_t StreamBytes(const std::string& path, const char* type, double from_s, double to_s) {
   auto j = Packets(path, type);
   if (j.is_null()) return -1;
   int64_t total = 0;
-  for (const auto& p : j["packets"]) total += std::stoll(p.value("size", "0"));
+  for (const auto& p : j["packets"]) {
+    const double pts = std::stod(p.value("pts_time", "0"));
+    if (pts >= from_s && pts < to_s) total += std::stoll(p.value("size", "0"));
+  }
   return total;
 }
 

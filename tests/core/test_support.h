@@ -47,8 +47,8 @@ nlohmann::json Probe(const std::string& path);
 // Frames decoded / packets read for the first stream of `type` ("v" or "a").
 int64_t CountFrames(const std::string& path, const char* type);
 int64_t CountPackets(const std::string& path, const char* type);
-// Sum of packet sizes of the first stream of `type`.
-int64_t StreamBytes(const std::string& path, const char* type);
+// Sum of packet sizes of the first stream of `type`, of the packets shown in [from_s, to_s).
+int64_t StreamBytes(const std::string& path, const char* type, double from_s = -1e9, double to_s = 1e9);
 // First pts and end (max pts + duration) in seconds of the first stream of `type`.
 struct StreamSpan {
   double start = 0;

@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <bit>
+#include <thread>
 
 #include "base/crypto.h"
 #include "http/session_views.h"
@@ -335,10 +337,11 @@ TEST_F(ResultsTest, EveryHrRouteNeedsALoginAndAnExpiredOrLoggedOutCookieIsRefuse
   StartWithAccounts();
   RecordedSession s = Record("Jane Doe");
   std::string rec = std::to_string(s.recording_id);
-  for (const std::string& path : std::vector<std::string>{
-           "/api/v1/hr/me", "/api/v1/hr/sessions", "/api/v1/hr/sessions/" + s.id,
-           "/api/v1/hr/sessions/" + s.id + "/transcript", "/api/v1/hr/recordings/" + rec + "/media",
-           "/api/v1/hr/recordings/" + rec + "/download", "/api/v1/hr/audit"}) {
+  for (const std::string& path :
+       std::vector<std::string>{"/api/v1/hr/me", "/api/v1/hr/sessions", "/api/v1/hr/sessions/" + s.id,
+                                "/api/v1/hr/sessions/" + s.id + "/transcript",
+                                "/api/v1/hr/recordings/" + rec + "/media", "/api/v1/hr/recordings/" + rec + "/download",
+                                "/api/v1/hr/recordings/" + rec + "/live", "/api/v1/hr/audit"}) {
     auto res = http().Get(path.c_str());
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 401) << path;
@@ -647,6 +650,7 @@ TEST_F(ResultsTest, GuessedOrMalformedIdsReachTheHandlerAndAre404) {
              {"DELETE", "/api/v1/hr/candidates/" + id, "candidate_not_found", As(login, true)},
              {"GET", "/api/v1/hr/recordings/" + id + "/media", "recording_not_found", As(login)},
              {"GET", "/api/v1/hr/recordings/" + id + "/download", "recording_not_found", As(login)},
+             {"GET", "/api/v1/hr/recordings/" + id + "/live", "recording_not_found", As(login)},
              {"GET", "/api/v1/sessions/" + id, "session_not_found", key},
          }) {
       auto res = c.method == "GET"    ? http().Get(c.path.c_str(), c.headers)
@@ -727,6 +731,106 @@ TEST_F(ResultsTest, MediaIsServedWithRangesAndTheDownloadIsNamedBySessionAndAudi
       http().Get(("/api/v1/hr/recordings/" + std::to_string(receiving->front().id) + "/media").c_str(), As(login));
   EXPECT_EQ(res->status, 409);
   EXPECT_EQ(json::parse(res->body)["error"], "recording_not_ready");
+}
+
+// Where the Clusters of a WebM start: the Cluster ID, a size, then the Cluster's Timestamp ID
+// (what the muxer writes first) right after it.
+std::vector<size_t> ClusterOffsets(const std::string& webm) {
+  const std::string id("\x1F\x43\xB6\x75", 4);
+  std::vector<size_t> offsets;
+  for (size_t at = webm.find(id); at != std::string::npos; at = webm.find(id, at + 1)) {
+    const auto first = static_cast<uint8_t>(at + 4 < webm.size() ? webm[at + 4] : 0);
+    const int size_length = first == 0 ? 0 : std::countl_zero(first) + 1;
+    const size_t timestamp = at + 4 + static_cast<size_t>(size_length);
+    if (size_length > 0 && timestamp < webm.size() && static_cast<uint8_t>(webm[timestamp]) == 0xE7) {
+      offsets.push_back(at);
+    }
+  }
+  return offsets;
+}
+
+// HR watches a recording while it is received: the stream is the WebM header, the Clusters from
+// the last keyframe on, then each Cluster once its PATCH is acknowledged, and it ends with the
+// upload. What arrives decodes from its first frame, every opening is audited, and a recording
+// unknown, finished or asked for without a login gets the usual answers.
+TEST_F(ResultsTest, ALiveViewStreamsFromTheLastKeyframeWhileTheRecordingIsReceivedAndEndsWithIt) {
+  config_.max_live_viewers = 1;  // each viewer holds a server thread: one more than allowed is 503
+  StartWithAccounts();
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  // 5 s with a keyframe every second, in ffmpeg's live mode (a Cluster at every keyframe).
+  const fs::path source = fs::path(config_.data_dir).parent_path() / "live-source.webm";
+  CommandResult made =
+      RunCommand("ffmpeg -nostdin -v error -y -i " RECORDER_TEST_MEDIA "/akiyo_cif.mp4 -i " RECORDER_TEST_MEDIA
+                 "/speech_orig_16k.wav -t 5 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 300k "
+                 "-g 30 -c:a libopus -f webm -live 1 -cluster_time_limit 1000 " +
+                 source.string());
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string live = ReadFile(source);
+  const std::vector<size_t> clusters = ClusterOffsets(live);
+  ASSERT_GE(clusters.size(), 4u);
+
+  json session = SessionJson("Live Candidate");
+  const std::string token = session["upload_token"];
+  const std::string url = NewUpload(token);
+  auto recordings = app_->index().RecordingsOfSession(session["session_id"]);
+  const std::string path = "/api/v1/hr/recordings/" + std::to_string(recordings->front().id) + "/live";
+  // The header and the first three Clusters arrive before anyone watches.
+  uint64_t offset = 0;
+  auto send = [&](size_t end, bool last = false) {
+    httplib::Headers extra;
+    if (last) extra.emplace("Upload-Length", std::to_string(end));
+    auto res = Patch(token, url, offset, live.substr(offset, end - offset), extra);
+    ASSERT_TRUE(res && res->status == 204) << (res ? res->body : "no response");
+    offset = end;
+  };
+  send(clusters[0]);
+  for (size_t i = 1; i <= 3; ++i) send(clusters[i]);
+
+  EXPECT_EQ(http().Get(path.c_str())->status, 401);
+  EXPECT_EQ(http().Get("/api/v1/hr/recordings/999999/live", As(login))->status, 404);
+
+  std::string received;
+  std::atomic<bool> ended{false};
+  std::thread viewer([&] {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_read_timeout(30, 0);
+    auto res = client.Get(path.c_str(), As(login), [&](const char* data, size_t n) {
+      received.append(data, n);
+      return true;
+    });
+    EXPECT_TRUE(res && res->status == 200) << (res ? res->body : httplib::to_string(res.error()));
+    ended = true;
+  });
+  // The viewer gets the header and the Clusters from the last keyframe before it came, then
+  // each new Cluster as it is acknowledged.
+  ASSERT_TRUE(
+      WaitFor([&] { return received.size() >= clusters[0] + (clusters[3] - clusters[2]); }, std::chrono::seconds(10)));
+  auto second = http().Get(path.c_str(), As(login));
+  EXPECT_EQ(second->status, 503);
+  EXPECT_EQ(json::parse(second->body)["error"], "too_many_live_viewers");
+  for (size_t i = 4; i < clusters.size(); ++i) send(clusters[i]);
+  send(live.size(), /*last=*/true);
+  ASSERT_TRUE(WaitFor([&] { return ended.load(); }, std::chrono::seconds(10))) << "the stream ends with the upload";
+  viewer.join();
+
+  ASSERT_GT(received.size(), clusters[0]);
+  EXPECT_TRUE(received.compare(0, clusters[0], live, 0, clusters[0]) == 0) << "the WebM header first";
+  const std::string body = received.substr(clusters[0]);
+  const size_t join = live.size() - body.size();
+  EXPECT_TRUE(live.compare(join, std::string::npos, body) == 0) << "then everything from one point to the end";
+  EXPECT_TRUE(std::find(clusters.begin(), clusters.end(), join) != clusters.end()) << "that point starts a Cluster";
+  EXPECT_EQ(join, clusters[2]) << "the last Cluster starting on a keyframe before the viewer came";
+  const fs::path watched = fs::path(config_.data_dir).parent_path() / "watched.webm";
+  WriteFile(watched, received);
+  EXPECT_EQ(RunCommand("ffmpeg -v error -i " + watched.string() + " -f null - 2>&1").output, "")
+      << "what the viewer got decodes from its first frame";
+  EXPECT_EQ(AuditCount("hr:rita", "watch_live", "recording:" + std::to_string(recordings->front().id)), 1)
+      << "the refused viewer is not audited";
+
+  // Finished: play it whole instead.
+  auto after = http().Get(path.c_str(), As(login));
+  EXPECT_EQ(after->status, 409);
+  EXPECT_EQ(json::parse(after->body)["error"], "recording_not_live");
 }
 
 // Every Range form of RFC 9110 against a recording (the parser's own cases: byte_ranges_test.cc).

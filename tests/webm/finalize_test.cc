@@ -786,6 +786,48 @@ size_t FirstBlockFlags(const Bytes& file) {
   return cluster + 4 + 8 + 3 + 1 + 1 + 1 + 2;
 }
 
+// The server's live view joins a recording in progress at the last Cluster a decoder can start
+// on. Checked against ffprobe's own packet positions and flags, for every point the upload may
+// have reached.
+TEST(LivePointsTest, AViewerJoinsAtTheLastClusterWhoseFirstVideoFrameIsAKeyframe) {
+  const std::string& path = LiveVp9Opus();
+  const Bytes bytes = ReadFile(path);
+  const std::string_view view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const std::vector<uint64_t> clusters = ClusterOffsets(bytes);
+  ASSERT_GE(clusters.size(), 4u);
+  // The first video packet of each Cluster, by file position: is it a keyframe?
+  std::map<size_t, bool> starts_with_key;
+  std::istringstream packets(
+      Shell("ffprobe -v error -select_streams v:0 -show_entries packet=pos,flags -of csv=p=0 '" + path + "'"));
+  for (std::string line; std::getline(packets, line);) {
+    const uint64_t pos = std::stoull(line.substr(0, line.find(',')));
+    const size_t cluster = std::upper_bound(clusters.begin(), clusters.end(), pos) - clusters.begin() - 1;
+    starts_with_key.try_emplace(cluster, line.find('K') != std::string::npos);
+  }
+  int keyed = 0;
+  uint64_t expected = clusters[0];
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    // Cluster i cut a few bytes in (no video frame of it complete yet): the join is where it was.
+    const std::pair<uint64_t, uint64_t> cut = {clusters[i] + 40, expected};
+    if (starts_with_key[i]) {
+      expected = clusters[i];
+      keyed += i > 0;
+    }
+    const std::pair<uint64_t, uint64_t> whole = {i + 1 < clusters.size() ? clusters[i + 1] : bytes.size(), expected};
+    for (const auto& [available, join_at] : {whole, cut}) {
+      if (i == 0 && available == cut.first) continue;  // no frame at all yet: below
+      MemoryReader reader(view);
+      Result<LivePoints> points = FindLivePoints(reader, available);
+      ASSERT_TRUE(points.ok()) << points.status().ToString();
+      EXPECT_EQ(points->header_end, clusters[0]);
+      EXPECT_EQ(points->join_at, join_at) << "cluster " << i << ", " << available << " bytes available";
+    }
+  }
+  EXPECT_GE(keyed, 2) << "the input should offer later keyframe clusters to join at";
+  MemoryReader reader(view);
+  EXPECT_EQ(FindLivePoints(reader, clusters[0]).status().code(), StatusCode::kCorrupt) << "no frame yet";
+}
+
 TEST(VerifyTest, CatchesACueOnANonKeyframe) {
   FinalizeInfo info;
   Bytes file = FinalizedHandMade(&info);

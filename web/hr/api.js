@@ -167,6 +167,11 @@ export function answerClipUrl(session, question) {
   return `${API}/sessions/${encodeURIComponent(session)}/answers/${encodeURIComponent(question)}/clip`;
 }
 
+/** A recording while it is received, as one open-ended WebM (live/ID). @param {number} id */
+export function liveUrl(id) {
+  return `${API}/recordings/${encodeURIComponent(id)}/live`;
+}
+
 /** The same file as an attachment with its download name. @param {number} id */
 export function downloadUrl(id) {
   return `${API}/recordings/${encodeURIComponent(id)}/download`;

@@ -7,22 +7,37 @@
 //   api.js      the HR API client (/api/v1/hr) and the types of its JSON
 //   views.js    the list, the session, the audit log and the delete confirmation, from data
 //   players.js  the camera and screen players kept in sync across parts
+//   live.js     "Watch live": a recording still being received, through Media Source Extensions
 //   transcript.js the transcript panel
 //   dom.js      element and text helpers
 // Views follow location.hash:
 //   ''  the session list     '#session/<id>[/at/<seconds>]'  one session     '#audit'  the audit log
-//   '#webhooks'  the webhook delivery log
+//   '#webhooks'  the webhook delivery log     '#live/<id>'  one session, its camera (else screen,
+//   else audio) playing live while it is recorded
 // Admins delete a session or all data of its candidate, after a confirm step.
 import { ApiError, HrApi } from './api.js';
 import { $, $button, $input, $video, showMessage } from './dom.js';
+import { LivePlayer } from './live.js';
 import { Players } from './players.js';
 import { highlightLine, renderTranscript } from './transcript.js';
 import {
-  askDelete, renderAudit, renderDeliveries, renderSearchHits, renderSession, renderSessions, showDeleteButtons, showView,
+  askDelete, renderAudit, renderDeliveries, renderSearchHits, renderSession, renderSessions, renderTimeline, showDeleteButtons,
+  showView,
 } from './views.js';
 
 const PAGE_SIZE = 50;
 const AUDIT_ENTRIES = 500;
+// While a recording plays live, the session is read again this often for new markers.
+const LIVE_MARKERS_MS = 2000;
+
+/** What the live player's status line says in each state. */
+const LIVE_TEXT = {
+  connecting: () => 'Connecting…',
+  live: () => 'Live',
+  offline: (/** @type {string | undefined} */ s) => `No new video for ${s} s: the candidate may be offline. Waiting…`,
+  ended: () => 'The recording has ended; it is being finalized. Reload the session to play it whole.',
+  failed: (/** @type {string | undefined} */ detail) => `Live view stopped: ${detail}`,
+};
 
 const api = new HrApi();
 const players = new Players({ camera: $video('#camera'), cameraBox: $('#camera-box'),
@@ -39,7 +54,14 @@ const state = {
   /** @type {'session' | 'candidate'} what the delete confirmation is about */
   deleting: 'session',
 };
-window.hrPage = { api, state, players };  // for debugging and tests
+const live = new LivePlayer($video('#live'), (liveState, detail) => {
+  const status = $('#live-status');
+  status.textContent = LIVE_TEXT[liveState](detail);
+  status.dataset.state = liveState;
+});
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let liveMarkers;
+window.hrPage = { api, state, players, live };  // for debugging and tests
 
 /** Runs an action, showing any error's message (a 401 has already brought back the login form). @param {() => Promise<unknown>} action */
 async function attempt(action) {
@@ -56,6 +78,29 @@ async function attempt(action) {
 function show(name) {
   showView(name);
   if (name !== 'detail') players.stop();
+  stopWatching();
+}
+
+// ---- watching live ----
+
+/** @param {import('./api.js').Recording} recording */
+function watch(recording) {
+  stopWatching();
+  $('#live-box').hidden = false;
+  $('#live-box').dataset.recordingId = String(recording.id);
+  live.start(recording);
+  const id = state.current?.session_id;
+  liveMarkers = setInterval(() => attempt(async () => {
+    if (!id || state.current?.session_id !== id) return;
+    const session = await api.session(id);
+    if (state.current?.session_id === id) renderTimeline(session, null);
+  }), LIVE_MARKERS_MS);
+}
+
+function stopWatching() {
+  clearInterval(liveMarkers);
+  live.stop();
+  $('#live-box').hidden = true;
 }
 
 // ---- signing in and out ----
@@ -135,6 +180,8 @@ function route() {
   // '#session/<id>' or '#session/<id>/at/<seconds>' (a search hit: play from there).
   const session = /^session\/([^/]+)(?:\/at\/(\d+(?:\.\d+)?))?$/.exec(hash);
   if (session) return attempt(() => openSession(session[1], session[2] === undefined ? null : Number(session[2])));
+  const watched = /^live\/([^/]+)$/.exec(hash);
+  if (watched) return attempt(() => openSession(watched[1], null, true));
   if (hash === 'audit') return attempt(openAudit);
   if (hash === 'webhooks') return attempt(openWebhooks);
   show('list');
@@ -158,14 +205,23 @@ async function loadSessions(append = false) {
   renderSessions(state.sessions, state.total);
 }
 
-/** @param {string} id @param {number | null} [atS]  a session-clock time to play from */
-async function openSession(id, atS = null) {
+/**
+ * @param {string} id @param {number | null} [atS]  a session-clock time to play from
+ * @param {boolean} [watchLive]  play its recording still being received (camera, else screen, else audio)
+ */
+async function openSession(id, atS = null, watchLive = false) {
   const [session, transcript] = await Promise.all([api.session(id), api.transcript(id).catch(() => null)]);
   state.current = session;
   show('detail');
   const master = players.show(session);
   const seek = master && ((/** @type {number} */ s) => { players.seek(s); });
-  renderSession(session, { admin: api.account?.role === 'admin', seek, retry });
+  renderSession(session, { admin: api.account?.role === 'admin', seek, retry, watch });
+  if (watchLive) {
+    const receiving = session.recordings.filter((r) => r.status === 'receiving');
+    const pick = ['camera', 'screen', 'audio'].map((kind) => receiving.find((r) => r.kind === kind)).find(Boolean);
+    if (pick) watch(pick);
+    else showMessage('Nothing of this session is being recorded now.');
+  }
   const pending = session.recordings.some((r) => r.pipeline?.stages.some((s) => s.stage === 'transcribe'
     && (s.status === 'queued' || s.status === 'processing')));
   renderTranscript(transcript, { seek, pending });
@@ -275,6 +331,7 @@ function init() {
   $('#delete-candidate').addEventListener('click', () => startDelete('candidate'));
   $('#delete-cancel').addEventListener('click', cancelDelete);
   $('#delete-confirm').addEventListener('click', confirmDelete);
+  $('#live-stop').addEventListener('click', stopWatching);
   for (const video of [players.camera, players.screen]) {
     video.addEventListener('timeupdate', () => {
       const t = players.sessionTime();

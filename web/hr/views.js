@@ -28,7 +28,8 @@ export function renderSessions(sessions, total) {
       s.candidate_name || '(no name)'), s.candidate_email ? el('div', { className: 'small' }, s.candidate_email) : null),
     el('td', {}, s.job || '–'),
     el('td', {}, formatDate(s.created_at)),
-    el('td', {}, statusBadge(s.status)),
+    el('td', {}, statusBadge(s.status), s.status === 'recording'
+      ? el('a', { href: `#live/${encodeURIComponent(s.session_id)}`, className: 'watch-live' }, ' Watch live') : null),
     el('td', { className: 'num' }, formatTime(s.duration_ms)),
     el('td', { className: 'num' }, formatBytes(s.bytes))));
   if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 6, className: 'empty' }, 'No sessions match.')));
@@ -73,7 +74,12 @@ export function renderSearchHits(hits) {
  * @param {{ admin: boolean, seek: ((sessionS: number) => void) | null,
  *   retry: (recordingId: number, stage: string) => void }} options  retry: an admin's retry of a failed stage
  */
-export function renderSession(session, { admin, seek, retry }) {
+/**
+ * @param {SessionDetail} session
+ * @param {{ admin: boolean, seek: ((sessionS: number) => void) | null | false,
+ *   retry: (recordingId: number, stage: string) => void, watch: (recording: import('./api.js').Recording) => void }} actions
+ */
+export function renderSession(session, { admin, seek, retry, watch }) {
   document.title = `${session.candidate_name} – Interview recordings`;
   $('#detail-title').textContent = session.candidate_name || '(no name)';
   /** @type {[string, string | HTMLElement][]} */
@@ -81,8 +87,8 @@ export function renderSession(session, { admin, seek, retry }) {
     ['Date', formatDate(session.created_at)], ['Status', statusBadge(session.status)],
     ['Duration', formatTime(session.duration_ms)], ['Size', formatBytes(session.bytes)], ['Session', session.session_id]];
   $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
-  renderRecordings(session, admin ? retry : null);
-  renderTimeline(session, seek);
+  renderRecordings(session, admin ? retry : null, watch);
+  renderTimeline(session, seek || null);
   $('#admin-actions').hidden = !admin;
   showDeleteButtons();
 }
@@ -91,8 +97,9 @@ export function renderSession(session, { admin, seek, retry }) {
 /**
  * @param {SessionDetail} session
  * @param {((recordingId: number, stage: string) => void) | null} retry  null: no retry buttons
+ * @param {(recording: import('./api.js').Recording) => void} watch  a recording still receiving plays live
  */
-function renderRecordings(session, retry) {
+function renderRecordings(session, retry, watch) {
   /** @type {Record<string, number>} */
   const seen = {};
   const rows = session.recordings.map((r) => {
@@ -100,7 +107,11 @@ function renderRecordings(session, retry) {
     const id = `download-${r.kind}${seen[r.kind] > 1 ? `-${seen[r.kind]}` : ''}`;
     const notes = [r.failure_reason, r.incomplete ? 'Incomplete: part of the recording never arrived.' : null]
       .filter(Boolean).join(' ');
-    const file = r.status === 'ready' ? el('a', { id, href: downloadUrl(r.id), download: '' }, `Download ${r.kind}`) : '–';
+    let file = r.status === 'ready' ? el('a', { id, href: downloadUrl(r.id), download: '' }, `Download ${r.kind}`) : '–';
+    if (r.status === 'receiving') {
+      file = el('button', { type: 'button', className: 'secondary watch-live', id: `watch-live-${r.kind}`,
+        onclick: () => watch(r) }, `Watch ${r.kind} live`);
+    }
     return el('tr', { dataset: { recordingId: r.id, kind: r.kind } },
       el('td', {}, r.kind[0].toUpperCase() + r.kind.slice(1)), el('td', {}, statusBadge(r.status)),
       el('td', { className: 'num' }, formatTime(r.duration_ms)), el('td', { className: 'num' }, formatBytes(r.bytes)),
@@ -155,7 +166,7 @@ function markerText(m, questions) {
  * @param {SessionDetail} session
  * @param {((sessionS: number) => void) | null} seek
  */
-function renderTimeline(session, seek) {
+export function renderTimeline(session, seek) {
   const markers = session.markers ?? [];
   const questions = session.questions ?? [];
   const known = session.recordings.reduce((m, r) => Math.max(m, r.duration_ms ?? 0), session.duration_ms ?? 0);

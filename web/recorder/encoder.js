@@ -124,6 +124,12 @@ export class Encoder {
     if (!this.failed) this.post({ type: 'keyframe' });
   }
 
+  // The video CBR target (kbps) from the next frame on; libvpx changes it without a keyframe.
+  /** @param {number} kbps */
+  setVideoBitrate(kbps) {
+    if (!this.failed) this.post({ type: 'bitrate', kbps });
+  }
+
   // Flushes: resolves with the final stats after the last chunk was handed to onChunk.
   stop() {
     if (this.failed) return Promise.reject(this.failed);

@@ -225,6 +225,18 @@ export class CameraStalledError extends RecorderError {
   }
 }
 
+// A notice rather than a fault: the uplink is slower than the recording, so the video is lighter
+// until it keeps up (uplink.js). Reported once per slow spell, when the first step down is taken.
+export class SlowUplinkError extends RecorderError {
+  /** @param {number} videoKbps @param {number | null} capacityKbps */
+  constructor(videoKbps, capacityKbps) {
+    super('Your connection is slow, so the video quality is lowered to keep up. Nothing is lost, and ' +
+      'the quality comes back when the connection does.', { code: 'slow_uplink', fatal: false,
+      detail: `video at ${videoKbps} kbps, upload measured at ${capacityKbps === null ? '?' : Math.round(capacityKbps)} kbps` });
+    this.videoKbps = videoKbps;
+  }
+}
+
 export class EncoderFailedError extends RecorderError {
   /** @param {string} code @param {string} message */
   constructor(code, message) {

@@ -7,13 +7,23 @@
 // Contract: frames are stamped on the session clock by `stamp(ms)` (null: before the recording
 // started, drop it); timestamps sent are strictly increasing; at most MAX_IN_FLIGHT frames wait
 // in the worker (more are dropped and counted by onDropped: the encoder is behind); frames are
-// scaled to the encoder's size when the source's size changes (a shared window resized).
+// scaled to the encoder's size when the source's size changes (a shared window resized);
+// setMaxFps(fps) leaves frames out to send at most that many a second.
 // onEnded() is called if the track ends while the source runs.
 import { nowMs } from './clock.js';
 
 const MAX_IN_FLIGHT = 3;
 // A frame timestamp that disagrees with the clock by more than this is re-anchored.
 const MAX_SKEW_MS = 150;
+// Frames closer together than this share of 1/maxFps are left out under a frame-rate cap: capture
+// jitter must not make a 15 fps cap of a 30 fps camera pass two frames in a row.
+const CAP_TOLERANCE = 0.9;
+
+// setMaxFps() of both sources: the least time between two frames sent, in µs (0: no cap).
+/** @param {number | null} fps */
+function minGapUs(fps) {
+  return fps ? (CAP_TOLERANCE * 1e6) / fps : 0;
+}
 
 /**
  * @typedef {{ encoder: import('./encoder.js').Encoder, stamp: (ms: number) => number | null, width: number,
@@ -38,6 +48,7 @@ class ProcessorSource {
     this.onEnded = onEnded;
     this.stopped = false;
     this.lastUs = -1;
+    this.minGapUs = 0;
     /** @type {OffscreenCanvas | null} */
     this.scaler = null;
     this.reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
@@ -73,7 +84,7 @@ class ProcessorSource {
   push(frame, ms) {
     try {
       const us = this.stamp(ms);
-      if (us === null || us <= this.lastUs) return;
+      if (us === null || us - this.lastUs < Math.max(1, this.minGapUs)) return;
       if (this.encoder.videoInFlight >= MAX_IN_FLIGHT) {
         this.onDropped();
         return;
@@ -90,6 +101,13 @@ class ProcessorSource {
     } finally {
       frame.close();
     }
+  }
+
+  // At most `fps` frames a second reach the encoder (null: every frame), the rest are left out
+  // (not counted as dropped: uplink.js chose this).
+  /** @param {number | null} fps */
+  setMaxFps(fps) {
+    this.minGapUs = minGapUs(fps);
   }
 
   stop() {
@@ -110,6 +128,7 @@ class CanvasSource {
     this.frames = path === 'video-frame';  // else RGBA bytes
     this.stopped = false;
     this.lastUs = -1;
+    this.minGapUs = 0;
     this.video = document.createElement('video');
     this.video.muted = true;
     this.video.playsInline = true;
@@ -134,7 +153,7 @@ class CanvasSource {
     if (this.video.paused) this.video.play().catch(() => {});
     if (this.video.readyState < 2) return;
     const us = this.stamp(nowMs());
-    if (us === null || us <= this.lastUs) return;
+    if (us === null || us - this.lastUs < Math.max(1, this.minGapUs)) return;
     if (this.encoder.videoInFlight >= MAX_IN_FLIGHT) {
       this.onDropped();
       return;
@@ -157,6 +176,11 @@ class CanvasSource {
     }
     const pixels = this.context.getImageData(0, 0, this.width, this.height).data;
     this.encoder.sendRgba(pixels.buffer, this.width, this.height, us);
+  }
+
+  /** @param {number | null} fps see ProcessorSource */
+  setMaxFps(fps) {
+    this.minGapUs = minGapUs(fps);
   }
 
   stop() {

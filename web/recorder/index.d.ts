@@ -10,6 +10,10 @@ export interface VideoOptions {
   fps?: number;
   /** CBR target of the VP9 encoder. */
   kbps?: number;
+  /** Follow the uplink (default true): while uploads fall behind, the video bitrate and then its
+   *  frame rate are lowered (never the sound), and raised back once the uplink keeps up; each
+   *  change is a 'video_quality' client event, the first one a 'slow_uplink' warning. */
+  adaptive?: boolean;
   /** libvpx threads (only with the threads+SIMD build, i.e. a cross-origin isolated page);
    *  default: chosen from the track size and navigator.hardwareConcurrency. */
   threads?: number;
@@ -80,6 +84,10 @@ export interface EncoderStats {
   currentSpeed: number;
   /** The paths this recording took (also sent as the session's client event 'recorder_paths'). */
   paths: RecorderPaths;
+  /** The uplink as last seen (null before the first look, or without adaptive video): the step
+   *  in effect (0 = the host's settings), its video kbps and fps, the backlog in seconds of media
+   *  and the measured upload capacity (kbps, null before the first upload). */
+  uplink: { step: number; videoKbps: number; fps: number; backlogSeconds: number; capacityKbps: number | null } | null;
 }
 
 export interface RecordingInfo {
@@ -113,7 +121,8 @@ export type ErrorCode =
   | 'permission_denied' | 'permission_revoked' | 'device_not_found' | 'device_in_use' | 'device_lost'
   | 'screen_share_denied' | 'screen_share_ended' | 'unsupported_browser' | 'server_unreachable'
   | 'upload_rejected' | 'upload_lost' | 'marker_rejected' | 'session_in_use' | 'storage_full'
-  | 'storage_slow' | 'storage_unavailable' | 'encoder_behind' | 'camera_stalled' | 'encoder_failed' | 'step_stalled'
+  | 'storage_slow' | 'storage_unavailable' | 'encoder_behind' | 'camera_stalled' | 'slow_uplink' | 'encoder_failed'
+  | 'step_stalled'
   | 'invalid_use' | 'internal';
 
 export class RecorderError extends Error {
@@ -162,6 +171,10 @@ export class CameraStalledError extends RecorderError {
   readonly seconds: number;
   /** The video counters when the stall was reported: frames in, skipped, dropped, encoded. */
   readonly frames: { in: number; skipped: number; dropped: number; encoded: number };
+}
+/** The uplink is slower than the recording: the video is lighter until it keeps up (a notice). */
+export class SlowUplinkError extends RecorderError {
+  readonly videoKbps: number;
 }
 export class EncoderFailedError extends RecorderError {}
 /** The steps with a deadline (Deadlines). */

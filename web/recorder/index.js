@@ -28,8 +28,8 @@ import { deviceName, openCamera, openScreen, stopStream, watchStream } from './c
 import { ChunkStore, isSettled } from './chunk-store.js';
 import { isoTime, nowMs } from './clock.js';
 import {
-  CameraStalledError, InvalidUseError, MarkerRejectedError, RecorderError, SessionInUseError, StalledError, UnsupportedBrowserError,
-  UploadLostError,
+  CameraStalledError, InvalidUseError, MarkerRejectedError, RecorderError, SessionInUseError, SlowUplinkError, StalledError,
+  UnsupportedBrowserError, UploadLostError,
 } from './errors.js';
 import { EventSender, checkedEvent } from './events.js';
 import { Recording, newId, startEncoder } from './recording.js';
@@ -125,6 +125,7 @@ export class Recorder extends EventTarget {
     /** @type {(() => void)[]} */
     this.unwatch = [];
     this.unreachable = false;   // a transient network failure is being retried
+    this.slowUplink = false;    // a recording's video is lighter than the host's settings (uplink.js)
     // session, store, tus and sender are null until openStore(), which every method that uses
     // them runs first (the types say what they are from then on).
     /** @type {import('./chunk-store.js').SessionRecord} */
@@ -418,7 +419,19 @@ export class Recorder extends EventTarget {
       onWarning: (err) => this.report(err),
       onFailure: (err) => this.fail(err),
       onTransient: (err) => this.onTransient(err),
+      onUplink: (kind, change) => this.followedUplink(kind, change),
     };
+  }
+
+  // A recording changed its video for the uplink: HR sees every change on the session's
+  // timeline; the candidate is told once per slow spell (the first step down), calmly.
+  /** @param {string} kind @param {import('./recording.js').UplinkChange} change */
+  followedUplink(kind, { step, videoKbps, fps, backlogSeconds, capacityKbps }) {
+    this.note('video_quality', { kind, step, videoKbps, fps, backlogSeconds: Math.round(backlogSeconds * 10) / 10,
+      capacityKbps: capacityKbps === null ? null : Math.round(capacityKbps) });
+    const slow = this.live.some((rec) => rec.uplink && rec.uplink.step > 0);
+    if (slow && !this.slowUplink) this.report(new SlowUplinkError(videoKbps, capacityKbps));
+    this.slowUplink = slow;
   }
 
   // The recordings a start() makes: [kind, stream, video options].

@@ -15,6 +15,7 @@ import { CameraStalledError, EncoderBehindError, RecorderError, StalledError, St
 import { startAudioSource } from './audio-source.js';
 import { startFrameSource } from './frame-source.js';
 import { Uploader } from './uploader.js';
+import { UplinkController } from './uplink.js';
 
 // "Encoder behind" is reported when this many frames were dropped since the last report, at most
 // once per BEHIND_REPORT_MS.
@@ -27,10 +28,14 @@ const CAMERA_STALL_SECONDS = 3;
 // Chunks (about a second each) that may wait for IndexedDB; one more fails the recording with
 // StorageTooSlowError instead of holding ever more media in memory.
 const MAX_WAITING_WRITES = 4;
+// How often the backlog and the uplink's capacity are looked at (uplink.js).
+const UPLINK_TICK_MS = 1000;
 
 /**
  * @typedef {{ onProgress: () => void, onStats: (kind: string, stats: object) => void, onWarning: (err: Error) => void,
- *   onFailure: (err: Error) => void, onTransient: (err: Error) => void }} Hooks
+ *   onFailure: (err: Error) => void, onTransient: (err: Error) => void,
+ *   onUplink: (kind: string, change: UplinkChange) => void }} Hooks
+ * @typedef {import('./uplink.js').UplinkStep & { backlogSeconds: number, capacityKbps: number | null }} UplinkChange
  * @typedef {{ store: import('./chunk-store.js').ChunkStore, tus: import('./tus-client.js').TusClient,
  *   session: { sessionId: string, zeroMs: number | null }, kind: 'camera' | 'screen' | 'audio', part: number,
  *   continuationOf: string | null, stream: MediaStream, video: import('./index.js').VideoOptions,
@@ -73,6 +78,18 @@ export class Recording {
     this.mediaFrom = null;   // upload offset where the first chunk with media begins
     this.firstEncoded = false;  // the encoder reported its first video frame (audio packet if no video)
     this.watchTimers = [];
+    /** @type {{ end: number, endMs: number }[]} */
+    this.unacked = [];       // stored media chunks the server has not acknowledged: byte end, media end
+    /** @type {number | null} */
+    this.ackedEndMs = null;  // media end of the last acknowledged chunk
+    /** @type {UplinkController | null} */
+    this.uplink = null;      // with video, unless the host turned it off (video.adaptive false)
+    /** @type {UplinkChange | null} */
+    this.uplinkState = null;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.uplinkTimer = undefined;
+    /** @type {ReturnType<typeof startFrameSource> | null} */
+    this.videoSource = null;
   }
 
   // Stores the recording's record and starts its uploader (which waits for chunks).
@@ -125,7 +142,11 @@ export class Recording {
     const videoTrack = this.stream.getVideoTracks()[0];
     const audioTrack = this.stream.getAudioTracks()[0];
     if (videoTrack) {
-      this.sources.push(startFrameSource(videoTrack, {
+      if (this.video.adaptive !== false) {
+        this.uplink = new UplinkController({ videoKbps: this.video.kbps ?? 250, fps: this.video.fps ?? 30,
+          audioKbps: audioTrack ? this.audio.kbps ?? 64 : 0 });
+      }
+      this.sources.push(this.videoSource = startFrameSource(videoTrack, {
         encoder: this.encoder, stamp: (ms) => this.stamp(ms), ...this.frameSize, fps: this.video.fps,
         path: this.paths.video, onDropped: () => { this.clientDropped += 1; },
         onEnded: () => {},  // track loss is reported by the recorder's stream watcher
@@ -150,6 +171,33 @@ export class Recording {
       const acked = this.mediaFrom !== null && this.uploader.ackedBytes > this.mediaFrom;
       if (!acked && !this.failure) this.hooks.onWarning(new StalledError('first_ack', firstAckMs));
     }, firstAckMs));
+    if (this.uplink) this.uplinkTimer = setInterval(() => this.followUplink(), UPLINK_TICK_MS);
+  }
+
+  // Seconds of media stored here that the server has not acknowledged yet.
+  backlogSeconds() {
+    const acked = this.uploader.ackedBytes;
+    while (this.unacked.length && this.unacked[0].end <= acked) this.ackedEndMs = /** @type {{ endMs: number }} */ (this.unacked.shift()).endMs;
+    const last = this.unacked.at(-1);
+    if (!last) return 0;
+    return Math.max(0, (last.endMs - (this.ackedEndMs ?? /** @type {number} */ (this.startMs))) / 1000);
+  }
+
+  // Lighter or heavier video as the uplink asks (uplink.js); each change goes to the owner, who
+  // tells the candidate and notes it for HR.
+  followUplink() {
+    const uplink = /** @type {UplinkController} */ (this.uplink);
+    // While uploads fail (offline, server down) there is no uplink to follow: the backlog grows
+    // for another reason, and the recorder says so (server_unreachable).
+    if (this.failure || this.startMs === null || this.uploader.lastError) return;
+    const backlogSeconds = this.backlogSeconds();
+    const capacityKbps = this.uploader.capacityKbps();
+    const step = uplink.update({ backlogSeconds, capacityKbps, nowMs: nowMs() });
+    this.uplinkState = { ...(step ?? uplink.settings()), backlogSeconds, capacityKbps };
+    if (!step) return;
+    this.encoder?.setVideoBitrate(step.videoKbps);
+    this.videoSource?.setMaxFps(step.fps < uplink.target.fps ? step.fps : null);
+    this.hooks.onUplink(this.kind, this.uplinkState);
   }
 
   // Session-clock ms -> stream µs, or null before the recording began. The first stamped media
@@ -176,6 +224,7 @@ export class Recording {
         const rec = await this.store.appendChunk(this.id, info.index, data,
           { endMs, startMs: this.startMs, zeroMs: this.session.zeroMs });
         if (!info.isHeader && this.mediaFrom === null) this.mediaFrom = this.storedBytes;
+        if (!info.isHeader) this.unacked.push({ end: rec.storedBytes, endMs: /** @type {number} */ (endMs) });
         this.storedBytes = rec.storedBytes;
         this.uploader.storedBytes = rec.storedBytes;
         this.uploader.wake();
@@ -189,7 +238,7 @@ export class Recording {
   }
 
   onStats(stats) {
-    this.stats = { ...stats, videoFramesSkipped: this.clientDropped, paths: this.paths };
+    this.stats = { ...stats, videoFramesSkipped: this.clientDropped, paths: this.paths, uplink: this.uplinkState };
     this.firstEncoded ||= this.stream.getVideoTracks().length ? stats.videoFramesEncoded > 0 : stats.audioPacketsEncoded > 0;
     this.hooks.onStats(this.kind, this.stats);
     this.watchCamera(stats);
@@ -237,12 +286,14 @@ export class Recording {
   // can; the uploader completes what was stored even if the record cannot be updated).
   async stop() {
     this.watchTimers.forEach(clearTimeout);
+    clearInterval(this.uplinkTimer);
     this.sources.forEach((s) => s.stop());
     this.sources = [];
     if (!this.uploader) return;  // open() failed before anything was stored
     if (this.encoder && !this.encoder.failed && !this.failure) {
       try {
-        this.stats = { ...(await this.encoder.stop()).stats, videoFramesSkipped: this.clientDropped, paths: this.paths };
+        this.stats = { ...(await this.encoder.stop()).stats, videoFramesSkipped: this.clientDropped, paths: this.paths,
+          uplink: this.uplinkState };
       } catch {
         // the failure was reported through onFailure
       }

@@ -16,6 +16,10 @@ import { UploadRejectedError } from './errors.js';
 import { Retry, isTransient } from './retry.js';
 import { OffsetConflict } from './tus-client.js';
 
+// PATCHes whose goodput capacityKbps() averages: two seconds of media, so that a link that just
+// turned slow is seen as slow at once (a longer memory made the first step down too small).
+const RECENT_SENDS = 2;
+
 export class Uploader {
   // onProgress(): after every acknowledgement or change of health; onTransient(err): a failure
   // that will be retried.
@@ -42,7 +46,19 @@ export class Uploader {
     this.closed = false;
     this.finishing = false;
     this.abort = new AbortController();
+    /** @type {{ bytes: number, ms: number }[]} */
+    this.recentSends = [];     // the last PATCHes with a body: what capacityKbps() is made of
     this.done = this.run();
+  }
+
+  // Goodput of the last PATCHes (kbps, i.e. bits per ms), null before the first: the uplink's
+  // rate while it is the bottleneck (see uplink.js).
+  /** @returns {number | null} */
+  capacityKbps() {
+    if (!this.recentSends.length) return null;
+    const bytes = this.recentSends.reduce((sum, s) => sum + s.bytes, 0);
+    const ms = this.recentSends.reduce((sum, s) => sum + s.ms, 0);
+    return (bytes * 8) / Math.max(1, ms);
   }
 
   // New data was stored or the recording stopped.
@@ -134,8 +150,11 @@ export class Uploader {
       }
       const body = serverOffset === chunk.offset ? chunk.data : chunk.data.slice(serverOffset - chunk.offset);
       const last = rec.state === 'stopped' && end === rec.storedBytes;
+      const began = performance.now();
       serverOffset = await this.tus.patch(rec.uploadUrl, serverOffset, body,
         last ? { finalLength: rec.storedBytes } : {});
+      this.recentSends.push({ bytes: body.byteLength, ms: performance.now() - began });
+      if (this.recentSends.length > RECENT_SENDS) this.recentSends.shift();
       if (serverOffset < end) return { offset: serverOffset, completed };  // partial: rest next round
       completed = last;
     }
