@@ -8,10 +8,14 @@
 //               Goal: 0 failures, p99 acknowledgement latency <= 50 ms (ours, with fdatasync).
 //   throughput  --uploads 64 uploads append 256 KB chunks back to back for --burst-seconds 20.
 //               Goal: ours >= 3x the reference in MB/s.
+//   live        ours only: --recordings recordings stream a real live WebM (ffmpeg, a Cluster a
+//               second) for --seconds, first with nobody watching, then with --viewers 10 HR live
+//               views of recording 0 (GET /api/v1/hr/recordings/{id}/live), on one server.
+//               Goal: the same p99 acknowledgement latency in both phases.
 // Prints a table with latencies, server CPU and peak RSS, and the ratios ours/reference.
 //
 //   node bench/ingest/load.mjs [--recordings 1000] [--seconds 30] [--chunk-kb 40]
-//        [--uploads 64] [--burst-seconds 20] [--only streaming|throughput]
+//        [--uploads 64] [--burst-seconds 20] [--viewers 10] [--only streaming|throughput|live]
 //        [--server-arg=--keep-alive-seconds=1 ...]   (extra flags for recorder-server)
 //        [--postgres]   (also recorder-server with its index on a throw-away PostgreSQL 15 cluster,
 //                        durable like the SQLite one: the cost of the shared index per chunk)
@@ -35,6 +39,7 @@ const { values: opt } = parseArgs({
     'chunk-kb': { type: 'string', default: '40' },
     uploads: { type: 'string', default: '64' },
     'burst-seconds': { type: 'string', default: '20' },
+    viewers: { type: 'string', default: '10' },
     only: { type: 'string' },
     server: { type: 'string', default: path.join(repoDir, 'build/native/server/recorder-server') },
     'server-arg': { type: 'string', multiple: true, default: [] },
@@ -117,7 +122,7 @@ async function targetAt(base, apiKey) {
         req.on('error', reject);
         req.end(JSON.stringify({ candidate_name: `Bench Candidate ${i}` }));
       });
-      return { Authorization: `Bearer ${r.upload_token}` };
+      return { Authorization: `Bearer ${r.upload_token}`, sessionId: r.session_id };
     },
   };
 }
@@ -195,8 +200,8 @@ async function createUploads(target, count, parallel = 32) {
     while (next < count) {
       const i = next++;
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      const auth = await target.credentials(i);
-      uploads[i] = { url: await createUpload(target, auth, agent), auth, agent, offset: 0 };
+      const { sessionId, ...headers } = await target.credentials(i);
+      uploads[i] = { url: await createUpload(target, headers, agent), auth: headers, agent, offset: 0, sessionId };
     }
   }));
   return uploads;
@@ -265,8 +270,82 @@ async function throughput(target) {
   });
 }
 
+// A live WebM of `seconds` as the recorder sends it: the header, then one Cluster (a second, each
+// starting on a keyframe) per chunk. Made with ffmpeg from the test clips.
+function liveChunks(seconds) {
+  const file = path.join(os.tmpdir(), `ingest-live-${process.pid}.webm`);
+  const media = path.join(repoDir, 'tests/media');
+  execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-stream_loop', '-1', '-i', `${media}/akiyo_cif.mp4`,
+    '-stream_loop', '-1', '-i', `${media}/speech_orig_16k.wav`, '-t', String(seconds), '-c:v', 'libvpx-vp9',
+    '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '250k', '-g', '30', '-c:a', 'libopus', '-f', 'webm',
+    '-live', '1', '-cluster_time_limit', '2000', file]);
+  const bytes = fs.readFileSync(file);
+  fs.rmSync(file);
+  // A Cluster: its ID, a size, then the Cluster's Timestamp ID (0xE7).
+  const starts = [];
+  for (let at = bytes.indexOf(CLUSTER_ID); at !== -1; at = bytes.indexOf(CLUSTER_ID, at + 1)) {
+    const sizeLength = Math.clz32(bytes[at + 4]) - 23;
+    if (sizeLength >= 1 && sizeLength <= 8 && bytes[at + 4 + sizeLength] === 0xE7) starts.push(at);
+  }
+  return [0, ...starts].map((start, i, all) => bytes.subarray(start, all[i + 1] ?? bytes.length));
+}
+const CLUSTER_ID = Buffer.from([0x1F, 0x43, 0xB6, 0x75]);
+
+// Watches recording `id` live until stop(); counts the bytes it gets.
+function startViewer(base, id, cookie) {
+  const viewer = { bytes: 0, status: 0 };
+  const req = http.get(`${base}/api/v1/hr/recordings/${id}/live`, { headers: { Cookie: cookie } }, (res) => {
+    viewer.status = res.statusCode;
+    res.on('data', (d) => { viewer.bytes += d.length; });
+  });
+  req.on('error', () => {});
+  viewer.stop = () => req.destroy();
+  return viewer;
+}
+
+async function liveScenario() {
+  const { createAccount, hrLogin } = await import('../../tests/js/lib/hr.mjs');
+  const recordings = Number(opt.recordings);
+  const seconds = Number(opt.seconds);
+  const chunks = liveChunks(seconds);
+  const meanBytes = chunks.reduce((a, c) => a + c.length, 0) / chunks.length;
+  const target = await startOurs();
+  const out = [];
+  try {
+    const base = new URL(target.tusUrl).origin;
+    await createAccount(target.dir, 'bench', 'bench password 1', 'reviewer');
+    const hr = await hrLogin({ url: base }, 'bench', 'bench password 1');
+    for (const count of [0, Number(opt.viewers)]) {
+      const uploads = await createUploads(target, recordings);
+      const viewers = [];
+      const t0 = performance.now() + 100;
+      const result = await measure(target, uploads, meanBytes, async (u, i, tally) => {
+        const phase = (i / recordings) * 1000;
+        for (let k = 0; k < chunks.length; k++) {
+          const wait = t0 + phase + k * 1000 - performance.now();
+          if (wait > 0) await sleep(wait); else if (k > 0) tally.late++;
+          await appendChunk(u, chunks[k], tally);
+          if (i === 0 && k === 1 && count > 0) {  // the header and a first Cluster are there: watch
+            const session = await hr.json(`/api/v1/hr/sessions/${u.sessionId}`);
+            for (let v = 0; v < count; v++) viewers.push(startViewer(base, session.recordings[0].id, hr.cookie));
+          }
+        }
+      });
+      viewers.forEach((v) => v.stop());
+      const watched = viewers.length ? Math.min(...viewers.map((v) => v.bytes)) : 0;
+      if (viewers.some((v) => v.status !== 200)) throw new Error(`a live view answered ${viewers.map((v) => v.status)}`);
+      out.push({ scenario: 'live', server: `ours, ${count} live viewers of recording 0` +
+        (count ? ` (each got ${(watched / 1e6).toFixed(1)} MB)` : ''), ...result });
+    }
+  } finally {
+    await stopTarget(target);
+  }
+  return out;
+}
+
 const scenarios = { streaming, throughput };
 const rows = [];
+if (opt.only === 'live') rows.push(...await liveScenario());
 for (const [name, run] of Object.entries(scenarios)) {
   if (opt.only && opt.only !== name) continue;
   const starts = [startOurs, startReference, ...(opt.postgres ? [startOursOnPostgres] : []),
@@ -291,6 +370,8 @@ for (const r of rows) {
     `${f(r.p99)} | ${f(r.max)} | ${f(r.cpuPercent, 0)} | ${f(r.peakRssMb, 0)} | ${f(r.mbPerSecond)} | ` +
     `${f(r.clientCpuPercent, 0)} |`);
 }
+const [unwatched, watched] = rows.filter((r) => r.scenario === 'live');
+if (unwatched && watched) console.log(`live: p99 with ${opt.viewers} viewers / without ${f(watched.p99 / unwatched.p99, 2)}`);
 for (const name of Object.keys(scenarios)) {
   const [ours, ref] = rows.filter((r) => r.scenario === name);
   const onPostgres = rows.find((r) => r.scenario === name && r.server.includes('PostgreSQL index'));
