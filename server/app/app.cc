@@ -196,7 +196,7 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   http.set_keep_alive_max_count(1000000);
   http.set_keep_alive_timeout(c.keep_alive_seconds);
   http.set_read_timeout(30);
-  http.set_write_timeout(30);
+  http.set_write_timeout(c.write_timeout_seconds);
   http.set_payload_max_length(c.max_request_bytes);
   http.set_header_limits(c.max_header_count, c.max_header_bytes);
   http.set_request_timeout(c.request_timeout_seconds);

@@ -42,6 +42,9 @@ struct Config {
   // One request (line, headers, body) must arrive within this long of its first byte, so a client
   // that sends a byte at a time cannot hold a worker thread; a 64 MiB PATCH needs ~9 Mbit/s.
   int request_timeout_seconds = 60;
+  // A write to a client that does not read (a live viewer whose browser froze) fails after this
+  // long, which ends that response and frees its thread.
+  int write_timeout_seconds = 30;
   // Open connections from one peer address; more are answered 503 at accept. 0: no limit. A
   // recorder holds one or two; behind a reverse proxy every client has the proxy's address.
   size_t max_connections_per_address = 64;

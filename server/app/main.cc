@@ -144,6 +144,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--max-header-bytes", config.max_header_bytes, "most header bytes in one request")
       ->capture_default_str();
+  cli.add_option("--write-timeout-seconds", config.write_timeout_seconds,
+                 "a response to a client that stops reading ends after this long (frees its thread)")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   cli.add_option("--request-timeout-seconds", config.request_timeout_seconds,
                  "a request (line, headers, body) must arrive within this of its first byte")
       ->capture_default_str();

@@ -228,7 +228,7 @@ class HrRoutes {
   // Clusters from the last keyframe, then each new Cluster as its PATCH is acknowledged (see
   // ingest/live_view.h), until the upload ends. Every opening is audited. A viewer holds a
   // server thread for as long as it watches, so there are at most max_live_viewers at once; one
-  // that stops reading is dropped when a write times out (cpp-httplib's write timeout).
+  // that stops reading is dropped when a write to it times out (--write-timeout-seconds).
   void HrLive(const Request& req, Response& res) {
     auto user = RequireUser(req, res, false);
     if (!user) return;

@@ -1,7 +1,11 @@
 // The results side over real HTTP in process: HR logins (cookie, CSRF, roles, throttling, expiry),
 // what a candidate's upload token cannot reach, the host read API, Range playback, downloads,
 // deletion with its audit entry, and the retention sweeper with the clock moved forward.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <bit>
@@ -749,6 +753,23 @@ std::vector<size_t> ClusterOffsets(const std::string& webm) {
   return offsets;
 }
 
+// 5 s with a keyframe every second, in ffmpeg's live mode (a Cluster at every keyframe).
+std::string LiveSource() {
+  static const std::string bytes = [] {
+    const fs::path file = fs::temp_directory_path() / ("recorder-live-source-" + std::to_string(getpid()) + ".webm");
+    CommandResult made =
+        RunCommand("ffmpeg -nostdin -v error -y -i " RECORDER_TEST_MEDIA "/akiyo_cif.mp4 -i " RECORDER_TEST_MEDIA
+                   "/speech_orig_16k.wav -t 5 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 "
+                   "-b:v 300k -g 30 -c:a libopus -f webm -live 1 -cluster_time_limit 1000 " +
+                   file.string());
+    EXPECT_EQ(made.exit_code, 0) << made.output;
+    std::string read = ReadFile(file);
+    fs::remove(file);
+    return read;
+  }();
+  return bytes;
+}
+
 // HR watches a recording while it is received: the stream is the WebM header, the Clusters from
 // the last keyframe on, then each Cluster once its PATCH is acknowledged, and it ends with the
 // upload. What arrives decodes from its first frame, every opening is audited, and a recording
@@ -757,15 +778,7 @@ TEST_F(ResultsTest, ALiveViewStreamsFromTheLastKeyframeWhileTheRecordingIsReceiv
   config_.max_live_viewers = 1;  // each viewer holds a server thread: one more than allowed is 503
   StartWithAccounts();
   HrLogin login = LoginAs("rita", kReviewerPassword);
-  // 5 s with a keyframe every second, in ffmpeg's live mode (a Cluster at every keyframe).
-  const fs::path source = fs::path(config_.data_dir).parent_path() / "live-source.webm";
-  CommandResult made =
-      RunCommand("ffmpeg -nostdin -v error -y -i " RECORDER_TEST_MEDIA "/akiyo_cif.mp4 -i " RECORDER_TEST_MEDIA
-                 "/speech_orig_16k.wav -t 5 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 300k "
-                 "-g 30 -c:a libopus -f webm -live 1 -cluster_time_limit 1000 " +
-                 source.string());
-  ASSERT_EQ(made.exit_code, 0) << made.output;
-  const std::string live = ReadFile(source);
+  const std::string live = LiveSource();
   const std::vector<size_t> clusters = ClusterOffsets(live);
   ASSERT_GE(clusters.size(), 4u);
 
@@ -831,6 +844,63 @@ TEST_F(ResultsTest, ALiveViewStreamsFromTheLastKeyframeWhileTheRecordingIsReceiv
   auto after = http().Get(path.c_str(), As(login));
   EXPECT_EQ(after->status, 409);
   EXPECT_EQ(json::parse(after->body)["error"], "recording_not_live");
+}
+
+// A reviewer whose browser stops reading holds one piece of the recording, not the recording: the
+// server's write to it times out (--write-timeout-seconds), the view ends and its place is free.
+TEST_F(ResultsTest, ALiveViewerThatStopsReadingIsDroppedAndItsPlaceGivenBack) {
+  config_.max_live_viewers = 1;
+  config_.write_timeout_seconds = 2;
+  config_.ingest.max_upload_size = 64 << 20;
+  StartWithAccounts();
+  HrLogin login = LoginAs("rita", kReviewerPassword);
+  const std::string live = LiveSource();
+  json session = SessionJson("Live Candidate");
+  const std::string token = session["upload_token"];
+  const std::string url = NewUpload(token);
+  uint64_t offset = 0;
+  auto send = [&](const std::string& bytes) {  // in PATCHes the fixture's request limit takes
+    for (size_t at = 0; at < bytes.size(); at += 200 << 10) {
+      const std::string piece = bytes.substr(at, 200 << 10);
+      ASSERT_EQ(Patch(token, url, offset, piece)->status, 204);
+      offset += piece.size();
+    }
+  };
+  send(live);
+  const std::string path = "/api/v1/hr/recordings/" +
+                           std::to_string(app_->index().RecordingsOfSession(session["session_id"])->front().id) +
+                           "/live";
+
+  // The stalled viewer: a small receive buffer, a request, and no read ever.
+  int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  int small = 4096;
+  ::setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port_));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + login.cookie + "\r\n\r\n";
+  ASSERT_EQ(::send(sock, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  auto status_of_new_viewer = [&] {
+    int status = 0;
+    httplib::Client client("127.0.0.1", port_);
+    client.Get(
+        path.c_str(), As(login),
+        [&](const httplib::Response& r) {
+          status = r.status;
+          return false;  // the status is all this needs
+        },
+        [](const char*, size_t) { return false; });
+    return status;
+  };
+  ASSERT_TRUE(WaitFor([&] { return status_of_new_viewer() == 503; }, std::chrono::seconds(5))) << "the place is taken";
+  // 16 MiB more than the two socket buffers can hold: the server's write blocks, then times out.
+  send(std::string(size_t{16} << 20, 'x'));
+  EXPECT_TRUE(WaitFor([&] { return status_of_new_viewer() == 200; }, std::chrono::seconds(20)))
+      << "the stalled viewer was dropped and its place given back";
+  ::close(sock);
 }
 
 // Every Range form of RFC 9110 against a recording (the parser's own cases: byte_ranges_test.cc).

@@ -192,6 +192,9 @@ export class Recording {
     if (this.failure || this.startMs === null || this.uploader.lastError) return;
     const backlogSeconds = this.backlogSeconds();
     const capacityKbps = this.uploader.capacityKbps();
+    // Nothing is known of the uplink before a PATCH was answered: a server that never answers is
+    // the first_ack warning's case, not a slow link.
+    if (capacityKbps === null) return;
     const step = uplink.update({ backlogSeconds, capacityKbps, nowMs: nowMs() });
     this.uplinkState = { ...(step ?? uplink.settings()), backlogSeconds, capacityKbps };
     if (!step) return;
