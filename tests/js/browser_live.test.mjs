@@ -16,14 +16,15 @@ const liveState = (viewer) => viewer.evaluate(() => document.querySelector('#liv
 const untilLive = (viewer, state, timeout) =>
   until(viewer, (s) => document.querySelector('#live-status')?.getAttribute('data-state') === s, state, timeout);
 
-test(`HR watches an interview live: under ${MAX_LAG_S} s behind, markers as they come, told when the candidate is ` +
-  'offline and when the recording ends', { timeout: 150_000 }, async () => {
-  await withSetup({ questions: QUESTIONS }, async ({ server, session, page }) => {
+test(`HR watches an interview live, camera and screen: under ${MAX_LAG_S} s behind, markers as they come, told when ` +
+  'the candidate is offline and when the recording ends', { timeout: 150_000 }, async () => {
+  await withSetup({ questions: QUESTIONS, args: ['--auto-select-desktop-capture-source=Entire screen'] },
+    async ({ server, session, page }) => {
     await createAccount(server.dataDir, 'rita', PASSWORD, 'reviewer');
     const hr = await launchBrowser({ devices: false });
     const viewer = hr.page;
     try {
-      await page.goto(interviewUrl(server, session));
+      await page.goto(interviewUrl(server, session, '&screen=1'));
       await startInterview(page);
       await sleep(3000);
 
@@ -32,6 +33,9 @@ test(`HR watches an interview live: under ${MAX_LAG_S} s behind, markers as they
       await viewer.fill('#login-password', PASSWORD);
       await viewer.click('#login-submit');
       await untilLive(viewer, 'live', 20_000);
+      // The shared screen plays beside the camera.
+      await until(viewer, () => document.querySelector('#live-screen-status')?.getAttribute('data-state') === 'live', null,
+        20_000);
 
       // How far behind: the candidate's recording time against the session time on the
       // reviewer's screen, read back to back, over a few seconds of playing.

@@ -12,8 +12,8 @@
 //   dom.js      element and text helpers
 // Views follow location.hash:
 //   ''  the session list     '#session/<id>[/at/<seconds>]'  one session     '#audit'  the audit log
-//   '#webhooks'  the webhook delivery log     '#live/<id>'  one session, its camera (else screen,
-//   else audio) playing live while it is recorded
+//   '#webhooks'  the webhook delivery log     '#live/<id>'  one session, its camera (or audio) and
+//   screen playing live while they are recorded
 // Admins delete a session or all data of its candidate, after a confirm step.
 import { ApiError, HrApi } from './api.js';
 import { $, $button, $input, $video, showMessage } from './dom.js';
@@ -54,14 +54,18 @@ const state = {
   /** @type {'session' | 'candidate'} what the delete confirmation is about */
   deleting: 'session',
 };
-const live = new LivePlayer($video('#live'), (liveState, detail) => {
-  const status = $('#live-status');
+/** @param {string} statusId @returns {(liveState: import('./live.js').LiveState, detail?: string) => void} */
+const showLiveState = (statusId) => (liveState, detail) => {
+  const status = $(statusId);
   status.textContent = LIVE_TEXT[liveState](detail);
   status.dataset.state = liveState;
-});
+};
+// Live: the camera (or, without one, the sound) and the shared screen, each from its own stream.
+const live = new LivePlayer($video('#live'), showLiveState('#live-status'));
+const liveScreen = new LivePlayer($video('#live-screen'), showLiveState('#live-screen-status'));
 /** @type {ReturnType<typeof setInterval> | undefined} */
 let liveMarkers;
-window.hrPage = { api, state, players, live };  // for debugging and tests
+window.hrPage = { api, state, players, live, liveScreen };  // for debugging and tests
 
 /** Runs an action, showing any error's message (a 401 has already brought back the login form). @param {() => Promise<unknown>} action */
 async function attempt(action) {
@@ -83,12 +87,25 @@ function show(name) {
 
 // ---- watching live ----
 
+// Plays the session's recordings still being received: the camera (else the sound) and the
+// screen, whichever `recording` is.
 /** @param {import('./api.js').Recording} recording */
 function watch(recording) {
   stopWatching();
-  $('#live-box').hidden = false;
-  $('#live-box').dataset.recordingId = String(recording.id);
-  live.start(recording);
+  const receiving = (state.current?.recordings ?? []).filter((r) => r.status === 'receiving');
+  const main = recording.kind === 'screen'
+    ? receiving.find((r) => r.kind === 'camera') ?? receiving.find((r) => r.kind === 'audio') : recording;
+  const screen = recording.kind === 'screen' ? recording : receiving.find((r) => r.kind === 'screen');
+  if (main) {
+    $('#live-box').hidden = false;
+    $('#live-box').dataset.recordingId = String(main.id);
+    live.start(main);
+  }
+  if (screen) {
+    $('#live-screen-box').hidden = false;
+    $('#live-screen-box').dataset.recordingId = String(screen.id);
+    liveScreen.start(screen);
+  }
   const id = state.current?.session_id;
   liveMarkers = setInterval(() => attempt(async () => {
     if (!id || state.current?.session_id !== id) return;
@@ -100,7 +117,9 @@ function watch(recording) {
 function stopWatching() {
   clearInterval(liveMarkers);
   live.stop();
+  liveScreen.stop();
   $('#live-box').hidden = true;
+  $('#live-screen-box').hidden = true;
 }
 
 // ---- signing in and out ----
@@ -218,7 +237,7 @@ async function openSession(id, atS = null, watchLive = false) {
   renderSession(session, { admin: api.account?.role === 'admin', seek, retry, watch });
   if (watchLive) {
     const receiving = session.recordings.filter((r) => r.status === 'receiving');
-    const pick = ['camera', 'screen', 'audio'].map((kind) => receiving.find((r) => r.kind === kind)).find(Boolean);
+    const pick = ['camera', 'audio', 'screen'].map((kind) => receiving.find((r) => r.kind === kind)).find(Boolean);
     if (pick) watch(pick);
     else showMessage('Nothing of this session is being recorded now.');
   }
