@@ -74,23 +74,41 @@ run_fuzz() {
 }
 
 # node's TAP reporter closes with "# pass N", "# fail N", "# skipped N" and "# todo N".
-run_node_tests() {
-  local log=$logs/node.log
-  echo "== JS, WASM and browser tests (${SECONDS} s into the run)"
-  RECORDER_BUILD_DIR=$repo/build/native node --test --test-reporter=tap tests/js/ 2>&1 | tee "$log"
-  local passed failed
+count_node_log() {
+  local log=$1 passed failed skipped todo
   passed=$(grep -E '^# pass [0-9]+' "$log" | tail -n1 | awk '{print $3}')
   failed=$(grep -E '^# fail [0-9]+' "$log" | tail -n1 | awk '{print $3}')
   if [[ -z $passed ]]; then
     total_failed=$((total_failed + 1))
     return
   fi
-  local skipped todo
   skipped=$(grep -E '^# skipped [0-9]+' "$log" | tail -n1 | awk '{print $3}')
   todo=$(grep -E '^# todo [0-9]+' "$log" | tail -n1 | awk '{print $3}')
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + ${failed:-0}))
   total_skipped=$((total_skipped + ${skipped:-0} + ${todo:-0}))
+}
+
+# Two lanes: the tests that mostly wait (a throttled link, timers, a server's retries) and use
+# little CPU run beside the others, which run one file at a time as before.
+run_node_tests() {
+  local log=$logs/node.log side_log=$logs/node-side.log
+  echo "== JS, WASM and browser tests (${SECONDS} s into the run)"
+  local side=(tests/js/browser_uplink.test.mjs tests/js/webhooks.test.mjs tests/js/openapi.test.mjs
+    tests/js/event_queue.test.mjs tests/js/tus_client.test.mjs tests/js/choose_threads.test.mjs
+    tests/js/uplink.test.mjs)
+  local main=() f
+  for f in tests/js/*.test.mjs; do
+    [[ " ${side[*]} " == *" $f "* ]] || main+=("$f")
+  done
+  RECORDER_BUILD_DIR=$repo/build/native node --test --test-reporter=tap "${side[@]}" >"$side_log" 2>&1 &
+  local side_pid=$!
+  RECORDER_BUILD_DIR=$repo/build/native node --test --test-reporter=tap "${main[@]}" 2>&1 | tee "$log"
+  wait "$side_pid"
+  echo "== the side lane (${side[*]}):"
+  cat "$side_log"
+  count_node_log "$log"
+  count_node_log "$side_log"
 }
 
 run_static_checks

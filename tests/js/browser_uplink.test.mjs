@@ -48,24 +48,32 @@ test(`an uplink throttled to ${THROTTLED_KBPS} kbps for ${THROTTLE_SECONDS} s: t
     // The recorder's view of the uplink after every chunk, on the page's clock.
     const startedAt = await page.evaluate(() => {
       window.uplinkTrace = [];
+      // What the page is told (its warning box shows the latest; a busy machine may add others).
+      window.recorderWarnings = [];
+      window.interviewPage.recorder?.addEventListener('error', (e) => {
+        const { error } = /** @type {CustomEvent} */ (e).detail;
+        window.recorderWarnings.push({ code: error.code, message: error.message });
+      });
       window.interviewPage.recorder?.addEventListener('stats', (e) => {
         const { kind, stats } = /** @type {CustomEvent} */ (e).detail;
         if (kind === 'camera' && stats.uplink) window.uplinkTrace.push({ at: performance.now(), ...stats.uplink });
       });
       return performance.now();
     });
-    await sleep(8000);
+    await sleep(5000);
     const cdp = await browser.context.newCDPSession(page);
     await cdp.send('Network.enable');
     const throttledAt = await page.evaluate(() => performance.now());
     await limitUplink(cdp, THROTTLED_KBPS);
-    await until(page, () => /connection is slow/.test(document.getElementById('warning')?.textContent ?? ''), null, 20_000);
+    await until(page, () => window.recorderWarnings.some((w) => w.code === 'slow_uplink'), null, 20_000);
+    const notices = await page.evaluate(() => window.recorderWarnings.filter((w) => w.code === 'slow_uplink'));
+    assert.match(notices[0].message, /connection is slow.*Nothing is lost/s);
     await sleep(throttledAt + THROTTLE_SECONDS * 1000 - await page.evaluate(() => performance.now()));
     const releasedAt = await page.evaluate(() => performance.now());
     await limitUplink(cdp, null);
     await until(page, () => window.uplinkTrace.at(-1)?.step === 0, null, RECOVERY_SECONDS * 1000);
     const backAt = await page.evaluate(() => performance.now());
-    await sleep(3000);
+    await sleep(1500);
     await page.click('#end');
     await until(page, () => window.interviewPage.state === 'done', null, 60_000);
 
@@ -82,6 +90,8 @@ test(`an uplink throttled to ${THROTTLED_KBPS} kbps for ${THROTTLE_SECONDS} s: t
     assert.ok(lightest.videoKbps < THROTTLED_KBPS - 64, `the video went down to ${lightest.videoKbps} kbps`);
     assert.ok(changes.length >= 2 && changes[0].step > 0 && changes.at(-1).step === 0,
       'HR sees the steps down and the return to the target as events of the session');
+    const told = await page.evaluate(() => window.recorderWarnings.filter((w) => w.code === 'slow_uplink').length);
+    assert.equal(told, 1, 'the candidate is told once for the one slow spell');
 
     // Nothing lost: the file holds every stored chunk, bit for bit, and decodes throughout.
     const [file] = await finalizedFiles(server.dataDir, 1);
@@ -94,7 +104,7 @@ test(`an uplink throttled to ${THROTTLED_KBPS} kbps for ${THROTTLE_SECONDS} s: t
     // The lighter video is in the file: the throttled stretch (its first seconds aside, when the
     // steps are taken) carries well under the target.
     const startSeconds = (throttledAt - startedAt) / 1000;
-    const before = videoKbps(file.file, 2, 7);
+    const before = videoKbps(file.file, 1.5, 4.5);
     const during = videoKbps(file.file, startSeconds + 10, startSeconds + THROTTLE_SECONDS);
     console.log(`video in the file: ${before.toFixed(0)} kbps before, ${during.toFixed(0)} kbps while throttled`);
     assert.ok(during < before * 0.6, `${during.toFixed(0)} kbps while throttled, ${before.toFixed(0)} before`);
