@@ -248,6 +248,10 @@ TEST_F(S3ServerTest, TwoServersShareAnUploadAndOneKilledLosesNoAcknowledgedByte)
   args.insert(args.end(), {"--index", index});
   const int port_a = FreePort();
   const int port_b = FreePort();
+  CommandResult admin =
+      RunCommand("echo 'a long password' | " + std::string(RECORDER_SERVER_BIN) + " admin create --data " +
+                 (dir_.path() / "a").string() + " --index '" + index + "' --username boss --role admin");
+  ASSERT_EQ(admin.exit_code, 0) << admin.output;
   ServerProcess a((dir_.path() / "a").string(), port_a, (dir_.path() / "a.log").string(), args);
   ServerProcess b((dir_.path() / "b").string(), port_b, (dir_.path() / "b.log").string(), args);
   a.Start();
@@ -298,6 +302,28 @@ TEST_F(S3ServerTest, TwoServersShareAnUploadAndOneKilledLosesNoAcknowledgedByte)
   auto last_on_a = patch(http_a, offset);
   ASSERT_TRUE(last_on_a && last_on_a->status == 204);
   offset += chunk;
+  // HR watches it live on B, which took only some of the chunks: the live view reads the chunk
+  // objects where they are, whichever server stored them (this source has one keyframe, at the
+  // start, so the view is everything acknowledged so far).
+  {
+    auto login =
+        http_b.Post("/api/v1/hr/login", nlohmann::json{{"username", "boss"}, {"password", "a long password"}}.dump(),
+                    "application/json");
+    ASSERT_TRUE(login && login->status == 200) << (login ? login->body : "no answer");
+    const std::string cookie =
+        login->get_header_value("Set-Cookie").substr(0, login->get_header_value("Set-Cookie").find(';'));
+    auto described = http_b.Get("/api/v1/sessions/" + session_id, {{"Authorization", "Bearer s3-key"}});
+    ASSERT_TRUE(described && described->status == 200);
+    const int64_t recording_id = nlohmann::json::parse(described->body)["recordings"][0]["id"];
+    std::string watched;
+    http_b.Get("/api/v1/hr/recordings/" + std::to_string(recording_id) + "/live", {{"Cookie", cookie}},
+               [&](const char* data, size_t n) {
+                 watched.append(data, n);
+                 return watched.size() < offset;  // everything acknowledged so far, then hang up
+               });
+    EXPECT_EQ(watched.size(), offset);
+    EXPECT_TRUE(watched == media.substr(0, offset)) << "the live view is the acknowledged bytes, in order";
+  }
   a.Kill(SIGKILL);
   auto store = Store();
   ASSERT_TRUE(store.ok()) << store.status().ToString();
