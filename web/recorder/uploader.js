@@ -16,8 +16,7 @@ import { UploadRejectedError } from './errors.js';
 import { Retry, isTransient } from './retry.js';
 import { OffsetConflict } from './tus-client.js';
 
-// PATCHes whose goodput capacityKbps() averages: two seconds of media, so that a link that just
-// turned slow is seen as slow at once (a longer memory made the first step down too small).
+// PATCHes whose goodput capacityKbps() looks at: about two seconds of media.
 const RECENT_SENDS = 2;
 
 export class Uploader {
@@ -51,14 +50,13 @@ export class Uploader {
     this.done = this.run();
   }
 
-  // Goodput of the last PATCHes (kbps, i.e. bits per ms), null before the first: the uplink's
-  // rate while it is the bottleneck (see uplink.js).
+  // The lower goodput of the last PATCHes (kbps, i.e. bits per ms), null before the first: the
+  // uplink's rate while it is the bottleneck (see uplink.js). The lower one, so that a link that
+  // just turned slow is seen as slow at its first slow PATCH.
   /** @returns {number | null} */
   capacityKbps() {
     if (!this.recentSends.length) return null;
-    const bytes = this.recentSends.reduce((sum, s) => sum + s.bytes, 0);
-    const ms = this.recentSends.reduce((sum, s) => sum + s.ms, 0);
-    return (bytes * 8) / Math.max(1, ms);
+    return Math.min(...this.recentSends.map((s) => (s.bytes * 8) / Math.max(1, s.ms)));
   }
 
   // New data was stored or the recording stopped.
