@@ -117,7 +117,15 @@ async function stallCase(browser, { hold, deadlines, at, message, step }) {
     assert.deepEqual(stalledSteps(server.dataDir), [step]);
     server.remove();
   } catch (err) {
-    console.log(`--- ${browser.engine} console ---\n${browser.logs.slice(-30).join('\n')}\n--- server data ${server.dataDir}`);
+    // Where the page and its recorder stood (issue 13: Firefox's start sometimes never reaches
+    // 'recording' after earlier cases in the same browser, with nothing in the console).
+    const where = await page.evaluate(() => {
+      const recorder = window.interviewPage?.recorder;
+      return { page: window.interviewPage?.state, recorder: recorder?.state, live: recorder?.live?.length ?? null,
+        progress: recorder?.progress() };
+    }).catch((e) => `unreadable: ${e.message}`);
+    console.log(`--- ${browser.engine} console ---\n${browser.logs.slice(-30).join('\n')}\n--- server data ${server.dataDir}\n` +
+      `--- state ${JSON.stringify(where)}`);
     throw err;
   } finally {
     await page.close().catch(() => {});
