@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <bit>
 #include <thread>
 
 #include "base/crypto.h"
@@ -16,6 +15,7 @@
 #include "index/sqlite/sqlite_index.h"
 #include "server_fixture.h"
 #include "server_process.h"
+#include "webm_test_util.h"
 
 namespace recorder::server::testing {
 namespace {
@@ -737,20 +737,10 @@ TEST_F(ResultsTest, MediaIsServedWithRangesAndTheDownloadIsNamedBySessionAndAudi
   EXPECT_EQ(json::parse(res->body)["error"], "recording_not_ready");
 }
 
-// Where the Clusters of a WebM start: the Cluster ID, a size, then the Cluster's Timestamp ID
-// (what the muxer writes first) right after it.
+// Where the Clusters of a WebM start (tests/webm's walker of the Segment's children).
 std::vector<size_t> ClusterOffsets(const std::string& webm) {
-  const std::string id("\x1F\x43\xB6\x75", 4);
-  std::vector<size_t> offsets;
-  for (size_t at = webm.find(id); at != std::string::npos; at = webm.find(id, at + 1)) {
-    const auto first = static_cast<uint8_t>(at + 4 < webm.size() ? webm[at + 4] : 0);
-    const int size_length = first == 0 ? 0 : std::countl_zero(first) + 1;
-    const size_t timestamp = at + 4 + static_cast<size_t>(size_length);
-    if (size_length > 0 && timestamp < webm.size() && static_cast<uint8_t>(webm[timestamp]) == 0xE7) {
-      offsets.push_back(at);
-    }
-  }
-  return offsets;
+  const auto offsets = webm::testing::ClusterOffsets(webm::testing::Bytes(webm.begin(), webm.end()));
+  return {offsets.begin(), offsets.end()};
 }
 
 // 5 s with a keyframe every second, in ffmpeg's live mode (a Cluster at every keyframe).
