@@ -7,7 +7,8 @@
 //                                      cross-origin isolated, has SharedArrayBuffer (WebKit's
 //                                      isolated pages do not) and validates SIMD128.
 //                                      debug.videoDelayMs (tests only): wait that long before
-//                                      each video frame, to simulate a device too slow to encode
+//                                      each video frame, to simulate a device too slow to encode;
+//                                      debug.holdThreads (tests only): hang where Firefox does
 //   {type: 'video', frame}             a VideoFrame (transferred; closed here)
 //   {type: 'video', format, width, height, data, layout?, timestampUs}
 //                                      raw planes (ArrayBuffer/Uint8Array; I420 packed by default)
@@ -16,6 +17,9 @@
 // Messages out:
 //   {type: 'started'}                  first, as soon as this script runs (the page's deadline
 //                                      for starting the worker ends here)
+//   {type: 'threads', started}         around the creation of the core's threads (false before,
+//                                      true after): Firefox sometimes never returns from creating
+//                                      a Worker inside a Worker, and the page restarts this worker
 //   {type: 'ready', variant, maxThreads}
 //   {type: 'chunk', info, data}        data: ArrayBuffer, transferred
 //   {type: 'videoDone'}                after every 'video' message, handled or failed: lets the
@@ -79,10 +83,15 @@ async function handle(msg) {
       const variant = pickVariant(msg.variant);
       const script = new URL(`recorder-core-${variant}.js`, SCRIPT_URL).href;
       importScripts(script);
-      const module = await createRecorderCore({
+      // The factory creates the threads (PTHREAD_POOL_SIZE Workers) before it returns its promise.
+      post({ type: 'threads', started: false });
+      if (msg.debug && msg.debug.holdThreads) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+      const loading = createRecorderCore({
         mainScriptUrlOrBlob: script,
         locateFile: locateFile,
       });
+      post({ type: 'threads', started: true });
+      const module = await loading;
       const video = msg.config.video;
       if (video && !video.threads) {
         video.threads = chooseThreads(video.width, video.height, self.navigator.hardwareConcurrency,

@@ -14,8 +14,9 @@ export type ToWorker =
       config: CoreConfig;
       /** Default: simd when the page is cross-origin isolated and the browser validates SIMD128. */
       variant?: Variant;
-      /** Tests only: wait this long before each video frame (a device too slow to encode). */
-      debug?: { videoDelayMs?: number };
+      /** Tests only: `videoDelayMs`: wait this long before each video frame (a device too slow to
+       *  encode); `holdThreads`: never come back from creating the core's threads (Firefox's hang). */
+      debug?: { videoDelayMs?: number; holdThreads?: boolean };
     }
   /** A VideoFrame, transferred; the worker closes it. */
   | { type: 'video'; frame: VideoFrame }
@@ -44,6 +45,10 @@ export type Ready = { type: 'ready'; variant: Variant; maxThreads: number };
 export type FromWorker =
   /** First, as soon as the worker's script runs (ends the page's deadline for starting the worker). */
   | { type: 'started' }
+  /** Around the creation of the core's threads: `started` false just before, true once created.
+   *  Firefox sometimes never returns from creating a Worker inside a Worker (issue 13): the page
+   *  then starts the worker again. */
+  | { type: 'threads'; started: boolean }
   | Ready
   /** `data` is transferred. */
   | { type: 'chunk'; info: ChunkInfo; data: ArrayBuffer }

@@ -11,6 +11,8 @@ declare global {
     /** Set by a test before web/interview.js runs (page.addInitScript). */
     interviewTestHooks?: {
       slowEncoderMs?: number;
+      /** This many encoder workers in a row hang creating the core's threads, as Firefox's sometimes do. */
+      hangThreads?: number;
       /** Shorter deadlines for the stalled-step tests (tests/js/browser_stalls.test.mjs). */
       deadlines?: Partial<import('./recorder/index.js').Deadlines>;
       /** The camera's video options (the uplink test records at a higher bitrate). */

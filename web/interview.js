@@ -54,6 +54,7 @@ const config = {
   questions: Math.max(1, Number(params.get('questions')) || 3),
   screen: params.get('screen') === '1',
   slowEncoderMs: Number(testHooks.slowEncoderMs) || 0,
+  hangThreads: Number(testHooks.hangThreads) || 0,  // encoder workers that hang as Firefox's sometimes do
   video: testHooks.video,  // the camera's VideoOptions (the uplink test records at a higher bitrate)
   deadlines: testHooks.deadlines,  // shorter deadlines for the stalled-step tests
 };
@@ -112,8 +113,8 @@ async function load() {
     uploadToken: config.token,
     tracks: { camera: true, microphone: true, screen: config.screen },
     video: config.video,
-    debug: config.slowEncoderMs || config.deadlines
-      ? { videoDelayMs: config.slowEncoderMs, deadlines: config.deadlines } : undefined,
+    debug: config.slowEncoderMs || config.deadlines || config.hangThreads
+      ? { videoDelayMs: config.slowEncoderMs, deadlines: config.deadlines, hangThreads: config.hangThreads } : undefined,
   });
   recorder.addEventListener('state', onRecorderState);
   recorder.addEventListener('error', onRecorderError);

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  createSession, interviewUrl, progress, recordings, sessionEvents, startInterview, startServer, until, untilState,
+  assertSeekable, createSession, finalizedFiles, interviewUrl, progress, recordings, sessionEvents, startInterview, startServer, until,
+  untilState,
 } from './lib/browser.mjs';
 import { launchEngine } from './lib/engines.mjs';
 
@@ -36,6 +37,13 @@ const CASES = [
       };
     },
     deadlines: { coreMs: 3000 }, at: 'start', message: /could not load its video encoder/,
+  },
+  {
+    step: 'core', name: 'encoder workers that hang creating their threads, three in a row',
+    // Firefox's hang (encoder.js, THREAD_RESTARTS): the worker is started again twice, then the
+    // core counts as stalled.
+    hold: () => { window.interviewTestHooks = { hangThreads: 3 }; },
+    deadlines: { threadsMs: 1000 }, at: 'start', message: /could not load its video encoder/,
   },
   {
     step: 'devices', name: 'devices that never open',
@@ -81,7 +89,7 @@ async function stallCase(browser, { hold, deadlines, at, message, step }) {
   const page = await browser.newPage();
   try {
     await page.addInitScript(hold);
-    await page.addInitScript((d) => { window.interviewTestHooks = { deadlines: d }; }, deadlines);
+    await page.addInitScript((d) => { window.interviewTestHooks = { ...window.interviewTestHooks, deadlines: d }; }, deadlines);
     await page.goto(interviewUrl(server, session));
     await untilState(page, 'welcome');
     if (at === 'check') {
@@ -142,6 +150,32 @@ for (const engine of ['chromium', 'firefox']) {
       test(`${engine}: ${c.name}: past the ${c.step} deadline the page says so and the host gets step_stalled`, T,
         () => stallCase(browser, c));
     }
+    test(`${engine}: encoder workers that hang creating their threads twice: started again, the interview records, ` +
+      'the host gets encoder_restarted', T, async () => {
+      const server = await startServer();
+      const session = await createSession(server);
+      const page = await browser.newPage();
+      try {
+        await page.addInitScript(() => { window.interviewTestHooks = { hangThreads: 2, deadlines: { threadsMs: 1000 } }; });
+        await page.goto(interviewUrl(server, session));
+        await untilState(page, 'welcome');
+        await startInterview(page);
+        await new Promise((r) => setTimeout(r, 3000));
+        await page.click('#end');
+        await untilState(page, 'done', 30_000);
+        const [file] = await finalizedFiles(server.dataDir, 1);
+        assert.ok(file.duration > 2.5, `${file.duration} s recorded of about 3`);
+        assertSeekable(file.file, file.duration);
+        const events = sessionEvents(server.dataDir);
+        assert.deepEqual(events.filter((e) => e.label === 'encoder_restarted').map((e) => JSON.parse(e.data)),
+          [{ kind: 'camera', restarts: 2, reason: 'threads' }]);
+        assert.deepEqual(stalledSteps(server.dataDir), []);
+        server.remove();
+      } finally {
+        await page.close().catch(() => {});
+        await server.stop();
+      }
+    });
   });
 }
 

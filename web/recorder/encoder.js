@@ -41,6 +41,11 @@ function startWorker(url) {
 
 // Core errors that reject one input and leave the encoder usable (see shared/recorder/recorder.h).
 const RECOVERABLE = new Set(['InvalidArgument', 'Unsupported']);
+// Firefox (ESR 153) sometimes never returns from creating a Worker inside a Worker: the encoder
+// worker then hangs while the core creates its threads (issue 13; about 1 start in 10 after a
+// reload on a busy machine). Creating them takes milliseconds, so a worker that has not done so
+// within `threadsMs` is started again, up to this many times, before the core counts as stalled.
+const THREAD_RESTARTS = 2;
 
 export class Encoder {
   // onChunk(info, data: ArrayBuffer) for each chunk, in order; onStats(stats) after each chunk;
@@ -49,8 +54,13 @@ export class Encoder {
   // The callbacks may also be given later with bind() (an encoder started ahead of its recording).
   // Deadlines (ms): `workerMs` for the worker's script to run (its 'started' message), `coreMs`
   // for init() to load the WASM core; past either the encoder fails with StalledError.
-  /** @param {Partial<Callbacks>} [callbacks] @param {{ workerMs?: number, coreMs?: number }} [deadlines] */
-  constructor({ onChunk, onStats, onFailure, onRejected } = {}, { workerMs = 10_000, coreMs = 30_000 } = {}) {
+  // `threadsMs` for the core to create its threads, past which the worker is started again (see
+  // THREAD_RESTARTS; `restarts` counts them).
+  /**
+   * @param {Partial<Callbacks>} [callbacks]
+   * @param {{ workerMs?: number, coreMs?: number, threadsMs?: number }} [deadlines]
+   */
+  constructor({ onChunk, onStats, onFailure, onRejected } = {}, { workerMs = 10_000, coreMs = 30_000, threadsMs = 5_000 } = {}) {
     const none = () => {};
     this.callbacks = { onChunk: onChunk ?? none, onStats: onStats ?? none, onFailure: onFailure ?? none,
       onRejected: onRejected ?? none };
@@ -59,15 +69,51 @@ export class Encoder {
     this.failed = null;
     /** @type {{ type: 'ready' | 'stopped', resolve: (msg: any) => void, reject: (err: Error) => void } | null} */
     this.pending = null;  // {type, resolve, reject} awaiting 'ready' or 'stopped'
+    this.workerMs = workerMs;
     this.coreMs = coreMs;
+    this.threadsMs = threadsMs;
+    this.restarts = 0;
+    /** @type {Extract<ToWorker, { type: 'init' }> | null} */
+    this.initMessage = null;  // sent again to a restarted worker
+    this.hangThreads = 0;     // tests: this many workers in a row hang creating their threads
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.threadsTimer = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.timer = undefined;
     this.started = false;
-    const { worker, revoke } = startWorker(WORKER_URL);
+    const { worker, revoke } = this.spawn();
     this.worker = worker;
     this.revokeBootstrap = revoke;
-    this.worker.onmessage = (event) => this.onMessage(event.data);
-    this.worker.onerror = (event) =>
+  }
+
+  // Starts the worker (again, after restart()); the caller keeps what it returns.
+  spawn() {
+    this.started = false;
+    const { worker, revoke } = startWorker(WORKER_URL);
+    worker.onmessage = (event) => this.onMessage(event.data);
+    worker.onerror = (event) =>
       this.fail(new EncoderFailedError('WorkerError', event.message || 'the worker failed to load'));
-    this.timer = setTimeout(() => this.stall('worker', workerMs), workerMs);
+    this.timer = setTimeout(() => this.stall('worker', this.workerMs), this.workerMs);
+    return { worker, revoke };
+  }
+
+  // The worker hung creating the core's threads: a fresh one, given the same 'init'.
+  restart() {
+    if (this.restarts >= THREAD_RESTARTS) {
+      this.stall('core', this.threadsMs);
+      return;
+    }
+    this.terminate();
+    this.restarts += 1;
+    const { worker, revoke } = this.spawn();
+    this.worker = worker;
+    this.revokeBootstrap = revoke;
+    if (this.pending?.type === 'ready') this.sendInit();
+  }
+
+  sendInit() {
+    const msg = /** @type {Extract<ToWorker, { type: 'init' }>} */ (this.initMessage);
+    this.post(this.restarts < this.hangThreads ? { ...msg, debug: { ...msg.debug, holdThreads: true } } : msg);
   }
 
   /** @param {Callbacks} callbacks */
@@ -79,12 +125,15 @@ export class Encoder {
   // Resolves with the worker's 'ready' message ({variant, maxThreads}).
   /**
    * @param {import('../../wasm/recorder-core.js').CoreConfig} config
-   * @param {{ variant?: import('../../wasm/worker-protocol.js').Variant, debug?: { videoDelayMs?: number } }} [options]
+   * @param {{ variant?: import('../../wasm/worker-protocol.js').Variant,
+   *   debug?: { videoDelayMs?: number, hangThreads?: number } }} [options]
    * @returns {Promise<import('../../wasm/worker-protocol.js').Ready>}
    */
   init(config, { variant, debug } = {}) {
     if (this.failed) return Promise.reject(this.failed);
-    return this.expect('ready', () => this.post({ type: 'init', config, variant, debug }));
+    this.hangThreads = debug?.hangThreads ?? 0;
+    this.initMessage = { type: 'init', config, variant, debug: debug && { videoDelayMs: debug.videoDelayMs } };
+    return this.expect('ready', () => this.sendInit());
   }
 
   // Every message to the worker goes through here, so that tsc checks it against the protocol.
@@ -138,6 +187,7 @@ export class Encoder {
 
   terminate() {
     clearTimeout(this.timer);
+    clearTimeout(this.threadsTimer);
     this.worker.terminate();
     this.revokeBootstrap();  // a worker terminated before it ran never fired 'message' or 'error'
   }
@@ -164,6 +214,10 @@ export class Encoder {
         this.started = true;
         clearTimeout(this.timer);
         if (this.pending?.type === 'ready') this.timer = setTimeout(() => this.stall('core', this.coreMs), this.coreMs);
+        return;
+      case 'threads':
+        clearTimeout(this.threadsTimer);
+        if (!msg.started) this.threadsTimer = setTimeout(() => this.restart(), this.threadsMs);
         return;
       case 'ready':
         clearTimeout(this.timer);
@@ -199,6 +253,7 @@ export class Encoder {
   fail(error) {
     if (this.failed) return;
     clearTimeout(this.timer);
+    clearTimeout(this.threadsTimer);
     this.failed = error;
     this.pending?.reject(this.failed);
     this.pending = null;

@@ -33,12 +33,14 @@ export interface RecorderOptions {
   /** Opus bitrate; default 64 kbps. */
   audio?: { kbps?: number };
   /** Tests only: the encoder worker waits this long before each video frame; shorter deadlines. */
-  debug?: { videoDelayMs?: number; deadlines?: Partial<Deadlines> };
+  debug?: { videoDelayMs?: number; deadlines?: Partial<Deadlines>; hangThreads?: number };
 }
 
 /** How long each step may take (ms) before StalledError; defaults in index.js. */
 export interface Deadlines {
   workerMs: number; coreMs: number; devicesMs: number; audioMs: number; firstFrameMs: number; firstAckMs: number;
+  /** Not a StalledStep: past it the encoder worker is started again (encoder.js, THREAD_RESTARTS). */
+  threadsMs: number;
 }
 
 /** The path each part of the recorder takes in this browser (capabilities.js). */

@@ -54,7 +54,7 @@ const DEFAULTS = {
 // start(), and the server's first acknowledgement of media after start() (a warning only).
 /** @type {import('./index.js').Deadlines} */
 const DEADLINES = { workerMs: 10_000, coreMs: 30_000, devicesMs: 60_000, audioMs: 5_000, firstFrameMs: 10_000,
-  firstAckMs: 30_000 };
+  firstAckMs: 30_000, threadsMs: 5_000 };
 // Sessions of this browser with nothing left to send are forgotten after this long.
 const SESSION_KEEP_MS = 30 * 24 * 3600 * 1000;
 
@@ -106,7 +106,8 @@ export class Recorder extends EventTarget {
     this.screenVideo = { ...(this.paths.core === 'plain' ? DEFAULTS.plainScreenVideo : DEFAULTS.screenVideo),
       ...options.screenVideo };
     this.audio = { ...DEFAULTS.audio, ...options.audio };
-    this.debug = debug;  // tests only: {videoDelayMs} slows the encoder worker down; {deadlines} shortens them
+    this.debug = debug;  // tests only: {videoDelayMs} slows the encoder worker down; {deadlines} shortens them;
+    // {hangThreads} makes that many encoder workers in a row hang as Firefox's sometimes do
     this.deadlines = { ...DEADLINES, ...debug?.deadlines };
     this.pathsNoted = false;
     /** @type {RecorderState} */
@@ -420,6 +421,7 @@ export class Recorder extends EventTarget {
       onFailure: (err) => this.fail(err),
       onTransient: (err) => this.onTransient(err),
       onUplink: (kind, change) => this.followedUplink(kind, change),
+      onNote: (label, data) => this.note(label, data),
     };
   }
 

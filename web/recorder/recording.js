@@ -34,17 +34,18 @@ const UPLINK_TICK_MS = 1000;
 /**
  * @typedef {{ onProgress: () => void, onStats: (kind: string, stats: object) => void, onWarning: (err: Error) => void,
  *   onFailure: (err: Error) => void, onTransient: (err: Error) => void,
- *   onUplink: (kind: string, change: UplinkChange) => void }} Hooks
+ *   onUplink: (kind: string, change: UplinkChange) => void, onNote: (label: string, data: Record<string, unknown>) => void }} Hooks
  * @typedef {import('./uplink.js').UplinkStep & { backlogSeconds: number, capacityKbps: number | null }} UplinkChange
  * @typedef {{ store: import('./chunk-store.js').ChunkStore, tus: import('./tus-client.js').TusClient,
  *   session: { sessionId: string, zeroMs: number | null }, kind: 'camera' | 'screen' | 'audio', part: number,
  *   continuationOf: string | null, stream: MediaStream, video: import('./index.js').VideoOptions,
- *   audio: { kbps?: number }, debug?: { videoDelayMs?: number }, hooks: Hooks,
+ *   audio: { kbps?: number }, debug?: { videoDelayMs?: number, hangThreads?: number }, hooks: Hooks,
  *   paths: import('./index.js').RecorderPaths, deadlines: import('./index.js').Deadlines }} RecordingOptions
  */
 
 export class Recording {
-  // `hooks`: onProgress(), onStats(kind, stats), onWarning(err), onFailure(err), onTransient(err).
+  // `hooks`: onProgress(), onStats(kind, stats), onWarning(err), onFailure(err), onTransient(err),
+  // onUplink(kind, change), onNote(label, data) (a client event for HR and support).
   // `paths`: capabilities.js choosePaths(); `deadlines`: the recorder's DEADLINES (ms).
   /** @param {RecordingOptions} options */
   constructor({ store, tus, session, kind, part, continuationOf, stream, video, audio, debug, hooks, paths, deadlines }) {
@@ -121,19 +122,20 @@ export class Recording {
       onFailure: (err) => this.fail(err),
       onRejected: (code, message) => console.warn(`recorder: ${this.kind} input rejected: ${code}: ${message}`),
     };
-    if (warm && warm.key === encoderKey(config, this.debug)) {
-      const ready = await warm.ready.then(() => true, () => false);
-      if (ready && !warm.encoder.failed) {
-        warm.encoder.bind(callbacks);
-        this.encoder = warm.encoder;
-        return;
-      }
+    const adopt = warm && warm.key === encoderKey(config, this.debug) &&
+      await warm.ready.then(() => !warm.encoder.failed, () => false);
+    if (warm && adopt) {
+      warm.encoder.bind(callbacks);
+      this.encoder = warm.encoder;
+    } else {
+      warm?.encoder.terminate();
+      // A warm encoder that stalled would stall again: its error is the answer, at once.
+      if (warm?.encoder.failed instanceof StalledError) throw warm.encoder.failed;
+      this.encoder = new Encoder(callbacks, this.deadlines);
+      await this.encoder.init(config, { variant: this.paths.core, debug: this.debug });
     }
-    warm?.encoder.terminate();
-    // A warm encoder that stalled would stall again: its error is the answer, at once.
-    if (warm?.encoder.failed instanceof StalledError) throw warm.encoder.failed;
-    this.encoder = new Encoder(callbacks, this.deadlines);
-    await this.encoder.init(config, { variant: this.paths.core, debug: this.debug });
+    // Support wants to see how often Firefox's hang happens (encoder.js, THREAD_RESTARTS).
+    if (this.encoder.restarts) this.hooks.onNote('encoder_restarted', { kind: this.kind, restarts: this.encoder.restarts, reason: 'threads' });
   }
 
   // Starts the sources. Nothing is recorded until the owner sets `startAtMs` (one instant for
