@@ -48,6 +48,7 @@ import {
 } from '../../tests/js/lib/browser.mjs';
 import { ENGINES, launchEngine } from '../../tests/js/lib/engines.mjs';
 import { makeWav, makeY4m } from '../../tests/js/lib/media.mjs';
+import { allProcesses, browserRoot, cpuSeconds, treePss, treeTicks } from '../../tests/js/lib/procs.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -65,91 +66,11 @@ const REPEAT = Math.max(1, Number(opt.repeat));
 const READY_S = Number(opt['ready-seconds']);
 const VIDEO_KBPS = 250;  // the recorder's defaults (web/recorder/index.js)
 const AUDIO_KBPS = 64;
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 const media = {
   video: makeY4m('FourPeople_1280x720_60.mp4', 'fps=30,scale=640:480', 'fourpeople_640x480_30.y4m'),
   audio: makeWav('speech_orig_16k.wav', 'speech_48k_mono.wav'),
 };
-
-// ---- CPU of a process tree from /proc ----
-
-function procStat(pid) {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');  // fields from 3 (state) on
-    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };  // utime + stime
-  } catch {
-    return null;  // exited
-  }
-}
-
-function allProcesses() {
-  const out = new Map();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const s = procStat(name);
-    if (s) out.set(Number(name), s);
-  }
-  return out;
-}
-
-// Ticks per pid of `root` and its descendants.
-function treeTicks(root) {
-  return new Map([...tree(root)].map(([pid, s]) => [pid, s.ticks]));
-}
-
-// Resident bytes (PSS) of `root` and its descendants.
-function treeRss(root) {
-  let kb = 0;
-  for (const pid of tree(root).keys()) {
-    try {
-      kb += Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // exited
-    }
-  }
-  return kb * 1024;
-}
-
-// procStat() per pid of `root` and its descendants.
-function tree(root) {
-  const procs = allProcesses();
-  const children = new Map();
-  for (const [pid, s] of procs) {
-    if (!children.has(s.ppid)) children.set(s.ppid, []);
-    children.get(s.ppid).push(pid);
-  }
-  const found = new Map();
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop();
-    if (!procs.has(pid)) continue;
-    found.set(pid, procs.get(pid));
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return found;
-}
-
-// CPU seconds of the tree between two snapshots (processes born in between count from 0; those
-// that exited in between are lost, which undercounts slightly).
-function cpuSeconds(before, after) {
-  let ticks = 0;
-  for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
-  return ticks / CLK_TCK;
-}
-
-// The root of the browser this process started: our child running Chromium, Firefox, or
-// WebKitWebDriver (whose tree holds MiniBrowser and WebKit's processes; Xvfb is its own child of ours).
-const BROWSER_EXE = { chromium: /chromium/, firefox: /firefox/, webkit: /WebKitWebDriver/ };
-function browserRoot(engine, excluded) {
-  for (const [pid, s] of allProcesses()) {
-    if (s.ppid !== process.pid || excluded.has(pid)) continue;
-    const exe = fs.readlinkSync(`/proc/${pid}/exe`);
-    if (BROWSER_EXE[engine].test(exe)) return pid;
-  }
-  throw new Error(`no ${engine} child process found`);
-}
 
 function serverPid(server) {
   // startServer's child: the one recorder-server child of this process serving server.dataDir.
@@ -280,7 +201,7 @@ async function run(engine, kind) {
     await (ours ? prepareOurs : prepareReference)(page, base, session);
     await sleep(READY_S * 1000);  // the candidate on the device check, before pressing start
     const rss = { peak: 0, end: 0 };
-    const rssTimer = setInterval(() => { rss.peak = Math.max(rss.peak, treeRss(browserPid)); }, 500).unref();
+    const rssTimer = setInterval(() => { rss.peak = Math.max(rss.peak, treePss(browserPid)); }, 500).unref();
     await (ours ? startOurs : startReference)(page);
     await sleep(WARMUP_S * 1000);
     const statsBefore = await page.evaluate(() => window.bench.stats.at(-1) ?? null);
@@ -290,10 +211,10 @@ async function run(engine, kind) {
     const cpu1 = { browser: treeTicks(browserPid), server: treeTicks(excluded.values().next().value) };
     const elapsed = (performance.now() - t0) / 1000;
     const statsAfter = await page.evaluate(() => window.bench.stats.at(-1) ?? null);
-    rss.end = treeRss(browserPid);
+    rss.end = treePss(browserPid);
     await (ours ? stopOurs : stopReference)(page);
     clearInterval(rssTimer);
-    rss.peak = Math.max(rss.peak, rss.end, treeRss(browserPid));
+    rss.peak = Math.max(rss.peak, rss.end, treePss(browserPid));
     const { patches, startAt, paths, mimeType } = await page.evaluate(() => ({ patches: window.bench.patches,
       startAt: window.bench.startAt, paths: window.bench.paths ?? null, mimeType: window.bench.mimeType ?? null }));
     const firstMedia = patches.find((p) => p.media);

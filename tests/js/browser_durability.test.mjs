@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 
+import { soak } from '../../bench/browser/soak.mjs';
 import {
   assertArrived, captureStoredChunks, createSession, finalizedFiles, indexDump, interviewUrl, launchBrowser,
-  progress, recordings, sessionEvents, sleep, startInterview, startServer, storedChunkCount, until, untilState,
+  recordings, sessionEvents, sleep, startInterview, startServer, storedChunkCount, until, untilState,
   withSetup,
 } from './lib/browser.mjs';
 import { createAccount, hrLogin } from './lib/hr.mjs';
@@ -374,84 +375,22 @@ test('IndexedDB too slow for the encoder: recording stops with a message instead
 
 // ---- memory ----
 
-// The page's dedicated workers through the page's CDP session (Playwright drives workers itself
-// but offers no CDP session for them): attached with flatten: false, commands sent with
-// Target.sendMessageToTarget. Resolves to {url, send(method, params)} per worker.
-async function workerSessions(cdp) {
-  const workers = [];
-  const waiting = new Map();
-  let id = 0;
-  cdp.on('Target.attachedToTarget', ({ sessionId, targetInfo }) => {
-    if (targetInfo.type !== 'worker') return;
-    workers.push({
-      url: targetInfo.url,
-      send(method, params = {}) {
-        id += 1;
-        const key = `${sessionId}:${id}`;
-        const answer = new Promise((resolve, reject) => waiting.set(key, { resolve, reject }));
-        cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) });
-        return answer;
-      },
-    });
-  });
-  cdp.on('Target.receivedMessageFromTarget', ({ sessionId, message }) => {
-    const msg = JSON.parse(message);
-    const pending = waiting.get(`${sessionId}:${msg.id}`);
-    if (!pending) return;
-    waiting.delete(`${sessionId}:${msg.id}`);
-    if (msg.error) pending.reject(new Error(`${msg.error.message}`));
-    else pending.resolve(msg.result);
-  });
-  await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
-  return workers;
-}
-
+// The short form of the soak benchmark (bench/browser/soak.mjs records 60 minutes).
 test('memory stays flat: 100 s of recording, page and encoder worker heaps, WASM memory and stored chunks do not grow',
   { timeout: 240_000 }, async () => {
-    await withSetup({}, async ({ server, session, page }) => {
-      await page.goto(interviewUrl(server, session));
-      await startInterview(page);
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Performance.enable');
-      const workers = await workerSessions(cdp);
-      for (let i = 0; i < 50 && !workers.length; i++) await sleep(100);
-      const encoder = workers.find((w) => w.url.endsWith('/gen/recorder-worker.js'));
-      assert.ok(encoder, `the encoder worker: ${workers.map((w) => w.url).join(', ')}`);
-      const startedAt = Date.now();
-      const samples = [];
-      for (let t = 10; t <= 100; t += 10) {
-        await sleep(startedAt + t * 1000 - Date.now());
-        await cdp.send('HeapProfiler.collectGarbage');
-        await encoder.send('HeapProfiler.collectGarbage');
-        const metrics = (await cdp.send('Performance.getMetrics')).metrics;
-        const pageHeap = await cdp.send('Runtime.getHeapUsage');
-        const workerHeap = await encoder.send('Runtime.getHeapUsage');
-        const wasm = await encoder.send('Runtime.evaluate', { expression: 'driver.module.HEAPU8.buffer.byteLength', returnByValue: true });
-        samples.push({
-          t,
-          pageHeap: metrics.find((m) => m.name === 'JSHeapUsedSize').value,
-          // ArrayBuffers (chunks, samples) live outside the JS heap, in its backing storage.
-          pageBuffers: pageHeap.backingStorageSize,
-          workerHeap: workerHeap.usedSize,
-          workerBuffers: workerHeap.backingStorageSize,
-          wasm: wasm.result.value,
-          chunks: await storedChunkCount(page),
-        });
-      }
-      const mb = (x) => (x / 1e6).toFixed(2);
-      console.log(samples.map((s) => `${s.t} s: page ${mb(s.pageHeap)} + ${mb(s.pageBuffers)} MB, worker ${mb(s.workerHeap)} + ` +
-        `${mb(s.workerBuffers)} MB, WASM ${mb(s.wasm)} MB, ${s.chunks} chunks stored`).join('\n'));
-      // After a 20 s warm-up, the rest of the recording (80 s, about 3.2 MB of media) leaves no trend.
-      const settled = samples.filter((s) => s.t >= 20);
-      const growth = (key) => Math.max(...settled.map((s) => s[key])) - settled[0][key];
-      for (const [key, bound] of [['pageHeap', 0.5e6], ['pageBuffers', 1e6], ['workerHeap', 0.25e6], ['workerBuffers', 1e6]]) {
-        assert.ok(growth(key) < bound, `${key} grew by ${mb(growth(key))} MB`);
-      }
-      assert.equal(growth('wasm'), 0, 'WASM memory grew');
-      assert.ok(samples.every((s) => s.chunks <= 3), `chunks stored: ${samples.map((s) => s.chunks).join(', ')}`);
-      const left = await progress(page);
-      assert.ok(left.pendingBytes < 200_000, `${left.pendingBytes} bytes pending`);
-      await page.click('#end');
-      await untilState(page, 'done', 45_000);
-    });
+    const { samples, duration } = await soak({ seconds: 100, everySeconds: 10, warmupSeconds: 20 });
+    const mb = (x) => (x / 1e6).toFixed(2);
+    // After a 20 s warm-up, the rest of the recording (80 s, about 3.2 MB of media) leaves no trend.
+    const settled = samples.filter((s) => s.t >= 20);
+    const growth = (key) => Math.max(...settled.map((s) => s[key])) - settled[0][key];
+    for (const [key, bound] of [['pageHeap', 0.5e6], ['pageBuffers', 1e6], ['workerHeap', 0.25e6], ['workerBuffers', 1e6]]) {
+      assert.ok(growth(key) < bound, `${key} grew by ${mb(growth(key))} MB`);
+    }
+    assert.equal(growth('wasm'), 0, 'WASM memory grew');
+    // The renderer's own memory (the page, the worker, media) too: a leak of every chunk's bytes
+    // outside the JS heaps would add about 3 MB in these 80 s.
+    const renderer = settled.map((s) => s.pss.renderer);
+    assert.ok(Math.max(...renderer) - renderer[0] < 2e6, `the renderer grew: ${renderer.map(mb).join(', ')} MB`);
+    assert.ok(samples.every((s) => s.chunks <= 3), `chunks stored: ${samples.map((s) => s.chunks).join(', ')}`);
+    assert.ok(duration > 99 && duration < 106, `${duration} s finalized for 100 s and the time to end`);
   });

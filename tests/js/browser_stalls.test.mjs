@@ -39,10 +39,10 @@ const CASES = [
     deadlines: { coreMs: 3000 }, at: 'start', message: /could not load its video encoder/,
   },
   {
-    step: 'core', name: 'encoder workers that hang creating their threads, three in a row',
-    // Firefox's hang (encoder.js, THREAD_RESTARTS): the worker is started again twice, then the
-    // core counts as stalled.
-    hold: () => { window.interviewTestHooks = { hangThreads: 3 }; },
+    step: 'core', name: 'encoder workers that hang creating their threads, four in a row',
+    // Firefox's hang (encoder.js, THREAD_RESTARTS): the worker is started again three times, then
+    // the core counts as stalled.
+    hold: () => { window.interviewTestHooks = { hangThreads: 4 }; },
     deadlines: { threadsMs: 1000 }, at: 'start', message: /could not load its video encoder/,
   },
   {
@@ -159,7 +159,14 @@ for (const engine of ['chromium', 'firefox']) {
         await page.addInitScript(() => { window.interviewTestHooks = { hangThreads: 2, deadlines: { threadsMs: 1000 } }; });
         await page.goto(interviewUrl(server, session));
         await untilState(page, 'welcome');
-        await startInterview(page);
+        try {
+          await startInterview(page);
+        } catch (err) {
+          const where = await page.evaluate(() => JSON.stringify(window.interviewPage.recorder?.live?.map((r) => r.encoder?.restarts)))
+            .catch((e) => e.message);
+          console.log(`--- ${browser.engine}: restarts ${where}\n${browser.logs.slice(-10).join('\n')}`);
+          throw err;
+        }
         await new Promise((r) => setTimeout(r, 3000));
         await page.click('#end');
         await untilState(page, 'done', 30_000);

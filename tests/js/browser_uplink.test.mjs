@@ -9,6 +9,7 @@ import {
   assertArrived, assertDecodes, assertSeekable, captureStoredChunks, finalizedFiles, interviewUrl, recordings,
   sessionEvents, sleep, startInterview, until, withSetup,
 } from './lib/browser.mjs';
+import { makeY4m } from './lib/media.mjs';
 
 // The camera records at 600 kbps with the 64 kbps microphone: twice what the throttled uplink
 // carries, so without following the uplink the backlog grows by about half a second a second.
@@ -40,7 +41,10 @@ function videoKbps(file, from, to) {
 test(`an uplink throttled to ${THROTTLED_KBPS} kbps for ${THROTTLE_SECONDS} s: the video steps down, the backlog stays under ` +
   `${MAX_BACKLOG_SECONDS} s, nothing is lost, and the target returns within ${RECOVERY_SECONDS} s of the release`,
 { timeout: 150_000 }, async () => {
-  await withSetup({}, async ({ server, session, browser, page }) => {
+  // A busy picture (four people talking, not akiyo's newsreader), so that the encoder spends the
+  // target it is given and a lower target shows in the file.
+  const video = makeY4m('FourPeople_1280x720_60.mp4', 'fps=30,scale=640:480', 'fourpeople_640x480_30.y4m');
+  await withSetup({ video }, async ({ server, session, browser, page }) => {
     const stored = await captureStoredChunks(page);
     await page.addInitScript((kbps) => { window.interviewTestHooks = { video: { kbps } }; }, VIDEO_KBPS);
     await page.goto(interviewUrl(server, session));
@@ -102,11 +106,13 @@ test(`an uplink throttled to ${THROTTLED_KBPS} kbps for ${THROTTLE_SECONDS} s: t
     const recordedSeconds = (rec.endMs - rec.startMs) / 1000;
     assert.ok(Math.abs(file.duration - recordedSeconds) < 1.5, `${file.duration} s stored of ${recordedSeconds} s recorded`);
     // The lighter video is in the file: the throttled stretch (its first seconds aside, when the
-    // steps are taken) carries well under the target.
+    // steps are taken) fits what the link carries beside the sound. (Compared with the link, not
+    // with the seconds before: on a busy machine the encoder may spend less than its target while
+    // the recording starts, and that window is short.)
     const startSeconds = (throttledAt - startedAt) / 1000;
     const before = videoKbps(file.file, 1.5, 4.5);
     const during = videoKbps(file.file, startSeconds + 10, startSeconds + THROTTLE_SECONDS);
     console.log(`video in the file: ${before.toFixed(0)} kbps before, ${during.toFixed(0)} kbps while throttled`);
-    assert.ok(during < before * 0.6, `${during.toFixed(0)} kbps while throttled, ${before.toFixed(0)} before`);
+    assert.ok(during < THROTTLED_KBPS - 64, `${during.toFixed(0)} kbps while throttled, ${before.toFixed(0)} before`);
   });
 });

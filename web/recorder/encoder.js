@@ -44,8 +44,10 @@ const RECOVERABLE = new Set(['InvalidArgument', 'Unsupported']);
 // Firefox (ESR 153) sometimes never returns from creating a Worker inside a Worker: the encoder
 // worker then hangs while the core creates its threads (issue 13; about 1 start in 10 after a
 // reload on a busy machine). Creating them takes milliseconds, so a worker that has not done so
-// within `threadsMs` is started again, up to this many times, before the core counts as stalled.
-const THREAD_RESTARTS = 2;
+// within `threadsMs` is started again, up to this many times, before the core counts as stalled;
+// after a pause, since the hang comes with Workers going away (a reload, a closed interview).
+const THREAD_RESTARTS = 3;
+const RESTART_PAUSE_MS = 500;
 
 export class Encoder {
   // onChunk(info, data: ArrayBuffer) for each chunk, in order; onStats(stats) after each chunk;
@@ -105,10 +107,12 @@ export class Encoder {
     }
     this.terminate();
     this.restarts += 1;
-    const { worker, revoke } = this.spawn();
-    this.worker = worker;
-    this.revokeBootstrap = revoke;
-    if (this.pending?.type === 'ready') this.sendInit();
+    this.timer = setTimeout(() => {
+      const { worker, revoke } = this.spawn();
+      this.worker = worker;
+      this.revokeBootstrap = revoke;
+      if (this.pending?.type === 'ready') this.sendInit();
+    }, RESTART_PAUSE_MS);
   }
 
   sendInit() {

@@ -102,8 +102,9 @@ export function fakeMedia() {
 //   profile        a profile folder to use and keep (a browser restart relaunches with it);
 //                  default: a fresh one, deleted by close()
 //   mute: true     Playwright's --mute-audio; it also silences a captured tab's audio
-export async function launchBrowser({ grant = true, devices = true, args = [], profile, mute = true } = {}) {
-  const media = fakeMedia();
+//   video          the fake camera's y4m (default: fakeMedia().video)
+export async function launchBrowser({ grant = true, devices = true, args = [], profile, mute = true, video } = {}) {
+  const media = { ...fakeMedia(), ...(video ? { video } : {}) };
   const keepProfile = Boolean(profile);
   profile ??= tempDir('recorder-chromium-');
   const context = await chromium.launchPersistentContext(profile, {
