@@ -174,8 +174,13 @@ for (const engine of ['chromium', 'firefox']) {
         assert.ok(file.duration > 2.5, `${file.duration} s recorded of about 3`);
         assertSeekable(file.file, file.duration);
         const events = sessionEvents(server.dataDir);
-        assert.deepEqual(events.filter((e) => e.label === 'encoder_restarted').map((e) => JSON.parse(e.data)),
-          [{ kind: 'camera', restarts: 2, reason: 'threads' }]);
+        // Two restarts for the two hung workers, or three when Firefox's own hang hit the third
+        // worker too (it did in a fresh-clone run: this case follows a page closed while recording).
+        const restarted = events.filter((e) => e.label === 'encoder_restarted').map((e) => JSON.parse(e.data));
+        assert.equal(restarted.length, 1, JSON.stringify(restarted));
+        assert.equal(restarted[0].kind, 'camera');
+        assert.equal(restarted[0].reason, 'threads');
+        assert.ok(restarted[0].restarts >= 2, `${restarted[0].restarts} restarts`);
         assert.deepEqual(stalledSteps(server.dataDir), []);
         server.remove();
       } finally {
