@@ -22,7 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import {
-  createSession, fakeMedia, finalizedFiles, interviewUrl, sleep, startServer,
+  chromiumFlags, countStoredChunks, createSession, finalizedFiles, interviewUrl, sleep, startServer,
 } from '../../tests/js/lib/browser.mjs';
 import { tempDir } from '../../tests/js/lib/media.mjs';
 import { pssByKind } from '../../tests/js/lib/procs.mjs';
@@ -33,14 +33,9 @@ import { pssByKind } from '../../tests/js/lib/procs.mjs';
 // Benchmarks). This client enables no domain but Performance.
 class PipeChromium {
   constructor(profile) {
-    const media = fakeMedia();
     this.profile = profile;
     this.child = spawn('/usr/bin/chromium', [
-      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--mute-audio',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${media.video}`, `--use-file-for-fake-audio-capture=${media.audio}`,
-      `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank',
+      ...chromiumFlags(), '--mute-audio', `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank',
     ], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
     this.nextId = 0;
     this.waiting = new Map();
@@ -106,11 +101,6 @@ class PipeChromium {
   }
 }
 
-const STORED_CHUNKS = `(async () => {
-  const { ChunkStore } = await import('/recorder/chunk-store.js');
-  const store = await ChunkStore.open();
-  try { return await store.countChunks(); } finally { store.close(); }
-})()`;
 const pageState = (state) => `window.interviewPage?.state === '${state}'`;
 const click = (id) => `document.getElementById('${id}').click(), true`;
 
@@ -133,7 +123,7 @@ async function sample(t, { chromium, page, worker }) {
     workerHeap: workerHeap.usedSize,
     workerBuffers: workerHeap.backingStorageSize,
     wasm: await chromium.evaluate(worker, 'driver.module.HEAPU8.buffer.byteLength'),
-    chunks: await chromium.evaluate(page, STORED_CHUNKS),
+    chunks: await chromium.evaluate(page, `(${countStoredChunks})()`),
     storage: await chromium.evaluate(page, 'navigator.storage.estimate().then((e) => e.usage ?? 0)'),
     idbFiles: folderBytes(path.join(chromium.profile, 'Default', 'IndexedDB')),
     nodes: metric('Nodes'),

@@ -95,6 +95,19 @@ export function fakeMedia() {
   };
 }
 
+// The flags every test Chromium runs with (launchBrowser, and bench/browser/soak.mjs, which starts
+// Chromium itself): headless, quiet, and the fake devices and permission prompt.
+export function chromiumFlags({ grant = true, devices = true, media = fakeMedia() } = {}) {
+  return [
+    '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required',
+    ...(devices ? ['--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${media.video}`,
+      `--use-file-for-fake-audio-capture=${media.audio}`] : []),
+    ...(grant ? ['--use-fake-ui-for-media-stream'] : []),
+  ];
+}
+
 // Headless Chromium with a fresh profile. Options:
 //   grant: true    camera/microphone/screen allowed without a prompt (--use-fake-ui-for-media-stream)
 //   devices: true  fake camera and microphone from the test clips
@@ -111,15 +124,7 @@ export async function launchBrowser({ grant = true, devices = true, args = [], p
     executablePath: '/usr/bin/chromium',
     headless: true,
     ignoreDefaultArgs: mute ? [] : ['--mute-audio'],
-    args: [
-      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-      ...(devices ? ['--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${media.video}`,
-        `--use-file-for-fake-audio-capture=${media.audio}`] : []),
-      ...(grant ? ['--use-fake-ui-for-media-stream'] : []),
-      ...args,
-    ],
+    args: [...chromiumFlags({ grant, devices, media }), ...args],
   });
   const page = context.pages()[0] ?? await context.newPage();
   page.on('dialog', (dialog) => dialog.accept());  // "leave page?" on reload
@@ -311,17 +316,19 @@ export async function assertArrived(stored, rec, file, token) {
     'the upload is complete at the stored size');
 }
 
-// Chunks left in the page's IndexedDB, over all recordings.
+// Chunks left in the page's IndexedDB, over all recordings: run in the page.
+export async function countStoredChunks() {
+  const { ChunkStore } = await import('/recorder/chunk-store.js');
+  const store = await ChunkStore.open();
+  try {
+    return await store.countChunks();
+  } finally {
+    store.close();
+  }
+}
+
 export function storedChunkCount(page) {
-  return page.evaluate(async () => {
-    const { ChunkStore } = await import('/recorder/chunk-store.js');
-    const store = await ChunkStore.open();
-    try {
-      return await store.countChunks();
-    } finally {
-      store.close();
-    }
-  });
+  return page.evaluate(countStoredChunks);
 }
 
 // Mean volume (dB) of a file's audio track (the fake microphone's speech is far above silence).
