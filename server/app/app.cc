@@ -141,6 +141,7 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
         std::make_unique<TranscribeJob>(idx, idx, app->media_.get(), app->transcriber_.get(), clock, events);
     after_ready = [](int64_t recording_id) { return std::vector<NewJob>{TranscribeJob::For(recording_id)}; };
   }
+  app->settler_ = std::make_unique<SessionSettler>(idx, idx, clock, events);
   app->finalize_job_ = std::make_unique<FinalizeJob>(idx, app->spool_.get(), app->media_.get(), app->finalizer_.get(),
                                                      clock, &app->metrics_, std::move(after_ready), events);
   app->ingest_ = std::make_unique<Ingest>(c.ingest, idx, app->spool_.get(), app->media_.get(), clock, &app->metrics_,
@@ -189,6 +190,8 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
                                                       [self] { self->ingest_->FinalizeExpired(); });
   app->retention_sweep_ = std::make_unique<PeriodicTask>("retention", std::chrono::milliseconds(c.job_poll_ms),
                                                          [self] { self->SweepRetention(); });
+  app->settle_sweep_ = std::make_unique<PeriodicTask>("settle", std::chrono::milliseconds(c.job_poll_ms),
+                                                      [self] { self->SettleSessions(); });
 
   httplib::Server& http = app->http_;
   size_t threads = c.threads;
@@ -266,6 +269,11 @@ void App::SweepRetention() {
   }
 }
 
+void App::SettleSessions() {
+  auto completed = settler_->Sweep();
+  if (!completed.ok()) spdlog::error("session settle sweep failed (will retry): {}", completed.status().ToString());
+}
+
 Status App::Health() {
   RETURN_IF_ERROR(index_->Ping());
   if (::access(config_.data_dir.c_str(), W_OK | X_OK) != 0) {
@@ -284,6 +292,7 @@ std::string App::MetricsText() {
 
 App::~App() {
   Stop();
+  settle_sweep_.reset();
   retention_sweep_.reset();
   expiry_sweep_.reset();
   if (jobs_) jobs_->Stop();

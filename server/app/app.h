@@ -17,6 +17,7 @@
 #include "jobs/finalizer.h"
 #include "jobs/job_runner.h"
 #include "jobs/periodic.h"
+#include "jobs/session_settler.h"
 #include "jobs/transcribe_job.h"
 #include "results/accounts.h"
 #include "results/results.h"
@@ -63,6 +64,7 @@ class App {
   Status Health();
   std::string MetricsText();
   void SweepRetention();
+  void SettleSessions();
 
   Config config_;
   std::atomic<int> listen_fd_{-1};
@@ -80,6 +82,7 @@ class App {
   std::unique_ptr<Transcriber> transcriber_;  // null: recordings are not transcribed
   std::unique_ptr<TranscribeJob> transcribe_job_;
   std::unique_ptr<Webhooks> webhooks_;
+  std::unique_ptr<SessionSettler> settler_;
   std::unique_ptr<JobRunner> jobs_;
   std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<Results> results_;
@@ -87,6 +90,7 @@ class App {
   // Declared after what they use: destroyed (stopped) first.
   std::unique_ptr<PeriodicTask> expiry_sweep_;
   std::unique_ptr<PeriodicTask> retention_sweep_;
+  std::unique_ptr<PeriodicTask> settle_sweep_;
   httplib::Server http_;
 };
 

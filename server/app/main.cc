@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
   cli.add_option(
          "--webhook-url", webhook.url,
          "POST signed events (Standard Webhooks) here: recording.ready, recording.failed, transcript.completed, "
-         "transcript.failed")
+         "transcript.failed, session.completed")
       ->envname("RECORDER_WEBHOOK_URL");
   cli.add_option("--webhook-secret", webhook.secret, "the endpoint's signing secret, whsec_<base64 of random bytes>")
       ->envname("RECORDER_WEBHOOK_SECRET");

@@ -91,6 +91,7 @@ constexpr Row kTable[] = {
     {Err::kTooManyUploads, {"too_many_uploads", 403, "this session has created as many uploads as one session may"}},
     {Err::kSessionQuotaExceeded,
      {"session_quota_exceeded", 413, "the session's uploads would hold more bytes than one session may"}},
+    {Err::kSessionEnded, {"session_ended", 409, "the interview has ended: this session takes no new recording"}},
     {Err::kRouteNotFound, {"not_found", 404, "no such resource"}},
     {Err::kMethodNotAllowed, {"method_not_allowed", 405, "method not allowed on this resource"}},
     {Err::kBadRequest, {"bad_request", 400, "the request is malformed (e.g. a POST or PATCH without Content-Length)"}},

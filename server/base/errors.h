@@ -71,6 +71,7 @@ enum class Err {
   // Per-session quotas (Ingest).
   kTooManyUploads,
   kSessionQuotaExceeded,
+  kSessionEnded,
   // Routing and server faults.
   kRouteNotFound,
   kMethodNotAllowed,

@@ -116,6 +116,8 @@ json SessionJson(const SessionSummary& s) {
           {"job", s.job},
           {"created_at", s.created_at},
           {"status", Name(s.status)},
+          {"ended_at", s.ended_at ? json(s.ended_at) : json(nullptr)},
+          {"completed_at", s.completed_at ? json(s.completed_at) : json(nullptr)},
           {"duration_ms", duration_ms},
           {"bytes", bytes},
           {"recordings", recordings}};

@@ -174,6 +174,17 @@ class TusRoutes {
     res.set_content(out.dump(), "application/json");
   }
 
+  // The candidate ended the interview (the page sends this once the server has every byte and
+  // marker): 204, also when it was ended before.
+  void End(const httplib::Request& req, httplib::Response& res) {
+    auto session = AuthenticateToken(req, res);
+    if (!session) return;
+    if (session->id != req.matches[1]) return WriteError(req, res, Err::kForeignSession);
+    auto ended = d_.ingest->End(*session);
+    if (!ended.ok()) return WriteError(req, res, ended.error());
+    res.status = 204;
+  }
+
   // What the interview page shows: the host's questions (not cached: WriteJson says no-store).
   void Questions(const httplib::Request& req, httplib::Response& res) {
     auto session = AuthenticateToken(req, res);
@@ -252,6 +263,7 @@ void InstallTusRoutes(httplib::Server& http, const HttpDeps& deps) {
   };
   http.Post(R"(/api/v1/sessions/([^/]+)/events)", bind(&TusRoutes::AddEvents));
   http.Get(R"(/api/v1/sessions/([^/]+)/questions)", bind(&TusRoutes::Questions));
+  http.Post(R"(/api/v1/sessions/([^/]+)/end)", bind(&TusRoutes::End));
   http.Options(kCollectionRoute, bind(&TusRoutes::TusOptions));
   http.Options(kUploadRoute, bind(&TusRoutes::TusOptions));
   http.Post(kCollectionRoute, bind(&TusRoutes::Create));

@@ -29,12 +29,23 @@ class IngestIndex {
                                int64_t token_expires_at, int64_t now) = 0;
   // NotFound when no session has this token hash.
   virtual Result<Session> SessionByTokenHash(const std::string& token_sha256) = 0;
+  // The candidate ended the interview: from now on the session takes no new upload. The first
+  // end is kept when it comes again. NotFound for an unknown session.
+  virtual Status EndSession(const std::string& session_id, int64_t now) = 0;
+  // Sessions that are over (ended, or their link expired at or before `now`) and not completed,
+  // whose recordings have all settled: none receiving or finalizing, and no job of a kind other
+  // than `except_kind` (notifications, which hold nothing up) pending or running on any of them.
+  // The longest over first, at most `limit`.
+  virtual Result<std::vector<Session>> SettledSessions(int64_t now, const std::string& except_kind, int limit) = 0;
+  // Marks the session completed and enqueues `follow_ups`, in one transaction. FailedPrecondition
+  // when it already was (another server's sweep got there first); NotFound when it is gone.
+  virtual Status CompleteSession(const std::string& session_id, const std::vector<NewJob>& follow_ups, int64_t now) = 0;
   // In the order the host gave them; empty for an unknown session.
   virtual Result<std::vector<Question>> QuestionsOfSession(const std::string& session_id) = 0;
 
   // Creates the recording and its upload in one transaction; AlreadyExists when the media key is
-  // taken, FailedPrecondition when the session is gone or its token expired or was revoked by then
-  // (a request authenticated before a deletion began cannot add a recording to it).
+  // taken, FailedPrecondition when the session is gone, ended, or its token expired or was revoked
+  // by then (a request authenticated before a deletion or an end cannot add a recording to it).
   virtual Result<Upload> CreateUpload(const Upload& upload, RecordingKind kind, int64_t now) = 0;
   virtual Result<Upload> GetUpload(const std::string& upload_id) = 0;  // NotFound
   // Records a durable offset (and a length given late, and the new expiry) of a receiving upload;

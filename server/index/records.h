@@ -74,6 +74,7 @@ struct Session {
   int64_t candidate_id = 0;
   std::string candidate_folder;
   int64_t token_expires_at = 0;
+  int64_t ended_at = 0;  // when the candidate ended the interview; 0: not (yet)
 };
 
 // What a session's uploads hold, for its quota.
@@ -171,6 +172,10 @@ struct SessionSummary {
   SessionStatus status = SessionStatus::kEmpty;
   std::vector<Recording> recordings;
   std::vector<Question> questions;
+  int64_t ended_at = 0;  // the candidate ended the interview; 0: not (yet)
+  // Every recording settled (finalized or failed, transcribed or not) after the session was over
+  // (ended, or its link expired): session.completed went out. 0: not (yet).
+  int64_t completed_at = 0;
 };
 
 struct SessionFilter {

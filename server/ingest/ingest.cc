@@ -138,6 +138,7 @@ Expected<Upload> Ingest::CreateUpload(const Session& session, std::optional<uint
   // creation-with-upload: a body that would be refused is refused before the upload exists, so
   // the client gets no Location and nothing is left behind.
   if (auto too_long = BodyOverLength(0, length, body.size())) return *too_long;
+  if (session.ended_at != 0) return Err::kSessionEnded;
   if (auto mismatch = ChecksumMismatch(body, checksum)) {
     spdlog::warn("session {}: {} in a creation-with-upload ({} bytes)", session.id, Spec(mismatch->err).code,
                  body.size());
@@ -185,8 +186,9 @@ Expected<Upload> Ingest::NewUpload(const Session& session, std::optional<uint64_
     // key's chunks may be another upload's.)
     if (!spool_->shared()) (void)spool_->Remove(upload.media_key);
     if (indexed.status().code() == StatusCode::kFailedPrecondition) {
-      spdlog::warn("upload for session {} refused: the session is being deleted", session.id);
-      return ApiError{Err::kInvalidUploadToken, "the session was deleted"};
+      // Ended (by a request that came after this one was authenticated) or being deleted.
+      spdlog::warn("upload for session {} refused: the session ended or is being deleted", session.id);
+      return ApiError{Err::kInvalidUploadToken, "the session was deleted or has ended"};
     }
     if (indexed.status().code() != StatusCode::kAlreadyExists) return InternalError(indexed.status());
   }
@@ -363,6 +365,15 @@ Expected<std::vector<Question>> Ingest::Questions(const Session& session) {
   auto questions = index_->QuestionsOfSession(session.id);
   if (!questions.ok()) return InternalError(questions.status());
   return questions.value();
+}
+
+Expected<bool> Ingest::End(const Session& session) {
+  if (Status s = index_->EndSession(session.id, clock_->NowSeconds()); !s.ok()) {
+    if (s.code() == StatusCode::kNotFound) return Err::kInvalidUploadToken;  // deleted meanwhile
+    return InternalError(s);
+  }
+  if (session.ended_at == 0) spdlog::info("session {} ended by the candidate", session.id);
+  return true;
 }
 
 Expected<int> Ingest::AddEvents(const Session& session, const std::vector<SessionEvent>& events) {

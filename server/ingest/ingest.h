@@ -117,6 +117,10 @@ class Ingest {
                           const std::optional<tus::Checksum>& checksum);
   // The session's questions, in order.
   Expected<std::vector<Question>> Questions(const Session& session);
+  // The candidate ended the interview: no new upload from now on (kSessionEnded); the uploads it
+  // has finish as they are. Once every recording has settled, session.completed goes out
+  // (SessionSettler). Idempotent.
+  Expected<bool> End(const Session& session);
   // Stores markers and client events of `session` (idempotent per client id); an event naming an
   // upload must name one of this session's (404 unknown, 403 another session's). Returns how many
   // were new.

@@ -33,7 +33,7 @@ size_t Discard(char*, size_t size, size_t count, void*) { return size * count; }
 
 const std::vector<std::string>& Webhooks::EventTypes() {
   static const std::vector<std::string> kTypes = {"recording.ready", "recording.failed", "transcript.completed",
-                                                  "transcript.failed"};
+                                                  "transcript.failed", "session.completed"};
   return kTypes;
 }
 

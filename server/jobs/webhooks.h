@@ -8,7 +8,7 @@
 // retried with exponential backoff and jitter for about a day. Its message id and body are fixed
 // when it is enqueued, so every attempt (after a crash or a restart too) sends the same webhook-id
 // and bytes; a receiver deduplicates by webhook-id. Events: recording.ready, recording.failed,
-// transcript.completed, transcript.failed.
+// transcript.completed, transcript.failed, session.completed (SessionSettler).
 #pragma once
 
 #include <memory>

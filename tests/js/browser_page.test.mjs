@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  assertArrived, audioMeanDb, captureStoredChunks, finalizedFiles, interviewUrl, progress, recordings, sleep, startInterview,
+  API_KEY, assertArrived, audioMeanDb, captureStoredChunks, finalizedFiles, interviewUrl, progress, recordings, sleep, startInterview,
   until, untilState, withSetup,
 } from './lib/browser.mjs';
 
@@ -78,6 +78,14 @@ test('the page: invalid link, device check with a moving level meter, Start only
     assert.equal(await page.isVisible('#indicator'), false);
     await page.reload();
     await untilState(page, 'done');
+    // The page told the server that the interview ended; once the recording is processed, the
+    // session is completed.
+    const status = async () => (await fetch(`${server.url}/api/v1/sessions/${session.session_id}`,
+      { headers: { Authorization: `Bearer ${API_KEY}` } })).json();
+    assert.ok((await status()).ended_at > 0, 'the session ended');
+    for (const deadline = Date.now() + 60_000; (await status()).completed_at === null; await sleep(250)) {
+      assert.ok(Date.now() < deadline, 'the session completes');
+    }
   });
 });
 

@@ -54,6 +54,12 @@ async function call(server, method, urlPath, { token = API_KEY, body, query = ''
   assert.ok(found, `${method} ${urlPath} is not in the document`);
   const response = found.operation.responses[String(res.status)];
   assert.ok(response, `${method} ${found.template} answered ${res.status}, which the document does not list: ${text}`);
+  seen.add(`${method} ${found.template} ${res.status}`);
+  if (res.status === 204) {
+    assert.equal(text, '', `${method} ${found.template} 204 has no body`);
+    assert.ok(!response.content, `${method} ${found.template} 204 is documented without a body`);
+    return { status: res.status, body: null, text };
+  }
   const type = (res.headers.get('content-type') ?? '').split(';')[0];
   const content = response.content?.[type];
   assert.ok(content, `${method} ${found.template} ${res.status} sent ${type}, which the document does not list`);
@@ -63,7 +69,6 @@ async function call(server, method, urlPath, { token = API_KEY, body, query = ''
     const validate = validatorFor(content.schema);
     assert.ok(validate(parsed), `${method} ${found.template} ${res.status}: ${ajv.errorsText(validate.errors)}\n${text.slice(0, 2000)}`);
   }
-  seen.add(`${method} ${found.template} ${res.status}`);
   return { status: res.status, body: parsed, text };
 }
 
@@ -114,6 +119,20 @@ test('the OpenAPI document is served and matches every response of the host API,
       await sleep(100);
     }
     assert.ok(statuses.has('completed'), `the pipeline completed: ${[...statuses]}`);
+
+    // The candidate ends the interview: the session completes, and takes no new upload.
+    assert.equal((await call(server, 'get', `/api/v1/sessions/${id}`)).body.completed_at, null, 'not ended yet');
+    assert.equal((await call(server, 'post', `/api/v1/sessions/${id}/end`, { token: other.upload_token })).status, 403);
+    assert.equal((await call(server, 'post', `/api/v1/sessions/${id}/end`, { token: null })).status, 401);
+    assert.equal((await call(server, 'post', `/api/v1/sessions/${id}/end`, { token })).status, 204);
+    assert.equal((await call(server, 'post', `/api/v1/sessions/${id}/end`, { token })).status, 204, 'again: the same');
+    for (;;) {
+      const session = (await call(server, 'get', `/api/v1/sessions/${id}`)).body;
+      assert.ok(session.ended_at > 0, 'ended');
+      if (session.completed_at !== null) break;
+      assert.ok(Date.now() < deadline, 'the session completes');
+      await sleep(100);
+    }
     assert.equal((await call(server, 'get', '/api/v1/sessions', { query: '?q=ada' })).body.total, 1);
 
     // The transcript: JSON, WebVTT, one recording's, and the errors.

@@ -138,6 +138,24 @@ test('webhooks: signed, retried with one webhook-id through timeouts, errors, 41
     assert.equal(transcribed.verified.data.engine, 'pocketsphinx');
     assert.ok(transcribed.verified.data.words > 0, 'PocketSphinx heard words');
     assert.equal(receiver.attempts.filter((a) => a.type === 'transcript.completed').length, 1);
+
+    // The candidate ends the interview: session.completed, once, with each recording's outcome;
+    // a new upload is refused from then on.
+    assert.equal(receiver.attempts.filter((a) => a.type === 'session.completed').length, 0, 'not before the end');
+    const end = await fetch(`${server.url}/api/v1/sessions/${session.session_id}/end`, { method: 'POST',
+      headers: { Authorization: `Bearer ${session.upload_token}` } });
+    assert.equal(end.status, 204);
+    const completed = await until(() => delivered('session.completed'), 'session.completed');
+    assert.deepEqual(completed.verified.data, { session_id: session.session_id, ended_by: 'candidate',
+      ended_at: completed.verified.data.ended_at, recordings: [{ recording_id: recordingId, kind: 'camera',
+        status: 'ready', duration_ms: ready.verified.data.duration_ms, incomplete: false, transcript: true }] });
+    assert.ok(Math.abs(completed.verified.data.ended_at - Date.now() / 1000) < 60, 'ended now');
+    const late = await fetch(new URL(session.tus_endpoint, server.url), { method: 'POST',
+      headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${session.upload_token}`, 'Upload-Length': '10' } });
+    assert.equal(late.status, 409);
+    assert.equal((await late.json()).error, 'session_ended');
+    await sleep(1500);  // a few sweeps later: still one
+    assert.equal(receiver.attempts.filter((a) => a.type === 'session.completed').length, 1);
     // One log line sums the recording's pipeline up.
     assert.match(fs.readFileSync(server.logFile, 'utf8'), new RegExp(`recording ${recordingId} pipeline completed: \\d+ s from ` +
       'upload start to ready, \\d+ s from ready to transcript; transcribed by pocketsphinx: \\d+\\.\\d s of audio, \\d+ ' +

@@ -3,6 +3,8 @@
 // token's own session and uploads.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "server_fixture.h"
 
 namespace recorder::server::testing {
@@ -76,6 +78,55 @@ TEST_F(EventsTest, ResentBatchIsStoredOnce) {
   EXPECT_EQ(nlohmann::json::parse(again->body)["stored"], 0);
   EXPECT_EQ(nlohmann::json::parse(again->body)["duplicates"], 2);
   EXPECT_EQ(Stored().size(), 2u);
+}
+
+// POST .../end: the candidate ended the interview. The upload in progress still finishes; a new
+// one is refused; the session completes once that recording has settled, and only then.
+TEST_F(EventsTest, AnEndedSessionTakesNoNewUploadAndCompletesOnceItsRecordingSettles) {
+  auto summary = [&] { return app_->index().GetSessionSummary(session_).value(); };
+  auto end = [&](const std::string& token) {
+    return http().Post(("/api/v1/sessions/" + session_ + "/end").c_str(), {{"Authorization", "Bearer " + token}}, "",
+                       "application/json");
+  };
+  ASSERT_EQ(end(token_)->status, 204);
+  const int64_t ended_at = clock_->NowSeconds();
+  clock_->Advance(5);
+  ASSERT_EQ(end(token_)->status, 204) << "again: the same";
+  EXPECT_EQ(summary().ended_at, ended_at) << "the first end counts";
+
+  auto late = http().Post(
+      "/files/",
+      [&] {
+        auto h = Tus(token_);
+        h.emplace("Upload-Length", "10");
+        return h;
+      }(),
+      "", "application/offset+octet-stream");
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->status, 409);
+  EXPECT_EQ(nlohmann::json::parse(late->body)["error"], "session_ended");
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // several sweeps
+  EXPECT_EQ(summary().completed_at, 0) << "its recording is still receiving";
+  auto patched = Patch(token_, upload_url_, 0, "webm bytes", {{"Upload-Length", "10"}});
+  ASSERT_TRUE(patched);
+  ASSERT_EQ(patched->status, 204) << patched->body;
+  ASSERT_TRUE(WaitFor([&] { return summary().completed_at != 0; }, std::chrono::seconds(10)));
+  EXPECT_EQ(summary().status, SessionStatus::kReady);
+}
+
+// Without an end, a session is over when its link expires: its upload, abandoned, is finalized as
+// it is, and then the session completes.
+TEST_F(EventsTest, ASessionWhoseLinkExpiredCompletesWithoutAnEnd) {
+  auto summary = [&] { return app_->index().GetSessionSummary(session_).value(); };
+  ASSERT_EQ(Patch(token_, upload_url_, 0, "webm")->status, 204);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(summary().completed_at, 0) << "neither ended nor expired";
+  clock_->Advance(48 * 3600);
+  ASSERT_TRUE(WaitFor([&] { return summary().completed_at != 0; }, std::chrono::seconds(10)));
+  EXPECT_EQ(summary().ended_at, 0);
+  ASSERT_EQ(summary().recordings.size(), 1u);
+  EXPECT_TRUE(summary().recordings[0].incomplete);
 }
 
 TEST_F(EventsTest, AnotherSessionsTokenOrUploadIs403AndStoresNothing) {

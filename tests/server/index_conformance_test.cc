@@ -245,6 +245,68 @@ TYPED_TEST(IndexConformanceTest, TerminatedUploadFailsItsRecording) {
   EXPECT_EQ(this->index_->TerminateUpload("nope", "x", kNow).code(), StatusCode::kNotFound);
 }
 
+// A session is over when the candidate ends it (the first end counts) or its link expires; it
+// is settled when no recording of it is receiving or finalizing and no job but the excepted kind
+// (webhook deliveries) is pending or running on them; it completes once.
+TYPED_TEST(IndexConformanceTest, ASessionCompletesOnceWhenOverAndEveryRecordingAndJobOfItHasSettled) {
+  Index& index = *this->index_;
+  auto settled = [&](int64_t now) {
+    std::vector<std::string> ids;
+    auto sessions = index.SettledSessions(now, "webhook", 10);
+    EXPECT_TRUE(sessions.ok()) << sessions.status().ToString();
+    if (sessions.ok()) {
+      for (const Session& s : *sessions) ids.push_back(s.id);
+    }
+    return ids;
+  };
+  auto upload = this->NewUpload("a");
+  ASSERT_TRUE(upload.ok()) << upload.status().ToString();
+  EXPECT_TRUE(settled(kNow).empty()) << "not over";
+
+  ASSERT_TRUE(index.EndSession("s1", kNow + 10).ok());
+  ASSERT_TRUE(index.EndSession("s1", kNow + 20).ok());
+  EXPECT_EQ(index.SessionByTokenHash("hash-s1")->ended_at, kNow + 10) << "the first end counts";
+  EXPECT_EQ(index.EndSession("nope", kNow).code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->NewUpload("late").status().code(), StatusCode::kFailedPrecondition) << "ended: no new upload";
+  EXPECT_TRUE(settled(kNow + 20).empty()) << "a recording is receiving";
+
+  ASSERT_TRUE(index.FinishUpload("a", UploadState::kComplete, false, NewJob{"finalize", {}, "{}", "", 0}, kNow).ok());
+  EXPECT_TRUE(settled(kNow + 20).empty()) << "a recording is finalizing";
+  NewJob transcribe = RecordingJob("transcribe", upload->recording_id);
+  NewJob delivery = this->Job("webhook");
+  delivery.subject = JobSubject::Recording(upload->recording_id);
+  ASSERT_TRUE(index.MarkRecordingReady(upload->recording_id, 10, 1000, false, {transcribe, delivery}, kNow).ok());
+  EXPECT_TRUE(settled(kNow + 20).empty()) << "its transcription is pending";
+  auto claimed = index.ClaimJob("transcribe", "node-1", kNow + 20, 60);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  EXPECT_TRUE(settled(kNow + 20).empty()) << "its transcription is running";
+  ASSERT_TRUE(index.CompleteJob(**claimed, {}, kNow + 25).ok());
+  EXPECT_EQ(settled(kNow + 25), std::vector<std::string>{"s1"}) << "a pending webhook delivery holds nothing up";
+
+  // A session whose link expired is over too, from its expiry on, and comes first when it was over first.
+  ASSERT_TRUE(index.CreateSession("s2", this->candidate_id_, "", {}, "hash-s2", kNow + 5, kNow).ok());
+  EXPECT_EQ(settled(kNow + 4), std::vector<std::string>{"s1"});
+  EXPECT_EQ(settled(kNow + 25), (std::vector<std::string>{"s2", "s1"}));
+  auto sessions = index.SettledSessions(kNow + 25, "webhook", 1);
+  ASSERT_TRUE(sessions.ok());
+  ASSERT_EQ(sessions->size(), 1u) << "at most the limit";
+  EXPECT_EQ(sessions->front().token_expires_at, kNow + 5);
+  EXPECT_EQ(sessions->front().ended_at, 0);
+
+  NewJob completed = this->Job("webhook", "session.completed:s1");
+  completed.subject = JobSubject::Session("s1");
+  ASSERT_TRUE(index.CompleteSession("s1", {completed}, kNow + 30).ok());
+  EXPECT_EQ(index.CompleteSession("s1", {completed}, kNow + 31).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(index.CompleteSession("nope", {}, kNow + 31).code(), StatusCode::kNotFound);
+  EXPECT_EQ(settled(kNow + 31), std::vector<std::string>{"s2"});
+  auto summary = index.GetSessionSummary("s1");
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->ended_at, kNow + 10);
+  EXPECT_EQ(summary->completed_at, kNow + 30);
+  EXPECT_EQ(index.JobsOf(JobSubject::Session("s1"))->size(), 1u) << "the follow-up went in with the completion";
+  EXPECT_EQ(index.GetSessionSummary("s2")->completed_at, 0);
+}
+
 TYPED_TEST(IndexConformanceTest, EventsAreStoredOncePerClientIdInRecordingTimeOrder) {
   SessionEvent late{"e1", EventType::kMarker, "Q2", "{}", 5000, "", "", 0};
   SessionEvent early{"e2", EventType::kClientEvent, "face_not_detected", R"({"s":1})", 100, "", "", 0};

@@ -33,6 +33,7 @@ import {
 } from './errors.js';
 import { EventSender, checkedEvent } from './events.js';
 import { Recording, newId, startEncoder } from './recording.js';
+import { Retry, isTransientStatus } from './retry.js';
 import { TusClient } from './tus-client.js';
 import { Uploader, isGone } from './uploader.js';
 
@@ -55,6 +56,8 @@ const DEFAULTS = {
 /** @type {import('./index.js').Deadlines} */
 const DEADLINES = { workerMs: 10_000, coreMs: 30_000, devicesMs: 60_000, audioMs: 5_000, firstFrameMs: 10_000,
   firstAckMs: 30_000, threadsMs: 5_000 };
+// Tries of stop()'s end signal (endSession) while the network fails, ~15 s in all.
+const END_ATTEMPTS = 5;
 // Sessions of this browser with nothing left to send are forgotten after this long.
 const SESSION_KEEP_MS = 30 * 24 * 3600 * 1000;
 
@@ -257,7 +260,9 @@ export class Recorder extends EventTarget {
 
   // Ends the interview: stops recording, releases the devices and resolves when the server has
   // acknowledged every byte and every marker and completed every upload (also what an earlier
-  // page of the session left; from 'idle' that is all it does). Network failures are waited out.
+  // page of the session left; from 'idle' that is all it does), and then tells the server that the
+  // interview ended (the session takes no new recording, and completes once it is processed).
+  // Network failures are waited out.
   // Rejects with the error if an upload or the token was refused. Resolves with markers still
   // pending only if the server has no events endpoint (progress().pendingEvents says how many;
   // they keep being retried and stay stored for a later page).
@@ -278,11 +283,31 @@ export class Recorder extends EventTarget {
     this.releaseDevices();
     await Promise.allSettled([...this.uploaders].map((u) => u.done));
     const drained = await this.sender.drained();
+    if (drained && !this.refusal) await this.endSession();
     this.emitProgress();
     if (drained) clearInterval(this.progressTimer);
     this.setState(this.refusal ? 'failed' : 'stopped');
     this.unlock?.();
     if (this.refusal) throw this.refusal;
+  }
+
+  // POST /api/v1/sessions/{id}/end, a few times while the network fails. Not a condition of
+  // stopping: everything is saved by now, and without the end the server closes the session when
+  // its link expires. A server without the route (404) is older than it.
+  async endSession() {
+    const url = new URL(`/api/v1/sessions/${encodeURIComponent(this.sessionId)}/end`, this.server).href;
+    const retry = new Retry();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await fetch(url, { method: 'POST', headers: { Authorization: `Bearer ${this.token}` },
+          cache: 'no-store', signal: AbortSignal.timeout(10_000) });
+        if (!isTransientStatus(res.status)) return;  // 2xx, or refused: asking again changes nothing
+      } catch {
+        // no network: try again
+      }
+      if (attempt === END_ATTEMPTS) return console.warn('the server was not told that the interview ended');
+      await retry.wait();
+    }
   }
 
   // A snapshot for the 'progress' event:

@@ -13,7 +13,7 @@ namespace recorder::server {
 
 class PostgresIndex : public Index {
  public:
-  static constexpr int kLatestSchemaVersion = 2;
+  static constexpr int kLatestSchemaVersion = 3;
   // Connects with `conninfo` (a libpq URI "postgresql://user@host/db" or "key=value" string) and
   // migrates the schema; several servers may start at once (the migration holds an advisory lock).
   static Result<std::unique_ptr<PostgresIndex>> Open(const std::string& conninfo, int max_connections = 32);
@@ -29,6 +29,9 @@ class PostgresIndex : public Index {
                        const std::vector<Question>& questions, const std::string& token_sha256,
                        int64_t token_expires_at, int64_t now) override;
   Result<Session> SessionByTokenHash(const std::string& token_sha256) override;
+  Status EndSession(const std::string& session_id, int64_t now) override;
+  Result<std::vector<Session>> SettledSessions(int64_t now, const std::string& except_kind, int limit) override;
+  Status CompleteSession(const std::string& session_id, const std::vector<NewJob>& follow_ups, int64_t now) override;
   Result<std::vector<Question>> QuestionsOfSession(const std::string& session_id) override;
   Result<Upload> CreateUpload(const Upload& upload, RecordingKind kind, int64_t now) override;
   Result<Upload> GetUpload(const std::string& upload_id) override;

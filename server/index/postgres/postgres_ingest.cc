@@ -63,12 +63,52 @@ Result<std::vector<Question>> PostgresIndex::QuestionsOfSession(const std::strin
 Result<Session> PostgresIndex::SessionByTokenHash(const std::string& token_sha256) {
   return impl_->With([&](Conn& c) -> Result<Session> {
     auto rows = c.Exec(
-        "SELECT s.id, s.candidate_id, c.folder, s.token_expires_at FROM sessions s "
+        "SELECT s.id, s.candidate_id, c.folder, s.token_expires_at, s.ended_at FROM sessions s "
         "JOIN candidates c ON c.id = s.candidate_id WHERE s.token_sha256 = $1",
         {token_sha256});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return NotFound("no session for this token");
-    return Session{rows->Text(0, 0), rows->Int(0, 1), rows->Text(0, 2), rows->Int(0, 3)};
+    return Session{rows->Text(0, 0), rows->Int(0, 1), rows->Text(0, 2), rows->Int(0, 3), rows->Int(0, 4)};
+  });
+}
+
+Status PostgresIndex::EndSession(const std::string& session_id, int64_t now) {
+  return impl_->With([&](Conn& c) -> Status {
+    auto rows = c.Exec("UPDATE sessions SET ended_at = COALESCE(ended_at, $1) WHERE id = $2", {now, session_id});
+    if (!rows.ok()) return rows.status();
+    return rows->Affected() == 0 ? NotFound("no session " + session_id) : Status::Ok();
+  });
+}
+
+Result<std::vector<Session>> PostgresIndex::SettledSessions(int64_t now, const std::string& except_kind, int limit) {
+  return impl_->With([&](Conn& c) -> Result<std::vector<Session>> {
+    auto rows = c.Exec(R"sql(
+SELECT s.id, s.candidate_id, c.folder, s.token_expires_at, s.ended_at
+FROM sessions s JOIN candidates c ON c.id = s.candidate_id
+WHERE s.completed_at IS NULL AND (s.ended_at IS NOT NULL OR s.token_expires_at <= $1)
+  AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.session_id = s.id AND r.status IN ('receiving', 'finalizing'))
+  AND NOT EXISTS (SELECT 1 FROM recordings r JOIN jobs j
+                    ON j.subject_type = 'recording' AND j.subject_id = CAST(r.id AS TEXT)
+                  WHERE r.session_id = s.id AND j.kind <> $2 AND j.state IN ('pending', 'running'))
+ORDER BY LEAST(COALESCE(s.ended_at, s.token_expires_at), s.token_expires_at), s.id LIMIT $3)sql",
+                       {now, except_kind, int64_t{limit}});
+    if (!rows.ok()) return rows.status();
+    return pg::ReadAll<Session>(*rows, [](const pg::Row& r) {
+      return Session{r.Text(0), r.Int(1), r.Text(2), r.Int(3), r.Int(4)};
+    });
+  });
+}
+
+Status PostgresIndex::CompleteSession(const std::string& session_id, const std::vector<NewJob>& follow_ups,
+                                      int64_t now) {
+  return impl_->InTransaction([&](Conn& c) -> Status {
+    // FOR UPDATE: of two servers' sweeps, the second waits and then finds it completed.
+    auto rows = c.Exec("SELECT completed_at IS NOT NULL FROM sessions WHERE id = $1 FOR UPDATE", {session_id});
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return NotFound("no session " + session_id);
+    if (rows->Bool(0, 0)) return FailedPrecondition("session " + session_id + " is already completed");
+    RETURN_IF_ERROR(c.Exec("UPDATE sessions SET completed_at = $1 WHERE id = $2", {now, session_id}).status());
+    return pg::InsertJobs(c, follow_ups, now);
   });
 }
 
@@ -77,10 +117,12 @@ Result<Upload> PostgresIndex::CreateUpload(const Upload& upload, RecordingKind k
   Status s = impl_->InTransaction([&](Conn& c) -> Status {
     // FOR SHARE: a deletion revoking the token (an UPDATE of this row) waits for this transaction
     // and then sees the new recording, or this one waits for it and finds the token gone.
-    auto live =
-        c.Exec("SELECT 1 FROM sessions WHERE id = $1 AND token_expires_at > $2 FOR SHARE", {upload.session_id, now});
+    auto live = c.Exec("SELECT 1 FROM sessions WHERE id = $1 AND token_expires_at > $2 AND ended_at IS NULL FOR SHARE",
+                       {upload.session_id, now});
     if (!live.ok()) return live.status();
-    if (live->empty()) return FailedPrecondition("session " + upload.session_id + " is gone or its token was revoked");
+    if (live->empty()) {
+      return FailedPrecondition("session " + upload.session_id + " is gone, ended, or its token was revoked");
+    }
     auto recording = c.Exec(
         "INSERT INTO recordings(session_id, kind, media_key, status, created_at) "
         "VALUES ($1, $2, $3, 'receiving', $4) RETURNING id",

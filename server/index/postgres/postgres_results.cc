@@ -15,6 +15,7 @@ namespace {
 constexpr const char* kSessionsWithStatus = R"sql(
 WITH summary AS (
   SELECT s.seq, s.id, s.candidate_id, c.name, COALESCE(c.email, '') AS email, COALESCE(s.job, '') AS job, s.created_at,
+    COALESCE(s.ended_at, 0) AS ended_at, COALESCE(s.completed_at, 0) AS completed_at,
     CASE WHEN count(r.id) = 0 THEN 'empty'
          WHEN bool_or(r.status = 'receiving') THEN 'recording'
          WHEN bool_or(r.status = 'finalizing') THEN 'processing'
@@ -29,7 +30,8 @@ WITH summary AS (
 
 SessionSummary ReadSummary(const Row& r) {
   return SessionSummary{
-      r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Enum(6, SessionStatus::kFailed), {}, {}};
+      r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Enum(6, SessionStatus::kFailed),
+      {},        {},       r.Int(7),  r.Int(8)};
 }
 
 Status ReadRecordingsOf(Conn& c, SessionSummary* summary) {
@@ -93,10 +95,11 @@ Result<SessionPage> PostgresIndex::ListSessions(const SessionFilter& filter) {
       std::vector<pg::Param> list_params = params;
       list_params.emplace_back(filter.limit);
       list_params.emplace_back(filter.offset);
-      auto list = c.Exec(std::string(kSessionsWithStatus) +
-                             "SELECT id, candidate_id, name, email, job, created_at, status FROM summary "
-                             "WHERE $5 = '' OR status = $5 ORDER BY created_at DESC, seq DESC LIMIT $6 OFFSET $7",
-                         list_params);
+      auto list = c.Exec(
+          std::string(kSessionsWithStatus) +
+              "SELECT id, candidate_id, name, email, job, created_at, status, ended_at, completed_at FROM summary "
+              "WHERE $5 = '' OR status = $5 ORDER BY created_at DESC, seq DESC LIMIT $6 OFFSET $7",
+          list_params);
       if (!list.ok()) return list.status();
       page.sessions = pg::ReadAll<SessionSummary>(*list, ReadSummary);
       for (SessionSummary& summary : page.sessions) RETURN_IF_ERROR(ReadRecordingsOf(c, &summary));
@@ -112,7 +115,8 @@ Result<SessionSummary> PostgresIndex::GetSessionSummary(const std::string& sessi
     SessionSummary summary;
     Status s = c.Transaction([&]() -> Status {
       auto rows = c.Exec(std::string(kSessionsWithStatus) +
-                             "SELECT id, candidate_id, name, email, job, created_at, status FROM summary WHERE id = $5",
+                             "SELECT id, candidate_id, name, email, job, created_at, status, ended_at, completed_at "
+                             "FROM summary WHERE id = $5",
                          {"%%", "%%", int64_t{0}, INT64_MAX, session_id});
       if (!rows.ok()) return rows.status();
       if (rows->empty()) return NotFound("no session " + session_id);

@@ -155,6 +155,15 @@ CREATE TABLE upload_chunks(
   object TEXT NOT NULL,
   PRIMARY KEY(upload_id, chunk_offset));
 )sql",
+    // 3: when the candidate ended a session and when it completed (IngestIndex::CompleteSession).
+    // Sessions whose link had expired before are completed as they are: nobody waits for their
+    // session.completed, and a first sweep must not send one for every old session.
+    R"sql(
+ALTER TABLE sessions ADD COLUMN ended_at BIGINT;
+ALTER TABLE sessions ADD COLUMN completed_at BIGINT;
+UPDATE sessions SET completed_at = token_expires_at WHERE token_expires_at <= extract(epoch FROM now())::BIGINT;
+CREATE INDEX sessions_open ON sessions(token_expires_at) WHERE completed_at IS NULL;
+)sql",
 };
 static_assert(std::size(kMigrations) == PostgresIndex::kLatestSchemaVersion);
 

@@ -13,7 +13,7 @@ namespace recorder::server {
 
 class SqliteIndex : public Index {
  public:
-  static constexpr int kLatestSchemaVersion = 9;
+  static constexpr int kLatestSchemaVersion = 10;
   // Opens (creating if needed) and migrates to `schema_version`; tests pass an older version.
   static Result<std::unique_ptr<SqliteIndex>> Open(const std::string& path, int schema_version = kLatestSchemaVersion);
   ~SqliteIndex() override;
@@ -28,6 +28,9 @@ class SqliteIndex : public Index {
                        const std::vector<Question>& questions, const std::string& token_sha256,
                        int64_t token_expires_at, int64_t now) override;
   Result<Session> SessionByTokenHash(const std::string& token_sha256) override;
+  Status EndSession(const std::string& session_id, int64_t now) override;
+  Result<std::vector<Session>> SettledSessions(int64_t now, const std::string& except_kind, int limit) override;
+  Status CompleteSession(const std::string& session_id, const std::vector<NewJob>& follow_ups, int64_t now) override;
   Result<std::vector<Question>> QuestionsOfSession(const std::string& session_id) override;
   Result<Upload> CreateUpload(const Upload& upload, RecordingKind kind, int64_t now) override;
   Result<Upload> GetUpload(const std::string& upload_id) override;

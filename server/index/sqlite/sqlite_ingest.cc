@@ -80,12 +80,53 @@ Result<std::vector<Question>> SqliteIndex::QuestionsOfSession(const std::string&
 Result<Session> SqliteIndex::SessionByTokenHash(const std::string& token_sha256) {
   std::lock_guard lock(impl_->mu);
   Stmt s(impl_->db,
-         "SELECT s.id, s.candidate_id, c.folder, s.token_expires_at FROM sessions s "
+         "SELECT s.id, s.candidate_id, c.folder, s.token_expires_at, COALESCE(s.ended_at, 0) FROM sessions s "
          "JOIN candidates c ON c.id = s.candidate_id WHERE s.token_sha256 = ?");
   auto row = s.Bind(1, token_sha256).Step();
   if (!row.ok()) return row.status();
   if (!*row) return NotFound("no session for this token");
-  return Session{s.Text(0), s.Int(1), s.Text(2), s.Int(3)};
+  return Session{s.Text(0), s.Int(1), s.Text(2), s.Int(3), s.Int(4)};
+}
+
+Status SqliteIndex::EndSession(const std::string& session_id, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  RETURN_IF_ERROR(Stmt(impl_->db, "UPDATE sessions SET ended_at = COALESCE(ended_at, ?) WHERE id = ?")
+                      .Bind(1, now)
+                      .Bind(2, session_id)
+                      .Run());
+  return impl_->Changes() == 0 ? NotFound("no session " + session_id) : Status::Ok();
+}
+
+Result<std::vector<Session>> SqliteIndex::SettledSessions(int64_t now, const std::string& except_kind, int limit) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, R"sql(
+SELECT s.id, s.candidate_id, c.folder, s.token_expires_at, COALESCE(s.ended_at, 0)
+FROM sessions s JOIN candidates c ON c.id = s.candidate_id
+WHERE s.completed_at IS NULL AND (s.ended_at IS NOT NULL OR s.token_expires_at <= ?1)
+  AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.session_id = s.id AND r.status IN ('receiving', 'finalizing'))
+  AND NOT EXISTS (SELECT 1 FROM recordings r JOIN jobs j
+                    ON j.subject_type = 'recording' AND j.subject_id = CAST(r.id AS TEXT)
+                  WHERE r.session_id = s.id AND j.kind <> ?2 AND j.state IN ('pending', 'running'))
+ORDER BY min(COALESCE(s.ended_at, s.token_expires_at), s.token_expires_at), s.id LIMIT ?3)sql");
+  s.Bind(1, now).Bind(2, except_kind).Bind(3, int64_t{limit});
+  return sqlite::ReadAll<Session>(s, [](Stmt& r) {
+    return Session{r.Text(0), r.Int(1), r.Text(2), r.Int(3), r.Int(4)};
+  });
+}
+
+Status SqliteIndex::CompleteSession(const std::string& session_id, const std::vector<NewJob>& follow_ups, int64_t now) {
+  std::lock_guard lock(impl_->mu);
+  auto& db = impl_->db;
+  return impl_->Transaction([&]() -> Status {
+    Stmt find(db, "SELECT completed_at IS NOT NULL FROM sessions WHERE id = ?");
+    auto row = find.Bind(1, session_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return NotFound("no session " + session_id);
+    if (find.Int(0)) return FailedPrecondition("session " + session_id + " is already completed");
+    RETURN_IF_ERROR(
+        Stmt(db, "UPDATE sessions SET completed_at = ? WHERE id = ?").Bind(1, now).Bind(2, session_id).Run());
+    return sqlite::InsertJobs(db, follow_ups, now);
+  });
 }
 
 Result<Upload> SqliteIndex::CreateUpload(const Upload& upload, RecordingKind kind, int64_t now) {
@@ -93,10 +134,10 @@ Result<Upload> SqliteIndex::CreateUpload(const Upload& upload, RecordingKind kin
   auto& db = impl_->db;
   Upload created = upload;
   Status s = impl_->Transaction([&]() -> Status {
-    Stmt live(db, "SELECT 1 FROM sessions WHERE id = ? AND token_expires_at > ?");
+    Stmt live(db, "SELECT 1 FROM sessions WHERE id = ? AND token_expires_at > ? AND ended_at IS NULL");
     auto row = live.Bind(1, upload.session_id).Bind(2, now).Step();
     if (!row.ok()) return row.status();
-    if (!*row) return FailedPrecondition("session " + upload.session_id + " is gone or its token was revoked");
+    if (!*row) return FailedPrecondition("session " + upload.session_id + " is gone, ended, or its token was revoked");
     RETURN_IF_ERROR(Stmt(db,
                          "INSERT INTO recordings(session_id, kind, media_key, status, created_at) "
                          "VALUES (?, ?, ?, 'receiving', ?)")

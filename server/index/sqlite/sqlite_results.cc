@@ -12,6 +12,7 @@ namespace {
 constexpr const char* kSessionsWithStatus = R"sql(
 WITH summary AS (
   SELECT s.rowid AS seq, s.id, s.candidate_id, c.name, COALESCE(c.email, '') AS email, COALESCE(s.job, '') AS job, s.created_at,
+    COALESCE(s.ended_at, 0) AS ended_at, COALESCE(s.completed_at, 0) AS completed_at,
     CASE WHEN count(r.id) = 0 THEN 'empty'
          WHEN sum(r.status = 'receiving') > 0 THEN 'recording'
          WHEN sum(r.status = 'finalizing') > 0 THEN 'processing'
@@ -26,7 +27,8 @@ WITH summary AS (
 
 SessionSummary ReadSummary(Stmt& r) {
   return SessionSummary{
-      r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Enum(6, SessionStatus::kFailed), {}, {}};
+      r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Enum(6, SessionStatus::kFailed),
+      {},        {},       r.Int(7),  r.Int(8)};
 }
 
 Status ReadRecordingsOf(sqlite::Connection& db, SessionSummary* summary) {
@@ -90,9 +92,10 @@ Result<SessionPage> SqliteIndex::ListSessions(const SessionFilter& filter) {
   if (!row.ok()) return row.status();
   page.total = count.Int(0);
 
-  Stmt list(db, std::string(kSessionsWithStatus) +
-                    "SELECT id, candidate_id, name, email, job, created_at, status FROM summary "
-                    "WHERE ?5 = '' OR status = ?5 ORDER BY created_at DESC, seq DESC LIMIT ?6 OFFSET ?7");
+  Stmt list(db,
+            std::string(kSessionsWithStatus) +
+                "SELECT id, candidate_id, name, email, job, created_at, status, ended_at, completed_at FROM summary "
+                "WHERE ?5 = '' OR status = ?5 ORDER BY created_at DESC, seq DESC LIMIT ?6 OFFSET ?7");
   bind_filter(list).Bind(6, filter.limit).Bind(7, filter.offset);
   auto sessions = sqlite::ReadAll<SessionSummary>(list, ReadSummary);
   if (!sessions.ok()) return sessions.status();
@@ -105,7 +108,8 @@ Result<SessionSummary> SqliteIndex::GetSessionSummary(const std::string& session
   std::lock_guard lock(impl_->mu);
   auto& db = impl_->db;
   Stmt s(db, std::string(kSessionsWithStatus) +
-                 "SELECT id, candidate_id, name, email, job, created_at, status FROM summary WHERE id = ?5");
+                 "SELECT id, candidate_id, name, email, job, created_at, status, ended_at, completed_at FROM summary "
+                 "WHERE id = ?5");
   auto row = s.Bind(1, "%%").Bind(2, "%%").Bind(3, int64_t{0}).Bind(4, INT64_MAX).Bind(5, session_id).Step();
   if (!row.ok()) return row.status();
   if (!*row) return NotFound("no session " + session_id);
