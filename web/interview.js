@@ -1,7 +1,8 @@
 // The candidate's interview page: a small explicit state machine over the recorder module.
 //
 //   loading -> invalid-link                      the URL fragment lacks session or token
-//   loading -> welcome | done                    (done: this browser already finished the session)
+//   loading -> welcome | done                    (done: this browser already finished the session,
+//                                                or another one did: the server says it ended)
 //   loading -> finishing                         the candidate ended the interview but uploads or
 //                                                markers were still waiting: they are finished now
 //   welcome/blocked --check--> ready | blocked   device check: preview, level meter, help on errors
@@ -106,7 +107,8 @@ async function load() {
     return go('failed', { message: err.message });
   }
   const page = saved.load();
-  const ended = page.done || page.ended;
+  // Ended here, or in another browser (the server says so): nothing more is recorded.
+  const ended = page.done || page.ended || page.endedElsewhere;
   if (ended && !unfinished?.unfinished && !unfinished?.events) return go('done');
   recorder = createRecorder({
     sessionId: config.sessionId,
@@ -294,7 +296,10 @@ async function loadQuestions() {
   try {
     const res = await fetch(`/api/v1/sessions/${encodeURIComponent(/** @type {string} */ (config.sessionId))}/questions`,
       { headers: { Authorization: `Bearer ${config.token}` }, cache: 'no-store', signal: AbortSignal.timeout(10_000) });
-    if (res.ok) saved.save({ questions: (await res.json()).questions });
+    if (res.ok) {
+      const { questions, ended } = await res.json();
+      saved.save({ questions, ...(ended ? { endedElsewhere: true } : {}) });
+    }
     else console.warn(`questions: HTTP ${res.status}`);
   } catch (err) {
     console.warn(`questions not loaded: ${err.message}`);

@@ -131,10 +131,10 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
   } else if (c.transcriber != "none") {
     return InvalidArgument("--transcriber must be pocketsphinx, http or none, not " + c.transcriber);
   }
-  auto webhooks = Webhooks::Create({c.webhooks, c.webhook_timeout_seconds}, clock);
+  auto webhooks = Webhooks::Create({c.webhooks, c.webhook_timeout_seconds}, idx, clock);
   if (!webhooks.ok()) return webhooks.status();
   app->webhooks_ = std::move(webhooks.value());
-  const Webhooks* events = app->webhooks_->empty() ? nullptr : app->webhooks_.get();
+  const Webhooks* events = app->webhooks_.get();
   FinalizeJob::FollowUps after_ready;
   if (app->transcriber_) {
     app->transcribe_job_ =
@@ -215,6 +215,7 @@ Result<std::unique_ptr<App>> App::Open(Config config, std::unique_ptr<Finalizer>
                 app->ingest_.get(),
                 app->results_.get(),
                 app->accounts_.get(),
+                app->webhooks_.get(),
                 &app->metrics_,
                 clock,
                 [self] { return self->Health(); },

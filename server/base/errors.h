@@ -46,6 +46,9 @@ enum class Err {
   kDeliveryNotFound,
   kAnswerNotFound,
   kDeliveryNotFailed,
+  kInvalidWebhook,
+  kWebhookNotFound,
+  kTooManyWebhooks,
   // tus protocol headers.
   kMissingTusResumable,
   kUnsupportedTusVersion,

@@ -1,5 +1,6 @@
 // The host platform's API, with its API key: create a session for a candidate, then list and
-// read sessions, their recordings' status and their transcripts.
+// read sessions, their recordings' status and their transcripts; register the webhook endpoints
+// of its pipeline.
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -78,6 +79,61 @@ class HostApiRoutes {
     ServeTranscript(*d_.results, req, res, "api-key");
   }
 
+  // {url, events?, secret?}: 201 with the endpoint and its secret (made here when not given; the
+  // only answer that shows it).
+  void CreateWebhook(const Request& req, Response& res) {
+    if (!RequireApiKey(req, res)) return;
+    auto parsed = ParseJsonObject(req.body);
+    if (!parsed.ok()) return WriteError(req, res, parsed.error());
+    const nlohmann::json& body = parsed.value();
+    auto url = body.find("url"), events = body.find("events"), secret = body.find("secret");
+    if (url == body.end() || !url->is_string())
+      return WriteError(req, res, {Err::kInvalidWebhook, "url must be a string"});
+    std::vector<std::string> types;
+    if (events != body.end() && !events->is_null()) {
+      if (!events->is_array()) return WriteError(req, res, {Err::kInvalidWebhook, "events must be a list"});
+      for (const auto& e : *events) {
+        if (!e.is_string()) return WriteError(req, res, {Err::kInvalidWebhook, "events must be strings"});
+        types.push_back(e.get<std::string>());
+      }
+    }
+    std::string given;
+    if (secret != body.end() && !secret->is_null()) {
+      if (!secret->is_string()) return WriteError(req, res, {Err::kInvalidWebhook, "secret must be a string"});
+      given = secret->get<std::string>();
+    }
+    auto webhook = d_.webhooks->Register(url->get<std::string>(), types, given);
+    if (!webhook.ok()) {
+      const StatusCode code = webhook.status().code();
+      if (code == StatusCode::kInvalidArgument)
+        return WriteError(req, res, {Err::kInvalidWebhook, webhook.status().message()});
+      if (code == StatusCode::kFailedPrecondition) return WriteError(req, res, Err::kTooManyWebhooks);
+      return WriteError(req, res, InternalError(webhook.status()));
+    }
+    (void)d_.results->Audit("api-key", "create_webhook", "webhook:" + webhook->id);
+    nlohmann::json out = WebhookJson(*webhook);
+    out["secret"] = webhook->secret;
+    WriteJson(res, out, 201);
+  }
+
+  void ListWebhooks(const Request& req, Response& res) {
+    if (!RequireApiKey(req, res)) return;
+    auto webhooks = d_.webhooks->Registered();
+    if (!webhooks.ok()) return WriteError(req, res, InternalError(webhooks.status()));
+    nlohmann::json list = nlohmann::json::array();
+    for (const RegisteredWebhook& w : *webhooks) list.push_back(WebhookJson(w));
+    WriteJson(res, {{"webhooks", list}});
+  }
+
+  void DeleteWebhook(const Request& req, Response& res) {
+    if (!RequireApiKey(req, res)) return;
+    Status s = d_.webhooks->Unregister(req.matches[1]);
+    if (s.code() == StatusCode::kNotFound) return WriteError(req, res, Err::kWebhookNotFound);
+    if (!s.ok()) return WriteError(req, res, InternalError(s));
+    (void)d_.results->Audit("api-key", "delete_webhook", "webhook:" + std::string(req.matches[1]));
+    res.status = 204;
+  }
+
  private:
   // The JSON shape of "questions" (absent or null: none); Ingest checks the rules on the values.
   static Expected<std::vector<Question>> ParseQuestions(const nlohmann::json& body) {
@@ -104,6 +160,11 @@ class HostApiRoutes {
       questions.push_back(std::move(q));
     }
     return questions;
+  }
+
+  // Without its secret.
+  static nlohmann::json WebhookJson(const RegisteredWebhook& w) {
+    return {{"id", w.id}, {"url", w.url}, {"events", w.events}, {"created_at", w.created_at}};
   }
 
   bool RequireApiKey(const Request& req, Response& res) {
@@ -135,6 +196,9 @@ void InstallHostApiRoutes(httplib::Server& http, const HttpDeps& deps) {
   http.Get(R"(/api/v1/sessions/([^/]+))", bind(&HostApiRoutes::Session));
   http.Get(R"(/api/v1/sessions/([^/]+)/transcript)", bind(&HostApiRoutes::Transcript));
   http.Get(R"(/api/v1/sessions/([^/]+)/answers/([^/]+)/clip)", bind(&HostApiRoutes::AnswerClip));
+  http.Post("/api/v1/webhooks", bind(&HostApiRoutes::CreateWebhook));
+  http.Get("/api/v1/webhooks", bind(&HostApiRoutes::ListWebhooks));
+  http.Delete(R"(/api/v1/webhooks/([^/]+))", bind(&HostApiRoutes::DeleteWebhook));
 }
 
 }  // namespace recorder::server

@@ -3,7 +3,8 @@
 // nothing below this folder includes httplib.h.
 //   http_server.cc     cross-cutting: CORS, error bodies, health, metrics, static pages
 //   tus_routes.cc      the candidate's page, with its upload token: tus uploads, markers
-//   host_api_routes.cc the host platform, with the API key: create, list and read sessions
+//   host_api_routes.cc the host platform, with the API key: create, list and read sessions;
+//                      register webhook endpoints
 //   hr_routes.cc       the results page, with an HR login: accounts, reading, media, deletion
 #pragma once
 
@@ -16,6 +17,7 @@
 #include "base/clock.h"
 #include "base/metrics.h"
 #include "ingest/ingest.h"
+#include "jobs/webhooks.h"
 #include "results/accounts.h"
 #include "results/results.h"
 
@@ -38,6 +40,7 @@ struct HttpDeps {
   Ingest* ingest;
   Results* results;
   Accounts* accounts;
+  Webhooks* webhooks;
   Metrics* metrics;
   const Clock* clock;
   std::function<Status()> health;             // Ok when the index answers and the data folder takes writes

@@ -185,14 +185,16 @@ class TusRoutes {
     res.status = 204;
   }
 
-  // What the interview page shows: the host's questions (not cached: WriteJson says no-store).
+  // What the interview page shows: the host's questions (not cached: WriteJson says no-store), and
+  // whether the interview was ended (by another browser of the candidate's, say): then the page
+  // records nothing more.
   void Questions(const httplib::Request& req, httplib::Response& res) {
     auto session = AuthenticateToken(req, res);
     if (!session) return;
     if (session->id != req.matches[1]) return WriteError(req, res, Err::kForeignSession);
     auto questions = d_.ingest->Questions(*session);
     if (!questions.ok()) return WriteError(req, res, questions.error());
-    WriteJson(res, {{"questions", QuestionsJson(questions.value())}});
+    WriteJson(res, {{"questions", QuestionsJson(questions.value())}, {"ended", session->ended_at != 0}});
   }
 
   static Expected<std::vector<SessionEvent>> ParseEvents(const std::string& body_text) {

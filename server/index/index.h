@@ -10,6 +10,7 @@
 #include "index/job_queue.h"
 #include "index/results_index.h"
 #include "index/transcript_index.h"
+#include "index/webhook_index.h"
 
 namespace recorder::server {
 
@@ -18,7 +19,8 @@ class Index : public IngestIndex,
               public AccountIndex,
               public AuditLog,
               public ResultsIndex,
-              public TranscriptIndex {
+              public TranscriptIndex,
+              public WebhookIndex {
  public:
   // Ok when the database answers a query.
   virtual Status Ping() = 0;

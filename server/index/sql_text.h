@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cctype>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace recorder::server {
 
@@ -26,6 +28,19 @@ inline bool IsSearchWord(const std::string& word) {
     if (byte < 0x80 && !std::isalnum(byte)) return false;
   }
   return true;
+}
+
+// A list of words (event types) as one column, space-separated, and back.
+inline std::string JoinWords(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+inline std::vector<std::string> SplitWords(const std::string& text) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
 }
 
 }  // namespace recorder::server

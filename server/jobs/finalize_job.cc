@@ -68,14 +68,15 @@ JobResult FinalizeJob::Run(const Job& job) {
   const bool incomplete = recording->incomplete || info->truncated;
   std::vector<NewJob> next = follow_ups_ ? follow_ups_(recording_id) : std::vector<NewJob>{};
   if (webhooks_) {
-    std::vector<NewJob> ready = webhooks_->Event("recording.ready", job.subject,
-                                                 {{"session_id", recording->session_id},
-                                                  {"recording_id", recording_id},
-                                                  {"kind", Name(recording->kind)},
-                                                  {"duration_ms", info->duration_ms},
-                                                  {"bytes", bytes},
-                                                  {"incomplete", incomplete}});
-    next.insert(next.end(), ready.begin(), ready.end());
+    auto ready = webhooks_->Event("recording.ready", job.subject,
+                                  {{"session_id", recording->session_id},
+                                   {"recording_id", recording_id},
+                                   {"kind", Name(recording->kind)},
+                                   {"duration_ms", info->duration_ms},
+                                   {"bytes", bytes},
+                                   {"incomplete", incomplete}});
+    if (!ready.ok()) return retry(ready.status());
+    next.insert(next.end(), ready->begin(), ready->end());
   }
   if (Status s = index_->MarkRecordingReady(recording_id, bytes, info->duration_ms, incomplete, next, now); !s.ok()) {
     return retry(s);
@@ -93,11 +94,15 @@ JobResult FinalizeJob::Run(const Job& job) {
 
 std::vector<NewJob> FinalizeJob::FailedEvent(const Recording& recording, const std::string& reason) const {
   if (!webhooks_) return {};
-  return webhooks_->Event("recording.failed", JobSubject::Recording(recording.id),
-                          {{"session_id", recording.session_id},
-                           {"recording_id", recording.id},
-                           {"kind", Name(recording.kind)},
-                           {"failure_reason", reason}});
+  auto failed = webhooks_->Event("recording.failed", JobSubject::Recording(recording.id),
+                                 {{"session_id", recording.session_id},
+                                  {"recording_id", recording.id},
+                                  {"kind", Name(recording.kind)},
+                                  {"failure_reason", reason}});
+  // The index that cannot list the endpoints will hardly store the failure either.
+  if (!failed.ok())
+    spdlog::error("recording {}: recording.failed not queued: {}", recording.id, failed.status().ToString());
+  return failed.ok() ? std::move(failed.value()) : std::vector<NewJob>{};
 }
 
 std::vector<NewJob> FinalizeJob::OnFailed(const Job& job, const std::string& error) {

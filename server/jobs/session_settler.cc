@@ -18,7 +18,11 @@ Result<int> SessionSettler::Sweep() {
     auto data = Summary(session);
     if (!data.ok()) return data.status();
     std::vector<NewJob> events;
-    if (webhooks_) events = webhooks_->Event("session.completed", JobSubject::Session(session.id), *data);
+    if (webhooks_) {
+      auto queued = webhooks_->Event("session.completed", JobSubject::Session(session.id), *data);
+      if (!queued.ok()) return queued.status();
+      events = std::move(queued.value());
+    }
     Status s = index_->CompleteSession(session.id, events, now);
     // Another server completed it first, or it was deleted meanwhile: nothing left to do.
     if (s.code() == StatusCode::kFailedPrecondition || s.code() == StatusCode::kNotFound) continue;

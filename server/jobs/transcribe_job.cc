@@ -47,14 +47,15 @@ JobResult TranscribeJob::Run(const Job& job) {
   transcript->segments = CaptionSizedSegments(std::move(transcript->segments));
   size_t words = 0;
   for (const TranscriptSegment& segment : transcript->segments) words += segment.words.size();
-  const std::vector<NewJob> completed = Event("transcript.completed", recording_id,
-                                              {{"session_id", recording->session_id},
-                                               {"engine", transcript->engine},
-                                               {"language", transcript->language},
-                                               {"audio_seconds", transcript->audio_seconds},
-                                               {"segments", transcript->segments.size()},
-                                               {"words", words}});
-  if (Status s = transcripts_->PutTranscript(recording_id, *transcript, completed, clock_->NowSeconds()); !s.ok()) {
+  auto completed = Event("transcript.completed", recording_id,
+                         {{"session_id", recording->session_id},
+                          {"engine", transcript->engine},
+                          {"language", transcript->language},
+                          {"audio_seconds", transcript->audio_seconds},
+                          {"segments", transcript->segments.size()},
+                          {"words", words}});
+  if (!completed.ok()) return JobResult::Retry(completed.status().ToString());
+  if (Status s = transcripts_->PutTranscript(recording_id, *transcript, *completed, clock_->NowSeconds()); !s.ok()) {
     if (s.code() == StatusCode::kNotFound) return {};  // deleted meanwhile
     return JobResult::Retry(s.ToString());
   }
@@ -69,8 +70,9 @@ JobResult TranscribeJob::Run(const Job& job) {
   return {};
 }
 
-std::vector<NewJob> TranscribeJob::Event(const std::string& type, int64_t recording_id, nlohmann::json data) const {
-  if (!webhooks_) return {};
+Result<std::vector<NewJob>> TranscribeJob::Event(const std::string& type, int64_t recording_id,
+                                                 nlohmann::json data) const {
+  if (!webhooks_) return std::vector<NewJob>{};
   data["recording_id"] = recording_id;
   return webhooks_->Event(type, JobSubject::Recording(recording_id), std::move(data));
 }
@@ -79,7 +81,10 @@ std::vector<NewJob> TranscribeJob::OnFailed(const Job& job, const std::string& e
   const int64_t recording_id = job.subject.recording_id();
   auto recording = recordings_->GetRecording(recording_id);
   if (!recording.ok()) return {};  // deleted: nobody to tell
-  return Event("transcript.failed", recording_id, {{"session_id", recording->session_id}, {"error", error}});
+  auto failed = Event("transcript.failed", recording_id, {{"session_id", recording->session_id}, {"error", error}});
+  if (!failed.ok())
+    spdlog::error("recording {}: transcript.failed not queued: {}", recording_id, failed.status().ToString());
+  return failed.ok() ? std::move(failed.value()) : std::vector<NewJob>{};
 }
 
 }  // namespace recorder::server

@@ -44,7 +44,7 @@ class TranscribeJob {
   const Clock* clock_;
   const Webhooks* webhooks_;
 
-  std::vector<NewJob> Event(const std::string& type, int64_t recording_id, nlohmann::json data) const;
+  Result<std::vector<NewJob>> Event(const std::string& type, int64_t recording_id, nlohmann::json data) const;
 };
 
 }  // namespace recorder::server

@@ -86,6 +86,11 @@ test('the page: invalid link, device check with a moving level meter, Start only
     for (const deadline = Date.now() + 60_000; (await status()).completed_at === null; await sleep(250)) {
       assert.ok(Date.now() < deadline, 'the session completes');
     }
+    // Another browser (none of this one's storage) opening the link learns from the server that
+    // the interview ended, and records nothing more.
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    await untilState(page, 'done');
   });
 });
 

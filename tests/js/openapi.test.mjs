@@ -94,6 +94,20 @@ test('the OpenAPI document is served and matches every response of the host API,
     assert.equal((await call(server, 'get', '/api/v1/sessions/0123456789abcdef0123456789abcdef')).status, 404);
     assert.equal((await call(server, 'get', `/api/v1/sessions/${id}`, { token: null })).status, 401);
 
+    // Webhook endpoints of the host's pipeline: registered (the secret shown once), listed, deleted.
+    const hook = await call(server, 'post', '/api/v1/webhooks', { body: { url: 'https://pipeline.example/hooks', events: ['session.completed'] } });
+    assert.equal(hook.status, 201);
+    assert.match(hook.body.secret, /^whsec_/);
+    assert.equal((await call(server, 'post', '/api/v1/webhooks', { body: { url: 'ftp://pipeline.example' } })).status, 400);
+    assert.equal((await call(server, 'post', '/api/v1/webhooks', { body: { url: 'https://x', events: ['nope'] } })).status, 400);
+    assert.equal((await call(server, 'post', '/api/v1/webhooks', { body: { url: 'https://x' }, token: null })).status, 401);
+    assert.deepEqual((await call(server, 'get', '/api/v1/webhooks')).body.webhooks.map((w) => w.id), [hook.body.id]);
+    assert.equal((await call(server, 'get', '/api/v1/webhooks', { token: 'wrong' })).status, 401);
+    assert.equal((await call(server, 'delete', `/api/v1/webhooks/${hook.body.id}`)).status, 204);
+    assert.equal((await call(server, 'delete', `/api/v1/webhooks/${hook.body.id}`)).status, 404);
+    assert.equal((await call(server, 'delete', `/api/v1/webhooks/${hook.body.id}`, { token: null })).status, 401);
+    assert.deepEqual((await call(server, 'get', '/api/v1/webhooks')).body.webhooks, []);
+
     // The interview page's side, with the upload token.
     const token = created.body.upload_token;
     assert.deepEqual((await call(server, 'get', `/api/v1/sessions/${id}/questions`, { token })).body.questions.map((q) => q.id), ['intro', 'design']);
@@ -126,6 +140,8 @@ test('the OpenAPI document is served and matches every response of the host API,
     assert.equal((await call(server, 'post', `/api/v1/sessions/${id}/end`, { token: null })).status, 401);
     assert.equal((await call(server, 'post', `/api/v1/sessions/${id}/end`, { token })).status, 204);
     assert.equal((await call(server, 'post', `/api/v1/sessions/${id}/end`, { token })).status, 204, 'again: the same');
+    assert.equal((await call(server, 'get', `/api/v1/sessions/${id}/questions`, { token })).body.ended, true);
+    assert.equal((await call(server, 'get', `/api/v1/sessions/${other.session_id}/questions`, { token: other.upload_token })).body.ended, false);
     for (;;) {
       const session = (await call(server, 'get', `/api/v1/sessions/${id}`)).body;
       assert.ok(session.ended_at > 0, 'ended');

@@ -143,7 +143,7 @@ test('the requests carry tus 1.0.0, the bearer token, Upload-Metadata in base64 
 const b64 = (text) => Buffer.from(text, 'utf8').toString('base64');
 
 // What each answer becomes: the uploader retries the transient ones and gives up on the others.
-test('error mapping: no answer, 5xx, 429, 408 and 460 are transient; 409 is an OffsetConflict; other 4xx are refusals', async () => {
+test('error mapping: no answer, 5xx, 429, 408 and 460 are transient; 409 to a PATCH is an OffsetConflict; other 4xx are refusals', async () => {
   let reply;
   const server = await scriptedServer(() => reply);
   try {
@@ -169,6 +169,12 @@ test('error mapping: no answer, 5xx, 429, 408 and 460 are transient; 409 is an O
     // Without a JSON body (HEAD answers have none) the code is made from the status.
     assert.deepEqual(await outcome({ status: 401 }),
       { type: 'UploadRejectedError', transient: false, status: 401, serverCode: 'http_401' });
+
+    // A creation has no offset to conflict with: its 409 (the interview ended) is a refusal.
+    reply = { status: 409, json: { error: 'session_ended', message: 'the interview has ended' } };
+    const ended = await client.create({ kind: 'camera' }).then(() => null, (e) => e);
+    assert.ok(ended instanceof UploadRejectedError && ended.serverCode === 'session_ended' && !ended.transient, `got ${ended}`);
+    assert.match(ended.message, /interview has already ended/);
 
     reply = { status: 201 };  // a creation without Location
     const err = await client.create({ kind: 'camera' }).then(() => null, (e) => e);

@@ -34,9 +34,10 @@ function assertDocumented(message) {
 const SECRET = `whsec_${Buffer.from('a signing key of 32 bytes, test!').toString('base64')}`;
 const ADMIN = { username: 'hr-admin', password: 'correct horse battery staple' };
 
-// A receiver on `port`: keeps every attempt ({id, type, headers, body, verified, answered}) and
-// answers each with what `answer(attempt number of this id, message)` says: a status, or 'hang'.
-async function startReceiver(port, answer) {
+// A receiver on `port`: keeps every attempt ({id, type, headers, body, verified, answered}),
+// verified under `secret`, and answers each with what `answer(attempt number of this id, message)`
+// says: a status, or 'hang'.
+async function startReceiver(port, answer, secret = SECRET) {
   const attempts = [];
   const hanging = new Set();
   const server = http.createServer((req, res) => {
@@ -48,7 +49,7 @@ async function startReceiver(port, answer) {
         'webhook-signature': req.headers['webhook-signature'] };
       let verified;
       try {
-        verified = new Webhook(SECRET).verify(body, headers);
+        verified = new Webhook(secret).verify(body, headers);
       } catch (err) {
         verified = { error: err.message };
       }
@@ -230,6 +231,88 @@ test('webhooks: signed, retried with one webhook-id through timeouts, errors, 41
     assert.equal(arrived.verified.data.session_id, third.session_id);
     const audit = (await (await hrLogin(server, ADMIN.username, ADMIN.password)).json('/api/v1/hr/audit?limit=100')).entries;
     assert.equal(audit.filter((e) => e.action === 'resend_webhook').length, 1);
+    server.remove();
+  } finally {
+    await receiver.close();
+    await server.stop();
+  }
+});
+
+test('webhooks registered through the API: signed with the secret it returned, only the types asked for, none once deleted', { timeout: 120_000 }, async () => {
+  const [portA, portB] = [await freePort(), await freePort()];
+  const server = await startServer();
+  const receivers = [];
+  try {
+    const api = (method, path, body) => fetch(`${server.url}${path}`, { method, body: body && JSON.stringify(body),
+      headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' } });
+    const a = await (await api('POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${portA}/a`,
+      events: ['recording.ready', 'session.completed'] })).json();
+    const b = await (await api('POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${portB}/b`, secret: SECRET })).json();
+    assert.notEqual(a.secret, SECRET, 'a secret made by the server');
+    const receiverA = await startReceiver(portA, () => 204, a.secret);
+    const receiverB = await startReceiver(portB, () => 204);
+    receivers.push(receiverA, receiverB);
+    const got = (receiver, type) => receiver.attempts.find((x) => x.type === type && x.answered === 204);
+
+    const session = await createSession(server, 'Grace Hopper');
+    await tusUpload(server, session, speechRecording(), { kind: 'camera' });
+    const readyA = await until(() => got(receiverA, 'recording.ready'), 'recording.ready at a');
+    await until(() => got(receiverB, 'transcript.completed'), 'transcript.completed at b');
+    assert.throws(() => new Webhook(SECRET).verify(readyA.body, readyA.headers), /signature/i, 'signed with a\'s own secret');
+
+    // b is deleted: the session's completion goes to a alone.
+    assert.equal((await api('DELETE', `/api/v1/webhooks/${b.id}`)).status, 204);
+    const end = await fetch(`${server.url}/api/v1/sessions/${session.session_id}/end`, { method: 'POST',
+      headers: { Authorization: `Bearer ${session.upload_token}` } });
+    assert.equal(end.status, 204);
+    const completed = await until(() => got(receiverA, 'session.completed'), 'session.completed at a');
+    assert.equal(completed.verified.data.session_id, session.session_id);
+    await sleep(1500);
+    assert.equal(got(receiverB, 'session.completed'), undefined, 'nothing for the deleted endpoint');
+    assert.equal(got(receiverA, 'transcript.completed'), undefined, 'a takes two types only');
+    for (const x of [...receiverA.attempts, ...receiverB.attempts]) {
+      assert.ok(!x.verified?.error, `verified: ${JSON.stringify(x.verified)}`);
+      assertDocumented(x.verified);
+    }
+    assert.deepEqual((await (await api('GET', '/api/v1/webhooks')).json()).webhooks,
+      [{ id: a.id, url: a.url, events: a.events, created_at: a.created_at }], 'listed without secrets');
+    server.remove();
+  } finally {
+    for (const r of receivers) await r.close();
+    await server.stop();
+  }
+});
+
+test('kill -9 during the transcription: after the restart one transcript is stored and transcript.completed arrives with one webhook-id', { timeout: 120_000 }, async () => {
+  const receiverPort = await freePort();
+  const port = await freePort();
+  const args = ['--webhook-url', `http://127.0.0.1:${receiverPort}/hooks`, '--webhook-secret', SECRET];
+  let server = await startServer({ port, args });
+  const receiver = await startReceiver(receiverPort, () => 204);
+  try {
+    const session = await createSession(server, 'Katherine Johnson');
+    await tusUpload(server, session, speechRecording(), { kind: 'camera' });
+    const stage = async (name) => {
+      const res = await fetch(`${server.url}/api/v1/sessions/${session.session_id}`, { headers: { Authorization: `Bearer ${API_KEY}` } });
+      return (await res.json()).recordings[0]?.pipeline?.stages.find((s) => s.stage === name);
+    };
+    await until(async () => ((await stage('transcribe'))?.status === 'processing' ? true : null), 'the transcription running', 60_000);
+    await server.kill();
+    server = await startServer({ port, dataDir: server.dataDir, args });
+    const transcribed = await until(async () => ((await stage('transcribe'))?.status === 'completed' ? stage('transcribe') : null),
+      'the transcription after the restart');
+    assert.equal(transcribed.attempts, 2, 'the killed run and the one after the restart');
+    const transcript = await (await fetch(`${server.url}/api/v1/sessions/${session.session_id}/transcript`,
+      { headers: { Authorization: `Bearer ${API_KEY}` } })).json();
+    const segments = transcript.recordings[0].transcript.segments;
+    assert.ok(segments.length > 0, 'PocketSphinx heard the speech');
+    for (let i = 1; i < segments.length; i++) assert.ok(segments[i].start_ms >= segments[i - 1].end_ms, 'one transcript, not two interleaved');
+    const completed = await until(() => receiver.attempts.find((a) => a.type === 'transcript.completed'), 'transcript.completed');
+    await sleep(1000);
+    const all = receiver.attempts.filter((a) => a.type === 'transcript.completed');
+    assert.equal(new Set(all.map((a) => a.id)).size, 1, 'one webhook-id');
+    assert.ok(!completed.verified?.error);
+    assert.equal(completed.verified.data.segments, segments.length);
     server.remove();
   } finally {
     await receiver.close();

@@ -307,6 +307,20 @@ TYPED_TEST(IndexConformanceTest, ASessionCompletesOnceWhenOverAndEveryRecordingA
   EXPECT_EQ(index.GetSessionSummary("s2")->completed_at, 0);
 }
 
+TYPED_TEST(IndexConformanceTest, WebhooksAreKeptInOrderWithTheirEventsAndDeletedById) {
+  Index& index = *this->index_;
+  const RegisteredWebhook a{
+      "wh_a", "https://a.example/hook", "whsec_a", {"recording.ready", "session.completed"}, kNow};
+  const RegisteredWebhook b{"wh_b", "https://b.example/hook", "whsec_b", {}, kNow + 1};
+  ASSERT_TRUE(index.AddWebhook(b).ok());
+  ASSERT_TRUE(index.AddWebhook(a).ok());
+  EXPECT_EQ(index.AddWebhook(a).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(index.ListWebhooks().value(), (std::vector<RegisteredWebhook>{b, a})) << "in the order added";
+  ASSERT_TRUE(index.DeleteWebhook("wh_b").ok());
+  EXPECT_EQ(index.DeleteWebhook("wh_b").code(), StatusCode::kNotFound);
+  EXPECT_EQ(index.ListWebhooks().value(), std::vector<RegisteredWebhook>{a});
+}
+
 TYPED_TEST(IndexConformanceTest, EventsAreStoredOncePerClientIdInRecordingTimeOrder) {
   SessionEvent late{"e1", EventType::kMarker, "Q2", "{}", 5000, "", "", 0};
   SessionEvent early{"e2", EventType::kClientEvent, "face_not_detected", R"({"s":1})", 100, "", "", 0};

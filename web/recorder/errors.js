@@ -129,7 +129,8 @@ export class ServerUnreachableError extends RecorderError {
 export class UploadRejectedError extends RecorderError {
   /** @param {number} status  0: refused by this client @param {string} serverCode @param {string} serverMessage */
   constructor(status, serverCode, serverMessage) {
-    super('The server refused the recording' + (status === 401 ? ' (the interview link has expired)' : '') +
+    super(serverCode === 'session_ended' ? 'This interview has already ended: nothing more can be recorded for it.'
+      : 'The server refused the recording' + (status === 401 ? ' (the interview link has expired)' : '') +
       '. Please contact the company that invited you; the part recorded so far is kept on this computer.',
     { code: 'upload_rejected', detail: `HTTP ${status} ${serverCode || ''}: ${serverMessage || ''}` });
     this.status = status;

@@ -5,9 +5,10 @@
 // Every method either returns or throws one of:
 //   ServerUnreachableError  (err.transient) no response, a timeout, 5xx, 429, 460 checksum
 //                           mismatch: retry later with backoff
-//   OffsetConflict          (err.transient) 409: the server's offset differs (or the upload is
-//                           locked by a request still in flight); HEAD and resync
-//   UploadRejectedError     any other 4xx: retrying the same request cannot help
+//   OffsetConflict          (err.transient) 409 to a HEAD or PATCH: the server's offset differs
+//                           (or the upload is locked by a request still in flight); HEAD and resync
+//   UploadRejectedError     any other 4xx (409 session_ended to a creation too): retrying the same
+//                           request cannot help
 import { ServerUnreachableError, UploadRejectedError } from './errors.js';
 import { isTransientStatus } from './retry.js';
 
@@ -93,7 +94,7 @@ export class TusClient {
     }
     if (res.ok) return res;
     const { code, message } = await errorBody(res);
-    if (res.status === 409) throw new OffsetConflict(code);
+    if (res.status === 409 && method !== 'POST') throw new OffsetConflict(code);
     if (isTransientStatus(res.status)) throw new ServerUnreachableError(new Error(`HTTP ${res.status} ${code}: ${message}`));
     throw new UploadRejectedError(res.status, code, message);
   }

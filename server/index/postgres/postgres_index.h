@@ -13,7 +13,7 @@ namespace recorder::server {
 
 class PostgresIndex : public Index {
  public:
-  static constexpr int kLatestSchemaVersion = 3;
+  static constexpr int kLatestSchemaVersion = 4;
   // Connects with `conninfo` (a libpq URI "postgresql://user@host/db" or "key=value" string) and
   // migrates the schema; several servers may start at once (the migration holds an advisory lock).
   static Result<std::unique_ptr<PostgresIndex>> Open(const std::string& conninfo, int max_connections = 32);
@@ -21,6 +21,11 @@ class PostgresIndex : public Index {
   Result<int> SchemaVersion();
 
   Status Ping() override;
+
+  // WebhookIndex (postgres_webhooks.cc)
+  Status AddWebhook(const RegisteredWebhook& webhook) override;
+  Result<std::vector<RegisteredWebhook>> ListWebhooks() override;
+  Status DeleteWebhook(const std::string& id) override;
 
   // IngestIndex (postgres_ingest.cc)
   Result<Candidate> FindOrCreateCandidate(const std::string& name, const std::string& email,

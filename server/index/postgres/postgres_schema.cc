@@ -164,6 +164,16 @@ ALTER TABLE sessions ADD COLUMN completed_at BIGINT;
 UPDATE sessions SET completed_at = token_expires_at WHERE token_expires_at <= extract(epoch FROM now())::BIGINT;
 CREATE INDEX sessions_open ON sessions(token_expires_at) WHERE completed_at IS NULL;
 )sql",
+    // 4: webhook endpoints registered through the API (WebhookIndex); events: space-separated.
+    R"sql(
+CREATE TABLE webhooks(
+  id TEXT PRIMARY KEY,
+  seq BIGINT GENERATED ALWAYS AS IDENTITY,
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  events TEXT NOT NULL,
+  created_at BIGINT NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == PostgresIndex::kLatestSchemaVersion);
 

@@ -13,13 +13,18 @@ namespace recorder::server {
 
 class SqliteIndex : public Index {
  public:
-  static constexpr int kLatestSchemaVersion = 10;
+  static constexpr int kLatestSchemaVersion = 11;
   // Opens (creating if needed) and migrates to `schema_version`; tests pass an older version.
   static Result<std::unique_ptr<SqliteIndex>> Open(const std::string& path, int schema_version = kLatestSchemaVersion);
   ~SqliteIndex() override;
   Result<int> SchemaVersion();
 
   Status Ping() override;
+
+  // WebhookIndex (sqlite_webhooks.cc)
+  Status AddWebhook(const RegisteredWebhook& webhook) override;
+  Result<std::vector<RegisteredWebhook>> ListWebhooks() override;
+  Status DeleteWebhook(const std::string& id) override;
 
   // IngestIndex (sqlite_ingest.cc)
   Result<Candidate> FindOrCreateCandidate(const std::string& name, const std::string& email,

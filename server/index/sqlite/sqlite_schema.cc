@@ -204,6 +204,15 @@ ALTER TABLE sessions ADD COLUMN completed_at INTEGER;
 UPDATE sessions SET completed_at = token_expires_at WHERE token_expires_at <= CAST(strftime('%s', 'now') AS INTEGER);
 CREATE INDEX sessions_open ON sessions(token_expires_at) WHERE completed_at IS NULL;
 )sql",
+    // 11: webhook endpoints registered through the API (WebhookIndex); events: space-separated.
+    R"sql(
+CREATE TABLE webhooks(
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  events TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteIndex::kLatestSchemaVersion);
 

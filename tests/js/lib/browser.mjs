@@ -63,6 +63,13 @@ export async function startServer({ port, dataDir, args = [] } = {}) {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     },
+    // kill -9: no shutdown, as a crash or a power cut of the process.
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      fs.closeSync(log);
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
     // Deletes the data folder and the log (after a passing test; failures keep them).
     remove() {
       fs.rmSync(dataDir, { recursive: true, force: true });
