@@ -12,10 +12,16 @@
 //               second) for --seconds, first with nobody watching, then with --viewers 10 HR live
 //               views of recording 0 (GET /api/v1/hr/recordings/{id}/live), on one server.
 //               Goal: the same p99 acknowledgement latency in both phases.
+//   transcribing ours only: the streaming load on one server, first idle, then while it transcribes
+//               an interview of --transcribe-minutes 30 of real speech (the LibriVox clips of
+//               tests/media with pauses, in a WebM uploaded just before) with the built-in engine.
+//               Goals: the same p99 <= 50 ms while it transcribes, and the interview transcribed
+//               (ready -> transcript stored) in under a third of its length.
 // Prints a table with latencies, server CPU and peak RSS, and the ratios ours/reference.
 //
 //   node bench/ingest/load.mjs [--recordings 1000] [--seconds 30] [--chunk-kb 40]
-//        [--uploads 64] [--burst-seconds 20] [--viewers 10] [--only streaming|throughput|live]
+//        [--uploads 64] [--burst-seconds 20] [--viewers 10] [--transcribe-minutes 30]
+//        [--only streaming|throughput|live|transcribing]
 //        [--server-arg=--keep-alive-seconds=1 ...]   (extra flags for recorder-server)
 //        [--postgres]   (also recorder-server with its index on a throw-away PostgreSQL 15 cluster,
 //                        durable like the SQLite one: the cost of the shared index per chunk)
@@ -40,6 +46,7 @@ const { values: opt } = parseArgs({
     uploads: { type: 'string', default: '64' },
     'burst-seconds': { type: 'string', default: '20' },
     viewers: { type: 'string', default: '10' },
+    'transcribe-minutes': { type: 'string', default: '30' },
     only: { type: 'string' },
     server: { type: 'string', default: path.join(repoDir, 'build/native/server/recorder-server') },
     'server-arg': { type: 'string', multiple: true, default: [] },
@@ -102,7 +109,7 @@ async function startOurs(extraArgs = [], name = 'recorder-server (fdatasync)') {
   { stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/files/`, child);
-  return { ...(await targetAt(base, apiKey)), name, child, pids: [child.pid], dir };
+  return { ...(await targetAt(base, apiKey)), name, child, pids: [child.pid], dir, apiKey };
 }
 
 // A recorder-server (or a load balancer in front of several) at `base`: its tus endpoint, and
@@ -343,9 +350,77 @@ async function liveScenario() {
   return out;
 }
 
+// A WebM of `minutes` of real read speech (Opus) over a small still video, the LibriVox clips in
+// turn with half-second pauses, as a long interview; cached under build/test-media.
+function interviewWebm(minutes) {
+  const file = path.join(repoDir, 'build/test-media', `interview_${minutes}min.webm`);
+  if (fs.existsSync(file)) return fs.readFileSync(file);
+  const clips = ['0870', '0880', '0890', '0920', '0930'].map((n) =>
+    path.join(repoDir, `tests/media/librivox/sense_and_sensibility_01_austen_64kb-${n}.wav`));
+  const list = path.join(os.tmpdir(), `interview-${process.pid}.txt`);
+  const pause = path.join(os.tmpdir(), `pause-${process.pid}.wav`);
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'anullsrc=r=16000:cl=mono', '-t', '0.5', pause]);
+  fs.writeFileSync(list, clips.flatMap((c) => [`file '${c}'`, `file '${pause}'`]).join('\n'));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-stream_loop', '-1', '-f', 'concat', '-safe', '0', '-i', list,
+    '-f', 'lavfi', '-i', 'color=gray:size=160x120:rate=2', '-t', String(minutes * 60), '-c:a', 'libopus', '-b:a', '32k',
+    '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-b:v', '20k', '-f', 'webm', file]);
+  fs.rmSync(list);
+  fs.rmSync(pause);
+  return fs.readFileSync(file);
+}
+
+// The recording's transcribe stage, as the host API shows it.
+async function transcribeStage(base, apiKey, sessionId) {
+  const res = await fetch(`${base}/api/v1/sessions/${sessionId}`, { headers: { Authorization: `Bearer ${apiKey}` } });
+  return (await res.json()).recordings[0]?.pipeline?.stages.find((s) => s.stage === 'transcribe');
+}
+
+async function transcribingScenario() {
+  const minutes = Number(opt['transcribe-minutes']);
+  const webm = interviewWebm(minutes);
+  const target = await startOurs(['--transcriber', 'pocketsphinx'], 'ours');
+  const out = [];
+  try {
+    out.push({ scenario: 'transcribing', server: 'ours, idle', ...(await streaming(target)) });
+    const base = new URL(target.tusUrl).origin;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const { sessionId, ...auth } = await target.credentials('interview');
+    const url = await createUpload(target, auth, agent);
+    const step = 4 << 20;
+    for (let at = 0; at < webm.length; at += step) {
+      const last = at + step >= webm.length;
+      const r = await patch(url, at, webm.subarray(at, at + step), { ...auth, ...(last ? { 'Upload-Length': String(webm.length) } : {}) }, agent);
+      if (r.status !== 204) throw new Error(`interview upload: HTTP ${r.status}`);
+    }
+    agent.destroy();
+    const uploaded = performance.now();
+    let stage;
+    while ((stage = await transcribeStage(base, target.apiKey, sessionId))?.status !== 'processing') {
+      if (stage?.status === 'completed' || stage?.status === 'failed') throw new Error(`transcribed before the load: ${stage.status}`);
+      await sleep(200);
+    }
+    const started = performance.now();
+    out.push({ scenario: 'transcribing', server: `ours, transcribing ${minutes} min of speech`, ...(await streaming(target)) });
+    while ((stage = await transcribeStage(base, target.apiKey, sessionId))?.status === 'processing') await sleep(1000);
+    if (stage?.status !== 'completed') throw new Error(`transcription: ${JSON.stringify(stage)}`);
+    const seconds = (performance.now() - started) / 1000;
+    out.transcription = { minutes, seconds, fromUpload: (performance.now() - uploaded) / 1000 };
+  } finally {
+    await stopTarget(target);
+  }
+  return out;
+}
+
 const scenarios = { streaming, throughput };
 const rows = [];
 if (opt.only === 'live') rows.push(...await liveScenario());
+let transcription = null;
+if (opt.only === 'transcribing') {
+  const result = await transcribingScenario();
+  rows.push(...result);
+  transcription = result.transcription;
+}
 for (const [name, run] of Object.entries(scenarios)) {
   if (opt.only && opt.only !== name) continue;
   const starts = [startOurs, startReference, ...(opt.postgres ? [startOursOnPostgres] : []),
@@ -372,6 +447,13 @@ for (const r of rows) {
 }
 const [unwatched, watched] = rows.filter((r) => r.scenario === 'live');
 if (unwatched && watched) console.log(`live: p99 with ${opt.viewers} viewers / without ${f(watched.p99 / unwatched.p99, 2)}`);
+const [idle, busy] = rows.filter((r) => r.scenario === 'transcribing');
+if (idle && busy && transcription) {
+  console.log(`transcribing: p99 while transcribing / idle ${f(busy.p99 / idle.p99, 2)} (goal: p99 <= 50 ms); ` +
+    `${transcription.minutes} min of speech transcribed in ${f(transcription.seconds / 60)} min from its start ` +
+    `(${f(transcription.fromUpload / 60)} min from the end of its upload; real-time factor ` +
+    `${f(transcription.seconds / 60 / transcription.minutes, 2)}; goal: under ${f(transcription.minutes / 3)} min)`);
+}
 for (const name of Object.keys(scenarios)) {
   const [ours, ref] = rows.filter((r) => r.scenario === name);
   const onPostgres = rows.find((r) => r.scenario === name && r.server.includes('PostgreSQL index'));
