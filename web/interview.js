@@ -7,6 +7,7 @@
 //                                                markers were still waiting: they are finished now
 //   welcome/blocked --check--> ready | blocked   device check: preview, level meter, help on errors
 //                          --> elsewhere         the session is open in another tab
+//   elsewhere --retry--> done                    the other tab ended the interview meanwhile
 //   ready --start (consent given)--> recording
 //   recording --next--> recording                markers question_N_end / question_N+1_start
 //                                                (a keyframe there, so the answer can be cut)
@@ -29,7 +30,7 @@ const TRANSITIONS = {
   loading: ['invalid-link', 'welcome', 'finishing', 'done', 'failed'],
   welcome: ['ready', 'blocked', 'elsewhere', 'failed'],
   blocked: ['ready', 'blocked', 'elsewhere', 'failed'],
-  elsewhere: ['ready', 'blocked', 'elsewhere', 'failed'],
+  elsewhere: ['ready', 'blocked', 'elsewhere', 'done', 'failed'],
   ready: ['recording', 'blocked', 'interrupted', 'failed'],
   recording: ['interrupted', 'finishing', 'failed'],
   interrupted: ['ready', 'blocked', 'elsewhere', 'failed'],
@@ -389,7 +390,11 @@ window.interviewPage = { get state() { return state; }, recorder: null };
 $('check').addEventListener('click', checkDevices);
 $('retry').addEventListener('click', checkDevices);
 $('continue').addEventListener('click', checkDevices);
-$('elsewhere-retry').addEventListener('click', checkDevices);
+$('elsewhere-retry').addEventListener('click', async () => {
+  await loadQuestions();  // says whether the other tab ended the interview meanwhile
+  if (saved.load().endedElsewhere) return go('done');
+  return checkDevices();
+});
 $('reload').addEventListener('click', () => location.reload());
 $('consent').addEventListener('change', updateStartButton);
 $('start').addEventListener('click', start);

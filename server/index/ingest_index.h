@@ -49,13 +49,16 @@ class IngestIndex {
   virtual Result<Upload> CreateUpload(const Upload& upload, RecordingKind kind, int64_t now) = 0;
   virtual Result<Upload> GetUpload(const std::string& upload_id) = 0;  // NotFound
   // Records a durable offset (and a length given late, and the new expiry) of a receiving upload;
-  // `checksum_verified`: the bytes just appended matched their Upload-Checksum.
+  // `checksum_verified`: the bytes just appended matched their Upload-Checksum. With `if_at`, only
+  // if the upload is still receiving at that offset: FailedPrecondition otherwise (another server
+  // sharing the spool moved it meanwhile, or the upload finished).
   virtual Status SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
-                                   int64_t expires_at, bool checksum_verified) = 0;
+                                   int64_t expires_at, bool checksum_verified, std::optional<uint64_t> if_at) = 0;
   // For a spool shared by several servers (chunks as objects): records `chunk` and moves the
   // upload's offset to chunk.end (with SetUploadProgress's other fields), in one transaction, only
-  // if the upload is still receiving at chunk.offset. FailedPrecondition otherwise: another server
-  // took these bytes first (or the upload finished), and `chunk` is not the upload's.
+  // if the upload is still receiving at chunk.offset and no length declared meanwhile ends before
+  // chunk.end (a declared length stays). FailedPrecondition otherwise: another server took these
+  // bytes first (or declared the length, or the upload finished), and `chunk` is not the upload's.
   virtual Status AddUploadChunk(const std::string& upload_id, const UploadChunk& chunk, std::optional<uint64_t> length,
                                 int64_t expires_at, bool checksum_verified) = 0;
   // The chunks recorded for the upload of `media_key`, in offset order (empty when none).

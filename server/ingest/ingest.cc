@@ -276,6 +276,18 @@ Expected<Upload> Ingest::Append(const Session& session, const std::string& uploa
     auto committed =
         AppendChunk(upload, body, effective_length, now + options_.upload_expiry_seconds, checksum.has_value());
     if (!committed.ok()) return committed.error();
+  } else if (spool_->shared()) {
+    // An empty PATCH (the length declared once every byte is stored) is recorded only if no other
+    // server sharing the spool moved the offset since this one read it: a length declared at a
+    // stale offset would end the upload before bytes it acknowledged.
+    Status s = index_->SetUploadProgress(upload.id, offset, effective_length, now + options_.upload_expiry_seconds,
+                                         false, offset);
+    if (s.code() == StatusCode::kFailedPrecondition) {
+      spdlog::warn("upload {}: offset {} was left meanwhile", upload.id, offset);
+      return ApiError{Err::kOffsetMismatch,
+                      "the upload moved past offset " + std::to_string(offset) + " meanwhile; ask HEAD for its offset"};
+    }
+    if (!s.ok()) return InternalError(s);
   } else if (Status s = AppendToFile(upload, length, body, effective_length, now, checksum.has_value()); !s.ok()) {
     return InternalError(s);
   }
@@ -328,7 +340,8 @@ Status Ingest::AppendToFile(const Upload& upload, std::optional<uint64_t> length
   // but before the index update, the upload is then whole on disk with its length known, and the
   // restart finishes it (Reconcile), where the client, finding its last bytes stored, sends no more.
   if (!upload.length && length) {
-    RETURN_IF_ERROR(index_->SetUploadProgress(upload.id, upload.offset, length, upload.expires_at, false));
+    RETURN_IF_ERROR(
+        index_->SetUploadProgress(upload.id, upload.offset, length, upload.expires_at, false, std::nullopt));
   }
   // Durability order: bytes on disk (write + fdatasync), then the index, then the reply.
   if (!body.empty()) {
@@ -339,7 +352,7 @@ Status Ingest::AppendToFile(const Upload& upload, std::optional<uint64_t> length
     }
   }
   Status indexed = index_->SetUploadProgress(upload.id, end, effective_length, now + options_.upload_expiry_seconds,
-                                             checksum_verified);
+                                             checksum_verified, std::nullopt);
   if (!indexed.ok()) {
     // Not acknowledged, so not kept: the client sends these bytes again from the index's offset.
     // (Should the cut fail too, the next append at that offset cuts them.)
@@ -465,7 +478,8 @@ Status Ingest::Reconcile() {
       spdlog::log(log_level, "upload {}: index offset {} but {} bytes on disk; resuming at {}", upload.id,
                   upload.offset, *size, *size);
       upload.offset = *size;
-      RETURN_IF_ERROR(index_->SetUploadProgress(upload.id, upload.offset, upload.length, upload.expires_at, false));
+      RETURN_IF_ERROR(
+          index_->SetUploadProgress(upload.id, upload.offset, upload.length, upload.expires_at, false, std::nullopt));
     }
     if (upload.length && upload.offset >= *upload.length) {
       RETURN_IF_ERROR(FinishUpload(upload, UploadState::kComplete, false));

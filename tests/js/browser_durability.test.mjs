@@ -312,8 +312,8 @@ test('browser killed mid-interview: the link resumes, part 1 arrives with every 
   }
 });
 
-test('a second tab on the same session says so and leaves the first tab recording; once that one is done, it may ' +
-  'go on', T, async () => {
+test('a second tab on the same session says so and leaves the first tab recording; once that one ended the ' +
+  'interview, it says the interview is done', T, async () => {
   await withSetup({}, async ({ server, session, browser, page }) => {
     const stored = await captureStoredChunks(page);
     await page.goto(interviewUrl(server, session));
@@ -340,7 +340,7 @@ test('a second tab on the same session says so and leaves the first tab recordin
     assert.ok(file.duration > 4, `the first tab recorded ${file.duration} s`);
 
     await second.click('#elsewhere-retry');
-    await untilState(second, 'ready');
+    await untilState(second, 'done');
   });
 });
 

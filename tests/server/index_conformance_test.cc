@@ -136,7 +136,7 @@ TYPED_TEST(IndexConformanceTest, SessionUsageCountsEveryUploadAndTheBytesOfThose
   EXPECT_EQ(none->uploads, 0);
   EXPECT_EQ(none->bytes, 0u);
   ASSERT_TRUE(this->NewUpload("deferred").ok());
-  ASSERT_TRUE(index.SetUploadProgress("deferred", 7, std::nullopt, kNow + 60, false).ok());
+  ASSERT_TRUE(index.SetUploadProgress("deferred", 7, std::nullopt, kNow + 60, false, std::nullopt).ok());
   Upload declared;
   declared.id = "declared";
   declared.session_id = "s1";
@@ -145,11 +145,11 @@ TYPED_TEST(IndexConformanceTest, SessionUsageCountsEveryUploadAndTheBytesOfThose
   declared.expires_at = kNow + 3600;
   ASSERT_TRUE(index.CreateUpload(declared, RecordingKind::kCamera, kNow).ok());
   ASSERT_TRUE(this->NewUpload("gone").ok());
-  ASSERT_TRUE(index.SetUploadProgress("gone", 50, std::nullopt, kNow + 60, false).ok());
+  ASSERT_TRUE(index.SetUploadProgress("gone", 50, std::nullopt, kNow + 60, false, std::nullopt).ok());
   ASSERT_TRUE(index.TerminateUpload("gone", "terminated by the client", kNow).ok());
   ASSERT_TRUE(index.CreateSession("s2", this->candidate_id_, "", {}, "hash-s2", kNow + 86400, kNow).ok());
   ASSERT_TRUE(this->NewUpload("other", "s2").ok());
-  ASSERT_TRUE(index.SetUploadProgress("other", 99, std::nullopt, kNow + 60, false).ok());
+  ASSERT_TRUE(index.SetUploadProgress("other", 99, std::nullopt, kNow + 60, false, std::nullopt).ok());
 
   auto usage = index.UsageOfSession("s1");
   ASSERT_TRUE(usage.ok()) << usage.status().ToString();
@@ -168,10 +168,10 @@ TYPED_TEST(IndexConformanceTest, UploadsMoveThroughTheirStatesWithTheirRecording
   EXPECT_EQ(recording->status, RecordingStatus::kReceiving);
   EXPECT_EQ(recording->media_key, upload->media_key);
 
-  ASSERT_TRUE(index.SetUploadProgress("u1", 5, std::nullopt, kNow + 60, false).ok());
+  ASSERT_TRUE(index.SetUploadProgress("u1", 5, std::nullopt, kNow + 60, false, std::nullopt).ok());
   EXPECT_FALSE(index.GetUpload("u1")->checksum_verified);
-  ASSERT_TRUE(index.SetUploadProgress("u1", 8, std::nullopt, kNow + 60, true).ok());
-  ASSERT_TRUE(index.SetUploadProgress("u1", 10, 10, kNow + 70, false).ok());
+  ASSERT_TRUE(index.SetUploadProgress("u1", 8, std::nullopt, kNow + 60, true, std::nullopt).ok());
+  ASSERT_TRUE(index.SetUploadProgress("u1", 10, 10, kNow + 70, false, std::nullopt).ok());
   auto stored = index.GetUpload("u1");
   EXPECT_TRUE(stored->checksum_verified) << "one verified chunk keeps the upload verified";
   EXPECT_EQ(stored->offset, 10u);
@@ -233,6 +233,27 @@ TYPED_TEST(IndexConformanceTest, AChunkIsRecordedOnlyAtTheUploadsOffsetAndMovesI
   ASSERT_TRUE(index.MarkRecordingReady(upload->recording_id, 180, 1000, false, {}, kNow).ok());
   ASSERT_TRUE(index.DeleteRecording(upload->recording_id, AuditEntry{0, kNow, "api-key", "delete", "r", "{}"}).ok());
   EXPECT_TRUE(index.UploadChunks(upload->media_key)->empty());
+}
+
+// Servers sharing a spool: an empty PATCH declares the length only at the offset it read, and a
+// chunk that raced it neither passes the declared length nor erases it.
+TYPED_TEST(IndexConformanceTest, ALengthIsDeclaredOnlyAtTheOffsetReadAndNoChunkPassesOrErasesIt) {
+  Index& index = *this->index_;
+  ASSERT_TRUE(this->NewUpload("u1").ok());
+  ASSERT_TRUE(index.AddUploadChunk("u1", {0, 100, "c0"}, std::nullopt, kNow + 60, false).ok());
+  // Server A read offset 100; server B stored [100, 150) meanwhile: A's length 100 is refused.
+  ASSERT_TRUE(index.AddUploadChunk("u1", {100, 150, "c1"}, std::nullopt, kNow + 60, false).ok());
+  EXPECT_EQ(index.SetUploadProgress("u1", 100, 100, kNow + 60, false, 100).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(index.GetUpload("u1")->offset, 150u);
+  EXPECT_EQ(index.GetUpload("u1")->length, std::nullopt) << "nothing changed";
+  // At the offset it read, the length is declared.
+  ASSERT_TRUE(index.SetUploadProgress("u1", 150, 150, kNow + 60, false, 150).ok());
+  EXPECT_EQ(index.GetUpload("u1")->length, 150u);
+  // The other order: a chunk read before the declaration, at the same offset, would pass the length.
+  EXPECT_EQ(index.AddUploadChunk("u1", {150, 170, "late"}, std::nullopt, kNow + 60, false).code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(index.GetUpload("u1")->length, 150u) << "the declared length stays";
+  EXPECT_EQ(index.GetUpload("u1")->offset, 150u);
 }
 
 TYPED_TEST(IndexConformanceTest, TerminatedUploadFailsItsRecording) {

@@ -873,6 +873,13 @@ TEST_F(ResultsTest, ALiveViewerThatStopsReadingIsDroppedAndItsPlaceGivenBack) {
   ASSERT_EQ(::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + login.cookie + "\r\n\r\n";
   ASSERT_EQ(::send(sock, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  // It holds the one place once its answer starts: the status line read, nothing more ever is. (A
+  // probe below that came first would take the place and leave this viewer a 503.)
+  timeval patience{10, 0};
+  ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  char status_line[12] = {};
+  ASSERT_EQ(::recv(sock, status_line, sizeof status_line, MSG_WAITALL), static_cast<ssize_t>(sizeof status_line));
+  ASSERT_EQ(std::string(status_line, sizeof status_line), "HTTP/1.1 200");
   auto status_of_new_viewer = [&] {
     int status = 0;
     httplib::Client client("127.0.0.1", port_);

@@ -152,15 +152,18 @@ Result<Upload> PostgresIndex::GetUpload(const std::string& upload_id) {
 }
 
 Status PostgresIndex::SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
-                                        int64_t expires_at, bool checksum_verified) {
-  return impl_->With([&](Conn& c) {
-    return c
-        .Exec(
-            "UPDATE uploads SET upload_offset = $1, upload_length = $2, expires_at = $3, "
-            "checksum_state = CASE WHEN $4::boolean THEN 'verified' ELSE checksum_state END "
-            "WHERE id = $5 AND state = 'receiving'",
-            {static_cast<int64_t>(offset), length, expires_at, checksum_verified, upload_id})
-        .status();
+                                        int64_t expires_at, bool checksum_verified, std::optional<uint64_t> if_at) {
+  return impl_->With([&](Conn& c) -> Status {
+    auto rows = c.Exec(
+        "UPDATE uploads SET upload_offset = $1, upload_length = $2, expires_at = $3, "
+        "checksum_state = CASE WHEN $4::boolean THEN 'verified' ELSE checksum_state END "
+        "WHERE id = $5 AND state = 'receiving' AND ($6::bigint IS NULL OR upload_offset = $6::bigint)",
+        {static_cast<int64_t>(offset), length, expires_at, checksum_verified, upload_id, if_at});
+    if (!rows.ok()) return rows.status();
+    if (if_at && rows->Affected() == 0) {
+      return FailedPrecondition("upload " + upload_id + " is not receiving at " + std::to_string(*if_at));
+    }
+    return Status::Ok();
   });
 }
 
@@ -170,9 +173,10 @@ Status PostgresIndex::AddUploadChunk(const std::string& upload_id, const UploadC
     // The row lock this UPDATE takes orders servers racing for the same offset: the second one
     // finds the offset moved and changes nothing.
     auto up = c.Exec(
-        "UPDATE uploads SET upload_offset = $1, upload_length = $2, expires_at = $3, "
+        "UPDATE uploads SET upload_offset = $1, upload_length = COALESCE(upload_length, $2), expires_at = $3, "
         "checksum_state = CASE WHEN $4::boolean THEN 'verified' ELSE checksum_state END "
-        "WHERE id = $5 AND state = 'receiving' AND upload_offset = $6 RETURNING id",
+        "WHERE id = $5 AND state = 'receiving' AND upload_offset = $6 "
+        "AND (upload_length IS NULL OR upload_length >= $1) RETURNING id",
         {static_cast<int64_t>(chunk.end), length, expires_at, checksum_verified, upload_id,
          static_cast<int64_t>(chunk.offset)});
     if (!up.ok()) return up.status();

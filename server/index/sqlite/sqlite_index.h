@@ -40,7 +40,7 @@ class SqliteIndex : public Index {
   Result<Upload> CreateUpload(const Upload& upload, RecordingKind kind, int64_t now) override;
   Result<Upload> GetUpload(const std::string& upload_id) override;
   Status SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
-                           int64_t expires_at, bool checksum_verified) override;
+                           int64_t expires_at, bool checksum_verified, std::optional<uint64_t> if_at) override;
   Status AddUploadChunk(const std::string& upload_id, const UploadChunk& chunk, std::optional<uint64_t> length,
                         int64_t expires_at, bool checksum_verified) override;
   Result<std::vector<UploadChunk>> UploadChunks(const std::string& media_key) override;

@@ -174,18 +174,23 @@ Result<Upload> SqliteIndex::GetUpload(const std::string& upload_id) {
 }
 
 Status SqliteIndex::SetUploadProgress(const std::string& upload_id, uint64_t offset, std::optional<uint64_t> length,
-                                      int64_t expires_at, bool checksum_verified) {
+                                      int64_t expires_at, bool checksum_verified, std::optional<uint64_t> if_at) {
   std::lock_guard lock(impl_->mu);
-  return Stmt(impl_->db,
-              "UPDATE uploads SET upload_offset = ?, upload_length = ?, expires_at = ?, "
-              "checksum_state = CASE WHEN ? THEN 'verified' ELSE checksum_state END "
-              "WHERE id = ? AND state = 'receiving'")
-      .Bind(1, static_cast<int64_t>(offset))
-      .Bind(2, length)
-      .Bind(3, expires_at)
-      .Bind(4, checksum_verified)
-      .Bind(5, upload_id)
-      .Run();
+  RETURN_IF_ERROR(Stmt(impl_->db,
+                       "UPDATE uploads SET upload_offset = ?, upload_length = ?, expires_at = ?, "
+                       "checksum_state = CASE WHEN ? THEN 'verified' ELSE checksum_state END "
+                       "WHERE id = ? AND state = 'receiving' AND (?6 IS NULL OR upload_offset = ?6)")
+                      .Bind(1, static_cast<int64_t>(offset))
+                      .Bind(2, length)
+                      .Bind(3, expires_at)
+                      .Bind(4, checksum_verified)
+                      .Bind(5, upload_id)
+                      .Bind(6, if_at)
+                      .Run());
+  if (if_at && impl_->Changes() == 0) {
+    return FailedPrecondition("upload " + upload_id + " is not receiving at " + std::to_string(*if_at));
+  }
+  return Status::Ok();
 }
 
 Status SqliteIndex::AddUploadChunk(const std::string& upload_id, const UploadChunk& chunk,
@@ -194,9 +199,10 @@ Status SqliteIndex::AddUploadChunk(const std::string& upload_id, const UploadChu
   auto& db = impl_->db;
   return impl_->Transaction([&]() -> Status {
     Stmt up(db,
-            "UPDATE uploads SET upload_offset = ?, upload_length = ?, expires_at = ?, "
-            "checksum_state = CASE WHEN ? THEN 'verified' ELSE checksum_state END "
-            "WHERE id = ? AND state = 'receiving' AND upload_offset = ? RETURNING id");
+            "UPDATE uploads SET upload_offset = ?1, upload_length = COALESCE(upload_length, ?2), expires_at = ?3, "
+            "checksum_state = CASE WHEN ?4 THEN 'verified' ELSE checksum_state END "
+            "WHERE id = ?5 AND state = 'receiving' AND upload_offset = ?6 "
+            "AND (upload_length IS NULL OR upload_length >= ?1) RETURNING id");
     auto row = up.Bind(1, static_cast<int64_t>(chunk.end))
                    .Bind(2, length)
                    .Bind(3, expires_at)
