@@ -92,6 +92,17 @@ class TusRoutes {
     return session.value();
   }
 
+  // The upload token's session when it is the route's /sessions/{id}; otherwise the error is
+  // written (403 for another session's token) and nullopt returned.
+  std::optional<Session> AuthenticateRouteSession(const httplib::Request& req, httplib::Response& res) {
+    auto session = AuthenticateToken(req, res);
+    if (session && session->id != req.matches[1]) {
+      WriteError(req, res, Err::kForeignSession);
+      return std::nullopt;
+    }
+    return session;
+  }
+
   void Create(const httplib::Request& req, httplib::Response& res) {
     auto session = Authenticate(req, res);
     if (!session) return;
@@ -161,9 +172,8 @@ class TusRoutes {
   // POST /api/v1/sessions/{id}/events with the session's upload token. Idempotent per event id, so
   // a client may resend a batch whose answer it lost.
   void AddEvents(const httplib::Request& req, httplib::Response& res) {
-    auto session = AuthenticateToken(req, res);
+    auto session = AuthenticateRouteSession(req, res);
     if (!session) return;
-    if (session->id != req.matches[1]) return WriteError(req, res, Err::kForeignSession);
     auto events = ParseEvents(req.body);
     if (!events.ok()) return WriteError(req, res, events.error());
     auto added = d_.ingest->AddEvents(*session, events.value());
@@ -177,9 +187,8 @@ class TusRoutes {
   // The candidate ended the interview (the page sends this once the server has every byte and
   // marker): 204, also when it was ended before.
   void End(const httplib::Request& req, httplib::Response& res) {
-    auto session = AuthenticateToken(req, res);
+    auto session = AuthenticateRouteSession(req, res);
     if (!session) return;
-    if (session->id != req.matches[1]) return WriteError(req, res, Err::kForeignSession);
     auto ended = d_.ingest->End(*session);
     if (!ended.ok()) return WriteError(req, res, ended.error());
     res.status = 204;
@@ -189,9 +198,8 @@ class TusRoutes {
   // whether the interview was ended (by another browser of the candidate's, say): then the page
   // records nothing more.
   void Questions(const httplib::Request& req, httplib::Response& res) {
-    auto session = AuthenticateToken(req, res);
+    auto session = AuthenticateRouteSession(req, res);
     if (!session) return;
-    if (session->id != req.matches[1]) return WriteError(req, res, Err::kForeignSession);
     auto questions = d_.ingest->Questions(*session);
     if (!questions.ok()) return WriteError(req, res, questions.error());
     WriteJson(res, {{"questions", QuestionsJson(questions.value())}, {"ended", session->ended_at != 0}});
